@@ -1,0 +1,139 @@
+//! The stages wired together for each subcommand. `main` calls [`execute`] and maps the
+//! result to an exit code; everything here returns errors instead of exiting.
+
+use crate::cli::Period;
+use crate::error::{Error, ExitStatus, Result};
+use crate::instruments::{Catalog, Direction, Kind};
+use crate::synth::{self, SynthOptions};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// A validated command, free of clap types.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Run(RunOptions),
+    Validate(ValidateOptions),
+    Synth { options: SynthOptions, quiet: bool },
+    Instruments,
+}
+
+/// Options of `iop-outcomes run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub input: PathBuf,
+    pub config: Option<PathBuf>,
+    pub period: Period,
+    pub followup: String,
+    pub out: PathBuf,
+    pub suppress: bool,
+    pub threads: Option<usize>,
+    pub quiet: bool,
+}
+
+/// Options of `iop-outcomes validate`.
+#[derive(Debug, Clone)]
+pub struct ValidateOptions {
+    pub input: PathBuf,
+    pub config: Option<PathBuf>,
+    pub out: PathBuf,
+}
+
+/// Runs a command, writing its normal output to `stdout`.
+///
+/// # Errors
+/// Any stage's error; its [`Error::exit_status`] is the process exit code.
+pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<ExitStatus> {
+    match command {
+        Command::Instruments => {
+            print_catalog(&Catalog::builtin(), stdout)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Synth { options, quiet } => {
+            let truth = synth::generate(&options)?;
+            if !quiet {
+                let mut text = format!("wrote {}\n", options.out.display());
+                for (name, f) in &truth.files {
+                    let bad: u64 = f.quarantined.values().sum();
+                    text.push_str(&format!(
+                        "  {name:<16} {:>12} rows ({} planted bad)\n",
+                        f.rows, bad
+                    ));
+                }
+                text.push_str("  synth.json       ground truth and planted effects\n");
+                write_out(stdout, &text)?;
+            }
+            Ok(ExitStatus::Success)
+        }
+        Command::Run(_) | Command::Validate(_) => Err(Error::Usage(
+            "this subcommand is not available in this build yet".into(),
+        )),
+    }
+}
+
+fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Prints the catalog: one block per instrument, every threshold beside its source.
+pub fn print_catalog(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
+    let mut t = String::new();
+    for i in catalog.iter() {
+        let dir = match i.direction {
+            Direction::HigherIsWorse => "higher is worse",
+            Direction::HigherIsBetter => "higher is better",
+        };
+        let kind = match i.kind {
+            Kind::Symptom => "symptom score",
+            Kind::DaysOfUse => "days of use in the past 30 days",
+        };
+        t.push_str(&format!("{}  {}\n", i.id, i.name));
+        t.push_str(&format!(
+            "    range {}-{}, {dir}, {kind}\n    source: {}\n",
+            fmt_num(i.min),
+            fmt_num(i.max),
+            i.source
+        ));
+        let cmp = match i.direction {
+            Direction::HigherIsWorse => ">=",
+            Direction::HigherIsBetter => "<=",
+        };
+        let mut line = |label: String, src: &Option<String>| {
+            t.push_str(&format!(
+                "    {label:<28} {}\n",
+                src.as_deref().unwrap_or("")
+            ));
+        };
+        match i.caseness {
+            Some(c) => line(format!("caseness {cmp} {}", fmt_num(c)), &i.caseness_source),
+            None => line("caseness: none".into(), &None),
+        }
+        match i.rci_threshold() {
+            Some(r) => line(
+                format!("reliable change {}", fmt_num((r * 1e4).round() / 1e4)),
+                &i.reliable_change_source,
+            ),
+            None => line("reliable change: none".into(), &None),
+        }
+        if let Some(r) = i.remission_below {
+            line(format!("remission < {}", fmt_num(r)), &i.remission_source);
+        }
+        if let Some(r) = i.response_fraction {
+            line(
+                format!("response >= {}% improvement", fmt_num(r * 100.0)),
+                &i.response_source,
+            );
+        }
+        t.push('\n');
+    }
+    write_out(out, &t)
+}

@@ -1,0 +1,272 @@
+//! The command line (SPEC §9), defined with clap and turned once into a validated
+//! [`Command`]. Nothing past this module sees clap types.
+
+use crate::app::{Command, RunOptions, ValidateOptions};
+use crate::dates;
+use crate::error::{Error, Result};
+use crate::synth::SynthOptions;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Outcomes of Intensive Outpatient Programs from de-identified CSV exports.
+///
+/// Reads episodes, assessments and attendance, pairs each episode's baseline and follow-up
+/// scores, and writes tables, charts and a report. Exit codes: 0 report written; 1 data error,
+/// nothing published; 2 usage or config error; 3 another run holds the output lock.
+#[derive(Debug, Parser)]
+#[command(
+    name = "iop-outcomes",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// Validate the export, pair scores, compute the statistics and publish the report.
+    Run(RunArgs),
+    /// Check an export: print the row accounting per file and reason, write quarantine.csv.
+    Validate(ValidateArgs),
+    /// Generate a realistic synthetic export (seeded, deterministic) in the input format.
+    Synth(SynthArgs),
+    /// List the built-in instrument catalog with the source of every threshold.
+    Instruments,
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Folder holding episodes.csv, assessments.csv and (optionally) attendance.csv.
+    #[arg(long, value_name = "DIR", default_value = "data/sample")]
+    pub input: PathBuf,
+    /// TOML config: column and label mapping, date format, windows, instruments, report options.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Reporting period: a quarter (2026Q3) or a year (2026); cohort = anchor date in it.
+    #[arg(long, value_name = "P", conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// First anchor date of a custom period (YYYY-MM-DD); use with --to.
+    #[arg(long, value_name = "DATE", requires = "to")]
+    pub from: Option<String>,
+    /// Last anchor date of a custom period (YYYY-MM-DD, inclusive); use with --from.
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
+    /// Follow-up point named in the config (default: discharge).
+    #[arg(long, value_name = "NAME", default_value = "discharge")]
+    pub followup: String,
+    /// Output folder; the report goes to <out>/<period label>/.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// Do not blank small cells (for analysts inside the covered entity; recorded in the manifest).
+    #[arg(long)]
+    pub no_suppress: bool,
+    /// Worker threads (default: all cores). Outputs are identical whatever the number.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress output; errors still go to stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder to write quarantine.csv into.
+    #[arg(long, value_name = "DIR", default_value = "reports/validate")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of episodes to generate (at least 1).
+    #[arg(long, value_name = "N")]
+    pub episodes: u64,
+    /// Seed of the generator: the same seed and count give byte-identical files.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Folder to write the export into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "synth-export")]
+    pub out: PathBuf,
+    /// Share of rows (0 to 0.5) made bad, of every kind validation must catch.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub dirty: f64,
+    /// Print nothing on success.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Parses a `YYYY-MM-DD` flag value.
+fn parse_date_flag(flag: &str, value: &str) -> Result<dates::Day> {
+    dates::parse_iso(value.trim().as_bytes()).ok_or_else(|| {
+        Error::Usage(format!(
+            "{flag} expects a date as YYYY-MM-DD (a real calendar day)"
+        ))
+    })
+}
+
+/// The reporting period selected on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Period {
+    /// The whole cohort.
+    All,
+    /// A calendar quarter.
+    Quarter { year: i32, quarter: u32 },
+    /// A calendar year.
+    Year(i32),
+    /// Inclusive custom range.
+    Range { from: dates::Day, to: dates::Day },
+}
+
+impl Period {
+    /// Parses `2026Q3` or `2026`.
+    pub fn parse(text: &str) -> Result<Period> {
+        let t = text.trim();
+        let bad = || {
+            Error::Usage(format!(
+                "--period expects a quarter like 2026Q3 or a year like 2026, not {t:?}"
+            ))
+        };
+        if let Some((y, q)) = t.split_once(['Q', 'q']) {
+            let year: i32 = y.parse().map_err(|_| bad())?;
+            let quarter: u32 = q.parse().map_err(|_| bad())?;
+            if y.len() != 4 || !(1..=4).contains(&quarter) || q.len() != 1 {
+                return Err(bad());
+            }
+            Ok(Period::Quarter { year, quarter })
+        } else if t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Period::Year(t.parse().map_err(|_| bad())?))
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// The label used in folder names and the `period` column (SPEC §10 P2).
+    pub fn label(&self) -> String {
+        match self {
+            Period::All => "all".into(),
+            Period::Quarter { year, quarter } => format!("{year}Q{quarter}"),
+            Period::Year(y) => y.to_string(),
+            Period::Range { from, to } => format!("{}_{}", dates::iso(*from), dates::iso(*to)),
+        }
+    }
+
+    /// Inclusive bounds of anchor dates, or `None` for the whole cohort.
+    pub fn bounds(&self) -> Option<(dates::Day, dates::Day)> {
+        match *self {
+            Period::All => None,
+            Period::Quarter { year, quarter } => {
+                let m0 = (quarter - 1) * 3 + 1;
+                let from = dates::days_from_civil(year, m0, 1);
+                let to = if quarter == 4 {
+                    dates::days_from_civil(year + 1, 1, 1) - 1
+                } else {
+                    dates::days_from_civil(year, m0 + 3, 1) - 1
+                };
+                Some((from, to))
+            }
+            Period::Year(y) => Some((
+                dates::days_from_civil(y, 1, 1),
+                dates::days_from_civil(y, 12, 31),
+            )),
+            Period::Range { from, to } => Some((from, to)),
+        }
+    }
+}
+
+impl Cli {
+    /// Turns the parsed arguments into a validated command.
+    ///
+    /// # Errors
+    /// A usage error naming the flag whose value is wrong.
+    pub fn into_command(self) -> Result<Command> {
+        Ok(match self.command {
+            Sub::Run(a) => {
+                let period = match (&a.period, &a.from, &a.to) {
+                    (Some(p), _, _) => Period::parse(p)?,
+                    (None, Some(f), Some(t)) => {
+                        let from = parse_date_flag("--from", f)?;
+                        let to = parse_date_flag("--to", t)?;
+                        if to < from {
+                            return Err(Error::Usage("--to is before --from".into()));
+                        }
+                        Period::Range { from, to }
+                    }
+                    _ => Period::All,
+                };
+                if a.threads == Some(0) {
+                    return Err(Error::Usage("--threads must be at least 1".into()));
+                }
+                Command::Run(RunOptions {
+                    input: a.input.input,
+                    config: a.input.config,
+                    period,
+                    followup: a.followup,
+                    out: a.out,
+                    suppress: !a.no_suppress,
+                    threads: a.threads,
+                    quiet: a.quiet,
+                })
+            }
+            Sub::Validate(a) => Command::Validate(ValidateOptions {
+                input: a.input.input,
+                config: a.input.config,
+                out: a.out,
+            }),
+            Sub::Synth(a) => Command::Synth {
+                options: SynthOptions {
+                    episodes: a.episodes,
+                    seed: a.seed,
+                    out: a.out,
+                    dirty: a.dirty,
+                },
+                quiet: a.quiet,
+            },
+            Sub::Instruments => Command::Instruments,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        assert_eq!(
+            Period::parse("2026Q3").unwrap(),
+            Period::Quarter {
+                year: 2026,
+                quarter: 3
+            }
+        );
+        assert_eq!(Period::parse("2026").unwrap(), Period::Year(2026));
+        assert!(Period::parse("2026Q5").is_err());
+        assert!(Period::parse("26Q1").is_err());
+        assert!(Period::parse("Q3").is_err());
+        let (f, t) = Period::parse("2026Q4").unwrap().bounds().unwrap();
+        assert_eq!(dates::iso(f), "2026-10-01");
+        assert_eq!(dates::iso(t), "2026-12-31");
+        let (f, t) = Period::parse("2024Q1").unwrap().bounds().unwrap();
+        assert_eq!(
+            (dates::iso(f), dates::iso(t)),
+            ("2024-01-01".into(), "2024-03-31".into())
+        );
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,15 @@
+//! iop-outcomes: outcomes of Intensive Outpatient Programs from de-identified CSV exports.
+//!
+//! Data flows one way: ingest → cohort and pairing → analysis → report and charts →
+//! publish. Each stage is a module; `app` wires them together for each subcommand and
+//! `cli` turns the command line into a validated [`app::Command`].
+
+pub mod app;
+pub mod cli;
+pub mod dates;
+pub mod error;
+pub mod ingest;
+pub mod instruments;
+pub mod synth;
+
+pub use error::{Error, ExitStatus, Result};

@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: a temporary work folder per test, running the
+//! binary, and small CSV readers for checking generated files.
+
+use assert_cmd::Command;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The binary under test.
+pub fn bin() -> Command {
+    let mut c = Command::cargo_bin("iop-outcomes").expect("binary built");
+    c.env_remove("RAYON_NUM_THREADS");
+    c
+}
+
+/// A temporary folder removed when dropped.
+pub struct WorkDir {
+    dir: tempfile::TempDir,
+}
+
+impl WorkDir {
+    pub fn new() -> Self {
+        WorkDir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// Runs `synth` into `<workdir>/<name>` and returns that folder.
+    pub fn synth(&self, name: &str, episodes: u64, seed: u64, dirty: f64) -> PathBuf {
+        let out = self.join(name);
+        bin()
+            .args(["synth", "--quiet", "--episodes", &episodes.to_string()])
+            .args(["--seed", &seed.to_string(), "--dirty", &dirty.to_string()])
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        out
+    }
+}
+
+/// A CSV file read as header + records of strings.
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn read(path: &Path) -> Table {
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .expect("readable CSV");
+        let header = r
+            .headers()
+            .expect("header")
+            .iter()
+            .map(String::from)
+            .collect();
+        let rows = r
+            .records()
+            .map(|rec| rec.expect("record").iter().map(String::from).collect())
+            .collect();
+        Table { header, rows }
+    }
+
+    pub fn col(&self, name: &str) -> usize {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    }
+}
+
+/// The files of a folder and their bytes, for byte-for-byte comparison.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut m = BTreeMap::new();
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let e = e.expect("entry");
+        if e.file_type().expect("type").is_file() {
+            m.insert(
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            );
+        }
+    }
+    m
+}
+
+/// Reads synth.json.
+pub fn truth(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("synth.json")).expect("synth.json"))
+        .expect("json")
+}
