@@ -2,8 +2,11 @@
 //! result to an exit code; everything here returns errors instead of exiting.
 
 use crate::cli::Period;
+use crate::config::Config;
 use crate::error::{Error, ExitStatus, Result};
+use crate::ingest::{self, FileAccount};
 use crate::instruments::{Catalog, Direction, Kind};
+use crate::report;
 use crate::synth::{self, SynthOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,10 +67,64 @@ pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<ExitStatus> {
             }
             Ok(ExitStatus::Success)
         }
-        Command::Run(_) | Command::Validate(_) => Err(Error::Usage(
-            "this subcommand is not available in this build yet".into(),
+        Command::Validate(v) => validate(&v, stdout),
+        Command::Run(_) => Err(Error::Usage(
+            "`run` is not available in this build yet; `validate` checks an export".into(),
         )),
     }
+}
+
+/// Loads the config (defaults when none is given) and its instrument catalog.
+///
+/// # Errors
+/// [`Error::Config`] naming the file and key.
+pub fn load_config(path: Option<&std::path::Path>) -> Result<(Config, Catalog)> {
+    let cfg = Config::load_or_default(path)?;
+    let catalog = cfg.catalog().map_err(|message| Error::Config {
+        path: path.map(PathBuf::from).unwrap_or_default(),
+        message,
+    })?;
+    Ok((cfg, catalog))
+}
+
+fn validate(v: &ValidateOptions, stdout: &mut dyn Write) -> Result<ExitStatus> {
+    let (cfg, catalog) = load_config(v.config.as_deref())?;
+    let export = ingest::load(&v.input, &cfg, &catalog)?;
+    let path = v.out.join("quarantine.csv");
+    report::write_atomic(&path, &report::quarantine_csv(&export.quarantine))?;
+    let mut t = accounting_table(&export.accounts);
+    t.push_str(&format!(
+        "\nwrote {} ({} quarantined rows)\n",
+        path.display(),
+        export.quarantine.len()
+    ));
+    write_out(stdout, &t)?;
+    Ok(ExitStatus::Success)
+}
+
+/// The per-file, per-reason accounting as a text table.
+pub fn accounting_table(accounts: &[FileAccount]) -> String {
+    let mut t = format!(
+        "{:<20} {:>12} {:>12} {:>12}\n",
+        "file", "rows read", "accepted", "quarantined"
+    );
+    for a in accounts {
+        if !a.present {
+            t.push_str(&format!("{:<20} {:>12}\n", a.file, "(not supplied)"));
+            continue;
+        }
+        t.push_str(&format!(
+            "{:<20} {:>12} {:>12} {:>12}\n",
+            a.file,
+            a.rows_read,
+            a.accepted,
+            a.quarantined_total()
+        ));
+        for (reason, n) in &a.quarantined {
+            t.push_str(&format!("  {reason:<44} {n:>12}\n"));
+        }
+    }
+    t
 }
 
 fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {

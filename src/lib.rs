@@ -6,10 +6,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod dates;
 pub mod error;
 pub mod ingest;
 pub mod instruments;
+pub mod report;
 pub mod synth;
 
 pub use error::{Error, ExitStatus, Result};

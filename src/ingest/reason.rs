@@ -7,6 +7,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
+    /// The record has more or fewer fields than the header (checked before V1's list).
+    MalformedRow,
     MissingValue,
     BadDate,
     BadNumber,
@@ -21,7 +23,8 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in check order.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
+        Reason::MalformedRow,
         Reason::MissingValue,
         Reason::BadDate,
         Reason::BadNumber,
@@ -37,6 +40,7 @@ impl Reason {
     /// The name written to quarantine.csv and the manifest.
     pub fn as_str(self) -> &'static str {
         match self {
+            Reason::MalformedRow => "malformed_row",
             Reason::MissingValue => "missing_value",
             Reason::BadDate => "bad_date",
             Reason::BadNumber => "bad_number",

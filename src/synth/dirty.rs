@@ -44,14 +44,14 @@ impl FileId {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
     pub rows: [u64; 3],
-    pub reasons: [[u64; 10]; 3],
+    pub reasons: [[u64; Reason::ALL.len()]; 3],
 }
 
 impl Counts {
     pub fn add(&mut self, other: &Counts) {
         for f in 0..3 {
             self.rows[f] += other.rows[f];
-            for r in 0..10 {
+            for r in 0..Reason::ALL.len() {
                 self.reasons[f][r] += other.reasons[f][r];
             }
         }

@@ -1,0 +1,416 @@
+//! The TOML config (`--config FILE`): every key optional, unknown keys rejected.
+//!
+//! Sections: `[input]` file names, date format and missing-value tokens; `[columns.<file>]`
+//! canonical column = raw header name; `[labels.<field>]` raw label = canonical label;
+//! `[phi]` columns allowed past the PHI guard; `[pairing]` the baseline window;
+//! `[followup.<name>]` follow-up points; `[[instruments]]` catalog overrides and additions;
+//! `[report]` grouping, suppression and dose. The README shows a full example. Errors name the
+//! file and the key (toml reports line and column) and map to exit code 2.
+
+use crate::error::{Error, Result};
+use crate::instruments::{Catalog, Direction, Instrument, Kind, ReliableChange};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The whole config, after defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub input: InputConfig,
+    pub columns: ColumnsConfig,
+    pub labels: LabelsConfig,
+    pub phi: PhiConfig,
+    pub pairing: PairingConfig,
+    pub followup: BTreeMap<String, FollowupConfig>,
+    pub instruments: Vec<InstrumentConfig>,
+    pub report: ReportConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputConfig {
+    pub episodes: String,
+    pub assessments: String,
+    pub attendance: String,
+    /// chrono strftime format of every date column; empty = strict `YYYY-MM-DD`.
+    pub date_format: String,
+    /// Tokens read as missing (after trimming), besides the empty string (SPEC §10 V2).
+    pub missing_values: Vec<String>,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig {
+            episodes: "episodes.csv".into(),
+            assessments: "assessments.csv".into(),
+            attendance: "attendance.csv".into(),
+            date_format: String::new(),
+            missing_values: Vec::new(),
+        }
+    }
+}
+
+/// Raw header names of the canonical columns, per file: `canonical = "Raw Name"`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ColumnsConfig {
+    pub episodes: BTreeMap<String, String>,
+    pub assessments: BTreeMap<String, String>,
+    pub attendance: BTreeMap<String, String>,
+}
+
+/// Raw label → canonical label, per labelled field.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LabelsConfig {
+    pub track: BTreeMap<String, String>,
+    pub modality: BTreeMap<String, String>,
+    pub delivery: BTreeMap<String, String>,
+    pub discharge_reason: BTreeMap<String, String>,
+    pub instrument: BTreeMap<String, String>,
+    pub service: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PhiConfig {
+    /// Extra columns (raw header names) known to be safe, exempt from the PHI guard.
+    pub allow_columns: Vec<String>,
+}
+
+/// The baseline window (days relative to admission, inclusive).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PairingConfig {
+    pub baseline_window: [i32; 2],
+}
+
+impl Default for PairingConfig {
+    fn default() -> Self {
+        PairingConfig {
+            baseline_window: [-14, 14],
+        }
+    }
+}
+
+/// A follow-up point (SPEC §5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FollowupConfig {
+    /// `discharge` or `admit`.
+    pub anchor: Anchor,
+    /// Days after admission (anchor `admit` only).
+    #[serde(default)]
+    pub target_days: Option<i32>,
+    #[serde(default = "default_window")]
+    pub window: [i32; 2],
+    #[serde(default = "default_min_gap")]
+    pub min_gap_days: i32,
+}
+
+fn default_window() -> [i32; 2] {
+    [-14, 14]
+}
+
+fn default_min_gap() -> i32 {
+    7
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    Discharge,
+    Admit,
+}
+
+/// An instrument override (fields given replace the built-in ones) or a new instrument.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InstrumentConfig {
+    pub id: String,
+    pub name: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub direction: Option<Direction>,
+    pub kind: Option<Kind>,
+    pub source: Option<String>,
+    pub caseness: Option<f64>,
+    pub caseness_source: Option<String>,
+    /// Reliable-change threshold in points …
+    pub reliable_change: Option<f64>,
+    /// … or computed from a reference SD and reliability.
+    pub reliable_change_sd: Option<f64>,
+    pub reliable_change_reliability: Option<f64>,
+    pub reliable_change_source: Option<String>,
+    pub remission_below: Option<f64>,
+    pub remission_source: Option<String>,
+    pub response_fraction: Option<f64>,
+    pub response_source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Episode columns that define a cell (SPEC §6).
+    pub group_by: Vec<String>,
+    /// Counts from 1 to suppress_below − 1 are blanked (SPEC §7).
+    pub suppress_below: u64,
+    /// Weekly hours that meet the IOP dose.
+    pub dose_hours: f64,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            group_by: vec!["track".into(), "modality".into()],
+            suppress_below: 11,
+            dose_hours: 9.0,
+        }
+    }
+}
+
+/// Episode columns a report may group by.
+pub const GROUPABLE: &[&str] = &[
+    "track",
+    "modality",
+    "site",
+    "delivery",
+    "discharge_reason",
+    "age_group",
+    "sex",
+    "race_ethnicity",
+];
+
+impl Config {
+    /// Reads and checks a config file.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file and the key or value at fault.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let cfg: Config = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        cfg.check().map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Loads `path` if given, else the defaults.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Config> {
+        match path {
+            Some(p) => Config::load(p),
+            None => Ok(Config::default()),
+        }
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        let known: [(&str, &BTreeMap<String, String>, &[&str]); 3] = [
+            (
+                "columns.episodes",
+                &self.columns.episodes,
+                crate::ingest::EPISODE_COLUMNS,
+            ),
+            (
+                "columns.assessments",
+                &self.columns.assessments,
+                crate::ingest::ASSESSMENT_COLUMNS,
+            ),
+            (
+                "columns.attendance",
+                &self.columns.attendance,
+                crate::ingest::ATTENDANCE_COLUMNS,
+            ),
+        ];
+        for (section, map, cols) in known {
+            for key in map.keys() {
+                if !cols.contains(&key.as_str()) {
+                    return Err(format!(
+                        "[{section}] key `{key}` is not a column of the input contract (expected one of: {})",
+                        cols.join(", ")
+                    ));
+                }
+            }
+        }
+        if !self.input.date_format.is_empty() {
+            let probe = chrono::NaiveDate::from_ymd_opt(2024, 12, 31).expect("valid date");
+            let shown = probe.format(&self.input.date_format);
+            let mut s = String::new();
+            if std::fmt::Write::write_fmt(&mut s, format_args!("{shown}")).is_err()
+                || chrono::NaiveDate::parse_from_str(&s, &self.input.date_format).ok()
+                    != Some(probe)
+            {
+                return Err(format!(
+                    "[input] date_format `{}` is not a chrono format that round-trips a date",
+                    self.input.date_format
+                ));
+            }
+        }
+        let [b0, b1] = self.pairing.baseline_window;
+        if b0 > b1 {
+            return Err("[pairing] baseline_window must be [from, to] with from <= to".into());
+        }
+        for (name, f) in &self.followup {
+            if f.window[0] > f.window[1] {
+                return Err(format!(
+                    "[followup.{name}] window must be [from, to] with from <= to"
+                ));
+            }
+            match (f.anchor, f.target_days) {
+                (Anchor::Admit, None) => {
+                    return Err(format!(
+                        "[followup.{name}] anchor = \"admit\" needs target_days"
+                    ))
+                }
+                (Anchor::Discharge, Some(_)) => {
+                    return Err(format!(
+                        "[followup.{name}] target_days applies only to anchor = \"admit\""
+                    ))
+                }
+                _ => {}
+            }
+            if f.min_gap_days < 0 {
+                return Err(format!("[followup.{name}] min_gap_days must be >= 0"));
+            }
+        }
+        for g in &self.report.group_by {
+            if !GROUPABLE.contains(&g.as_str()) {
+                return Err(format!(
+                    "[report] group_by: `{g}` is not an episode column (expected any of: {})",
+                    GROUPABLE.join(", ")
+                ));
+            }
+        }
+        if self.report.group_by.is_empty() {
+            return Err("[report] group_by needs at least one column".into());
+        }
+        if self.report.suppress_below == 0 {
+            return Err("[report] suppress_below must be >= 1 (1 suppresses nothing)".into());
+        }
+        self.catalog().map(|_| ())
+    }
+
+    /// The follow-up points: the built-in `discharge` plus the config's.
+    pub fn followups(&self) -> BTreeMap<String, FollowupConfig> {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "discharge".to_string(),
+            FollowupConfig {
+                anchor: Anchor::Discharge,
+                target_days: None,
+                window: default_window(),
+                min_gap_days: default_min_gap(),
+            },
+        );
+        for (k, v) in &self.followup {
+            m.insert(k.clone(), v.clone());
+        }
+        m
+    }
+
+    /// The instrument catalog with this config's overrides and additions applied.
+    ///
+    /// # Errors
+    /// A message naming the `[[instruments]]` entry that is incomplete or inconsistent.
+    pub fn catalog(&self) -> std::result::Result<Catalog, String> {
+        let mut catalog = Catalog::builtin();
+        for (n, ic) in self.instruments.iter().enumerate() {
+            let here = format!("[[instruments]] entry {} (id `{}`)", n + 1, ic.id);
+            if ic.id.trim().is_empty() {
+                return Err(format!("[[instruments]] entry {} has no id", n + 1));
+            }
+            let mut inst = match catalog.get(&ic.id) {
+                Some(i) => i.clone(),
+                None => Instrument {
+                    id: ic.id.clone(),
+                    name: ic.name.clone().unwrap_or_else(|| ic.id.clone()),
+                    min: ic
+                        .min
+                        .ok_or_else(|| format!("{here}: a new instrument needs min"))?,
+                    max: ic
+                        .max
+                        .ok_or_else(|| format!("{here}: a new instrument needs max"))?,
+                    direction: ic
+                        .direction
+                        .ok_or_else(|| format!("{here}: a new instrument needs direction"))?,
+                    kind: ic.kind.unwrap_or(Kind::Symptom),
+                    source: ic
+                        .source
+                        .clone()
+                        .unwrap_or_else(|| "defined in the config".into()),
+                    caseness: None,
+                    caseness_source: None,
+                    reliable_change: None,
+                    reliable_change_source: None,
+                    remission_below: None,
+                    remission_source: None,
+                    response_fraction: None,
+                    response_source: None,
+                },
+            };
+            let cfg_src =
+                |s: &Option<String>| Some(s.clone().unwrap_or_else(|| "set in the config".into()));
+            macro_rules! set {
+                ($field:ident) => {
+                    if let Some(v) = &ic.$field {
+                        inst.$field = v.clone();
+                    }
+                };
+            }
+            set!(name);
+            set!(min);
+            set!(max);
+            set!(direction);
+            set!(kind);
+            set!(source);
+            if let Some(c) = ic.caseness {
+                inst.caseness = Some(c);
+                inst.caseness_source = cfg_src(&ic.caseness_source);
+            }
+            match (ic.reliable_change, ic.reliable_change_sd, ic.reliable_change_reliability) {
+                (Some(p), None, None) => {
+                    inst.reliable_change = Some(ReliableChange::Points(p));
+                    inst.reliable_change_source = cfg_src(&ic.reliable_change_source);
+                }
+                (None, Some(sd), Some(r)) => {
+                    if !(0.0..1.0).contains(&r) || sd <= 0.0 {
+                        return Err(format!(
+                            "{here}: reliable_change_sd must be > 0 and reliable_change_reliability in [0, 1)"
+                        ));
+                    }
+                    inst.reliable_change = Some(ReliableChange::Computed { sd, reliability: r });
+                    inst.reliable_change_source = cfg_src(&ic.reliable_change_source);
+                }
+                (None, None, None) => {}
+                _ => {
+                    return Err(format!(
+                        "{here}: give reliable_change in points, or both reliable_change_sd and reliable_change_reliability"
+                    ))
+                }
+            }
+            if let Some(r) = ic.remission_below {
+                inst.remission_below = Some(r);
+                inst.remission_source = cfg_src(&ic.remission_source);
+            }
+            if let Some(r) = ic.response_fraction {
+                if !(0.0..=1.0).contains(&r) {
+                    return Err(format!("{here}: response_fraction must be in [0, 1]"));
+                }
+                inst.response_fraction = Some(r);
+                inst.response_source = cfg_src(&ic.response_source);
+            }
+            if !(inst.min < inst.max) {
+                return Err(format!("{here}: min must be below max"));
+            }
+            catalog.insert(inst);
+        }
+        Ok(catalog)
+    }
+}

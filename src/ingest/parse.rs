@@ -1,0 +1,176 @@
+//! Strict parsing of one field: missing values (V2), dates (V3), numbers and minutes (V4),
+//! and label mapping. Pure functions over `&str`; no allocation on the hot path.
+
+use crate::dates::{self, Day};
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+/// How to read values, from the config.
+#[derive(Debug, Clone, Default)]
+pub struct FieldRules {
+    /// chrono format; empty = strict `YYYY-MM-DD`.
+    pub date_format: String,
+    /// Tokens read as missing besides the empty string.
+    pub missing: Vec<String>,
+}
+
+impl FieldRules {
+    /// Missing = empty after trimming, or a configured token (SPEC §10 V2).
+    pub fn is_missing(&self, v: &str) -> bool {
+        let t = v.trim();
+        t.is_empty() || self.missing.iter().any(|m| m == t)
+    }
+
+    /// A date in the configured format, or `None` (SPEC §10 V3).
+    pub fn date(&self, v: &str) -> Option<Day> {
+        let t = v.trim();
+        if self.date_format.is_empty() {
+            dates::parse_iso(t.as_bytes())
+        } else {
+            let d = chrono::NaiveDate::parse_from_str(t, &self.date_format).ok()?;
+            use chrono::Datelike;
+            Some(d.num_days_from_ce() - 719_163)
+        }
+    }
+}
+
+/// A number of the form `[+-]digits[.digits][e[+-]digits]` (SPEC §10 V4), or `None`.
+pub fn number(v: &str) -> Option<f64> {
+    let t = v.trim();
+    let b = t.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let run = |i: &mut usize| {
+        let s = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i > s
+    };
+    if !run(&mut i) {
+        return None;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        if !run(&mut i) {
+            return None;
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        if !run(&mut i) {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// Minutes attended: a whole number from 0 to 1440 (SPEC §10 V4).
+pub fn minutes(x: f64) -> Option<u16> {
+    (x.fract() == 0.0 && (0.0..=1440.0).contains(&x)).then_some(x as u16)
+}
+
+/// Raw label → canonical label, exact first, then case-insensitively; unmapped labels pass
+/// through trimmed.
+#[derive(Debug, Clone, Default)]
+pub struct LabelMap {
+    exact: HashMap<String, String>,
+    folded: HashMap<String, String>,
+}
+
+impl LabelMap {
+    pub fn new(map: &BTreeMap<String, String>) -> Self {
+        let mut m = LabelMap::default();
+        for (raw, canon) in map {
+            m.exact
+                .insert(raw.trim().to_string(), canon.trim().to_string());
+            m.folded
+                .entry(raw.trim().to_lowercase())
+                .or_insert_with(|| canon.trim().to_string());
+        }
+        m
+    }
+
+    pub fn apply<'a>(&'a self, raw: &'a str) -> &'a str {
+        let t = raw.trim();
+        if self.exact.is_empty() {
+            return t;
+        }
+        if let Some(c) = self.exact.get(t) {
+            return c;
+        }
+        if let Some(c) = self.folded.get(&t.to_lowercase()) {
+            return c;
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_strict() {
+        for (s, v) in [
+            ("16", 16.0),
+            ("16.0", 16.0),
+            ("-1", -1.0),
+            ("+2.5", 2.5),
+            ("1e2", 100.0),
+            ("1.5E-1", 0.15),
+            (" 7 ", 7.0),
+        ] {
+            assert_eq!(number(s), Some(v), "{s}");
+        }
+        for s in [
+            "", "NA", "1,200", "12..5", "--5", "inf", "nan", "0x1F", "7 8", ".5", "5.", "1e", "e5",
+            "+", "1.2.3",
+        ] {
+            assert_eq!(number(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn minutes_are_whole_and_bounded() {
+        assert_eq!(minutes(0.0), Some(0));
+        assert_eq!(minutes(1440.0), Some(1440));
+        assert_eq!(minutes(1441.0), None);
+        assert_eq!(minutes(-1.0), None);
+        assert_eq!(minutes(90.5), None);
+    }
+
+    #[test]
+    fn missing_and_dates() {
+        let r = FieldRules::default();
+        assert!(r.is_missing("  "));
+        assert!(!r.is_missing("NA"));
+        let r2 = FieldRules {
+            missing: vec!["NA".into()],
+            date_format: "%m/%d/%Y".into(),
+        };
+        assert!(r2.is_missing(" NA "));
+        assert_eq!(r2.date("03/15/2025"), dates::parse_iso(b"2025-03-15"));
+        assert_eq!(r2.date("02/30/2025"), None);
+        assert_eq!(r.date("2024-02-29"), dates::parse_iso(b"2024-02-29"));
+    }
+
+    #[test]
+    fn labels() {
+        let mut m = BTreeMap::new();
+        m.insert("MH".to_string(), "mental_health".to_string());
+        m.insert("Dual Dx".to_string(), "co_occurring".to_string());
+        let l = LabelMap::new(&m);
+        assert_eq!(l.apply(" MH "), "mental_health");
+        assert_eq!(l.apply("dual dx"), "co_occurring");
+        assert_eq!(l.apply("eating_disorder"), "eating_disorder");
+    }
+}

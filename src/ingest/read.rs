@@ -1,0 +1,311 @@
+//! Reading one input file: the fatal checks (missing, empty, NUL bytes, not UTF-8,
+//! unterminated quote), the header, and a parallel scan of its records.
+//!
+//! The file is read whole, then cut into chunks at record boundaries (a newline outside any
+//! quoted field, found with the same state machine the csv crate follows) so that chunks can
+//! be parsed and validated in parallel with rayon. Each record keeps its line number (the
+//! header is line 1, SPEC §10 V9) and its byte span, which is how quarantine.csv reproduces
+//! the raw row exactly. Results are collected in file order whatever the thread count.
+
+use crate::error::{Error, Result};
+use csv::ByteRecord;
+use rayon::prelude::*;
+use std::ops::Range;
+use std::path::Path;
+
+/// One input file in memory, its header parsed.
+pub struct Source {
+    /// The file's name as shown in messages (e.g. `episodes.csv`).
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// Header names, trimmed.
+    pub header: Vec<String>,
+    /// Byte offset of the first data record.
+    pub data_start: usize,
+}
+
+/// The outcome of checking one record.
+pub enum Row<T> {
+    Ok(T),
+    /// Quarantined for `reason`; `column` is a position in the file's header, if one applies.
+    Bad {
+        reason: super::Reason,
+        column: Option<usize>,
+    },
+}
+
+/// A checked record with where it came from.
+pub struct Scanned<T> {
+    pub line: u64,
+    pub span: Range<usize>,
+    pub row: Row<T>,
+}
+
+/// A record handed to the per-record check.
+pub struct Rec<'a> {
+    pub fields: &'a ByteRecord,
+    pub line: u64,
+}
+
+impl Rec<'_> {
+    /// Field `i` as text (the file is known to be UTF-8), or "" when the record is short.
+    pub fn get(&self, i: usize) -> &str {
+        self.fields
+            .get(i)
+            .map(|b| std::str::from_utf8(b).unwrap_or(""))
+            .unwrap_or("")
+    }
+}
+
+/// Line number (1-based) of byte `offset`.
+fn line_of(bytes: &[u8], offset: usize) -> u64 {
+    memchr::memchr_iter(b'\n', &bytes[..offset.min(bytes.len())]).count() as u64 + 1
+}
+
+impl Source {
+    /// Reads `path`, runs the fatal checks and parses the header.
+    ///
+    /// # Errors
+    /// [`Error::Data`] naming the file (and line) for a missing, empty, non-UTF-8 or
+    /// NUL-containing file, or an unterminated quoted field.
+    pub fn open(path: &Path, name: &str) -> Result<Source> {
+        let mut bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Data(format!(
+                "{name}: file not found (looked for {})",
+                path.display()
+            )),
+            _ => Error::Data(format!("{name}: cannot read {}: {e}", path.display())),
+        })?;
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes.drain(..3);
+        }
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(Error::Data(format!(
+                "{name}: the file is empty; it needs a header row naming its columns"
+            )));
+        }
+        if let Some(p) = memchr::memchr(0, &bytes) {
+            return Err(Error::Data(format!(
+                "{name}: line {}: contains a NUL byte (a UTF-16 or binary file?); save the export as UTF-8 CSV",
+                line_of(&bytes, p)
+            )));
+        }
+        if let Err(e) = std::str::from_utf8(&bytes) {
+            let p = e.valid_up_to();
+            let line_start = bytes[..p]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let column = bytes[line_start..p].iter().filter(|&&b| b == b',').count() + 1;
+            return Err(Error::Data(format!(
+                "{name}: line {}, field {column}: bytes that are not UTF-8; save the export as UTF-8",
+                line_of(&bytes, p)
+            )));
+        }
+        if let Some(open) = unterminated_quote(&bytes) {
+            return Err(Error::Data(format!(
+                "{name}: line {}: a quoted field is never closed (unterminated \"); the rest of the file cannot be read",
+                line_of(&bytes, open)
+            )));
+        }
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes.as_slice());
+        let mut rec = ByteRecord::new();
+        let read = rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| Error::Data(format!("{name}: line 1: {e}")))?;
+        if !read {
+            return Err(Error::Data(format!("{name}: the file has no header row")));
+        }
+        let header = rec
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).trim().to_string())
+            .collect();
+        let data_start = rdr.position().byte() as usize;
+        Ok(Source {
+            name: name.to_string(),
+            bytes,
+            header,
+            data_start,
+        })
+    }
+
+    /// The raw text of a record span, without its line ending.
+    pub fn raw(&self, span: &Range<usize>) -> &str {
+        let s = std::str::from_utf8(&self.bytes[span.clone()]).unwrap_or("");
+        s.trim_end_matches(['\r', '\n'])
+    }
+
+    /// Checks every data record with `check`, in parallel, returning the results in file order.
+    ///
+    /// # Errors
+    /// The first fatal error `check` returns, in file order.
+    pub fn scan<T, F>(&self, check: F) -> Result<Vec<Scanned<T>>>
+    where
+        T: Send,
+        F: Fn(&Rec) -> Result<Row<T>> + Sync,
+    {
+        let chunks = self.chunks();
+        let parts: Vec<Result<Vec<Scanned<T>>>> = chunks
+            .par_iter()
+            .map(|(range, first_line)| self.scan_chunk(range.clone(), *first_line, &check))
+            .collect();
+        let mut out = Vec::new();
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
+    }
+
+    fn scan_chunk<T, F>(
+        &self,
+        range: Range<usize>,
+        first_line: u64,
+        check: &F,
+    ) -> Result<Vec<Scanned<T>>>
+    where
+        F: Fn(&Rec) -> Result<Row<T>>,
+    {
+        let slice = &self.bytes[range.clone()];
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(slice);
+        let mut rec = ByteRecord::new();
+        let mut out = Vec::with_capacity(slice.len() / 32);
+        loop {
+            let more = rdr
+                .read_byte_record(&mut rec)
+                .map_err(|e| Error::Data(format!("{}: near line {first_line}: {e}", self.name)))?;
+            if !more {
+                break;
+            }
+            let pos = rec
+                .position()
+                .expect("records read from a reader have a position");
+            let start = range.start + pos.byte() as usize;
+            let end = range.start + rdr.position().byte() as usize;
+            let line = first_line + pos.line() - 1;
+            let row = check(&Rec { fields: &rec, line })?;
+            out.push(Scanned {
+                line,
+                span: start..end,
+                row,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Chunks of the data section cut at record boundaries, each with its first line number.
+    fn chunks(&self) -> Vec<(Range<usize>, u64)> {
+        let data = &self.bytes[self.data_start..];
+        let target = (data.len() / (rayon::current_num_threads() * 8)).max(1 << 20);
+        let mut cuts = vec![0usize];
+        if memchr::memchr(b'"', data).is_none() {
+            let mut at = target;
+            while at < data.len() {
+                match memchr::memchr(b'\n', &data[at..]) {
+                    Some(i) => {
+                        cuts.push(at + i + 1);
+                        at = at + i + 1 + target;
+                    }
+                    None => break,
+                }
+            }
+        } else {
+            let mut next = target;
+            for_each_record_end(data, |end| {
+                if end >= next {
+                    cuts.push(end);
+                    next = end + target;
+                }
+            });
+        }
+        if *cuts.last().expect("non-empty") < data.len() {
+            cuts.push(data.len());
+        }
+        let mut line = line_of(&self.bytes, self.data_start);
+        let mut out = Vec::with_capacity(cuts.len());
+        for w in cuts.windows(2) {
+            let (a, b) = (self.data_start + w[0], self.data_start + w[1]);
+            if a < b {
+                out.push((a..b, line));
+                line += memchr::memchr_iter(b'\n', &self.bytes[a..b]).count() as u64;
+            }
+        }
+        out
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Q {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+/// Calls `f(offset just past the newline)` at every record end outside quotes. Follows the
+/// csv crate's reading of RFC 4180: a quote opens a quoted field only at the start of a field.
+fn for_each_record_end(bytes: &[u8], mut f: impl FnMut(usize)) -> Q {
+    let mut s = Q::FieldStart;
+    for (i, &b) in bytes.iter().enumerate() {
+        s = match (s, b) {
+            (Q::FieldStart, b'"') => Q::Quoted,
+            (Q::Quoted, b'"') => Q::QuoteInQuoted,
+            (Q::Quoted, _) => Q::Quoted,
+            (Q::QuoteInQuoted, b'"') => Q::Quoted,
+            (_, b',') => Q::FieldStart,
+            (_, b'\n') => {
+                f(i + 1);
+                Q::FieldStart
+            }
+            (Q::FieldStart, b'\r') | (Q::Unquoted, b'\r') | (Q::QuoteInQuoted, b'\r') => {
+                Q::FieldStart
+            }
+            _ => Q::Unquoted,
+        };
+    }
+    s
+}
+
+/// The offset of the quote that opens a field never closed, if any.
+fn unterminated_quote(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr(b'"', bytes)?;
+    let mut s = Q::FieldStart;
+    let mut opened = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let next = match (s, b) {
+            (Q::FieldStart, b'"') => {
+                opened = i;
+                Q::Quoted
+            }
+            (Q::Quoted, b'"') => Q::QuoteInQuoted,
+            (Q::Quoted, _) => Q::Quoted,
+            (Q::QuoteInQuoted, b'"') => Q::Quoted,
+            (_, b',') | (_, b'\n') | (_, b'\r') => Q::FieldStart,
+            _ => Q::Unquoted,
+        };
+        s = next;
+    }
+    (s == Q::Quoted).then_some(opened)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ends_skip_quoted_newlines() {
+        let text = b"a,\"x\ny\",c\nd,e,f\n\"g\"\"h\",i\n";
+        let mut ends = Vec::new();
+        for_each_record_end(text, |e| ends.push(e));
+        assert_eq!(ends, vec![11, 17, 27]);
+        assert_eq!(unterminated_quote(text), None);
+        assert_eq!(unterminated_quote(b"a,b\n\"open,c\nd\n"), Some(4));
+        // A quote inside an unquoted field is literal, as the csv crate reads it.
+        assert_eq!(unterminated_quote(b"a,5\" tall\nb,c\n"), None);
+    }
+}

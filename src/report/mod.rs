@@ -1,0 +1,43 @@
+//! Outputs: tables as CSV, the quarantine file, and (as they land) the manifest, summary,
+//! HTML report and atomic publish. Each writer returns bytes; only publish touches files.
+
+pub mod csv;
+
+use crate::ingest::QuarantineRow;
+use csv::Cell;
+
+/// quarantine.csv: file, line, column, reason, raw (SPEC §8).
+pub fn quarantine_csv(rows: &[QuarantineRow]) -> Vec<u8> {
+    let body: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|q| {
+            vec![
+                Cell::Text(q.file.clone()),
+                Cell::Int(q.line),
+                Cell::Text(q.column.clone()),
+                Cell::Text(q.reason.as_str().to_string()),
+                Cell::Text(q.raw.clone()),
+            ]
+        })
+        .collect();
+    csv::table(&["file", "line", "column", "reason", "raw"], &body)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed.
+///
+/// # Errors
+/// An I/O error naming the path.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> crate::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| crate::Error::io(dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| crate::Error::io(path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| crate::Error::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| crate::Error::io(path, e.error))?;
+    Ok(())
+}
