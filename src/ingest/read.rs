@@ -185,9 +185,15 @@ impl Source {
             let pos = rec
                 .position()
                 .expect("records read from a reader have a position");
-            let start = range.start + pos.byte() as usize;
+            let mut start = range.start + pos.byte() as usize;
             let end = range.start + rdr.position().byte() as usize;
-            let line = first_line + pos.line() - 1;
+            let mut line = first_line + pos.line() - 1;
+            // After a CRLF the csv crate starts the next record at the LF: step past it so
+            // the line number and raw text are the record's own.
+            while start < end && matches!(self.bytes[start], b'\r' | b'\n') {
+                line += u64::from(self.bytes[start] == b'\n');
+                start += 1;
+            }
             let row = check(&Rec { fields: &rec, line })?;
             out.push(Scanned {
                 line,
