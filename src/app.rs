@@ -68,9 +68,29 @@ pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
         Command::Validate(v) => validate(&v, stdout),
-        Command::Run(_) => Err(Error::Usage(
-            "`run` is not available in this build yet; `validate` checks an export".into(),
-        )),
+        Command::Run(r) => {
+            if let Some(n) = r.threads {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build_global()
+                    .map_err(|e| Error::Usage(format!("--threads {n}: {e}")))?;
+            }
+            let summary = crate::pipeline::run(&r, std::env::args().skip(1).collect())?;
+            if !r.quiet && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                write_out(
+                    stdout,
+                    &format!(
+                        "wrote {}: {} outcome rows from {} cohort episodes ({} still in care), {} rows quarantined\n",
+                        summary.folder.display(),
+                        summary.outcome_rows,
+                        summary.cohort,
+                        summary.active,
+                        summary.quarantined
+                    ),
+                )?;
+            }
+            Ok(ExitStatus::Success)
+        }
     }
 }
 

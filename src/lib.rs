@@ -4,14 +4,19 @@
 //! publish. Each stage is a module; `app` wires them together for each subcommand and
 //! `cli` turns the command line into a validated [`app::Command`].
 
+pub mod analysis;
 pub mod app;
 pub mod cli;
+pub mod cohort;
 pub mod config;
 pub mod dates;
 pub mod error;
 pub mod ingest;
 pub mod instruments;
+pub mod pipeline;
 pub mod report;
+pub mod stats;
 pub mod synth;
+pub mod table;
 
 pub use error::{Error, ExitStatus, Result};

@@ -1,6 +1,8 @@
 //! CSV output: plain numbers at full precision, empty for missing, and text cells neutralised
 //! against spreadsheet formula injection (SPEC §8).
 
+pub use crate::table::{Cell, Table};
+
 /// Prefixes a text cell that a spreadsheet would read as a formula with `'`.
 pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     match text.as_bytes().first() {
@@ -9,32 +11,31 @@ pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// A cell of an output table.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// Text from the input or a label: neutralised when written.
-    Text(String),
-    /// A number: written with Rust's shortest round-trip form (full precision).
-    Num(f64),
-    /// A count.
-    Int(u64),
-    /// Undefined or suppressed: an empty cell.
-    Empty,
+/// A number at full precision (shortest form that reads back to the same double): plain
+/// decimals, exponent form below 1e-4 and from 1e15 in magnitude so p-values stay short.
+pub fn number(x: f64) -> String {
+    let a = x.abs();
+    if a != 0.0 && !(1e-4..1e15).contains(&a) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
-impl Cell {
-    pub fn opt(x: Option<f64>) -> Cell {
-        x.filter(|v| v.is_finite()).map_or(Cell::Empty, Cell::Num)
+fn render(c: &Cell) -> std::borrow::Cow<'_, str> {
+    match c {
+        Cell::Text(t) => neutralise(t),
+        Cell::Num(x) if x.is_finite() => number(*x).into(),
+        Cell::Num(_) | Cell::Empty => "".into(),
+        Cell::Int(n) => n.to_string().into(),
+        Cell::Bool(b) => if *b { "true" } else { "false" }.into(),
     }
+}
 
-    fn render(&self) -> std::borrow::Cow<'_, str> {
-        match self {
-            Cell::Text(t) => neutralise(t),
-            Cell::Num(x) if x.is_finite() => format!("{x}").into(),
-            Cell::Num(_) | Cell::Empty => "".into(),
-            Cell::Int(n) => n.to_string().into(),
-        }
-    }
+/// Renders a table as CSV bytes (LF line ends, RFC 4180 quoting).
+pub fn render_table(t: &Table) -> Vec<u8> {
+    let header: Vec<&str> = t.header.iter().map(String::as_str).collect();
+    table(&header, &t.rows)
 }
 
 /// Renders a header and rows as CSV bytes (LF line ends, RFC 4180 quoting).
@@ -44,7 +45,7 @@ pub fn table(header: &[&str], rows: &[Vec<Cell>]) -> Vec<u8> {
         .from_writer(Vec::new());
     w.write_record(header).expect("writing to memory");
     for r in rows {
-        w.write_record(r.iter().map(|c| c.render().into_owned()))
+        w.write_record(r.iter().map(|c| render(c).into_owned()))
             .expect("writing to memory");
     }
     w.into_inner().expect("writing to memory")
@@ -69,6 +70,10 @@ mod tests {
             ],
         );
         let text = String::from_utf8(out).unwrap();
+        assert_eq!(number(1.9339108260782122e-47), "1.9339108260782122e-47");
+        assert_eq!(number(0.00012), "0.00012");
+        assert_eq!(number(-0.0), "-0");
+        assert_eq!(number(2e15), "2e15");
         assert_eq!(
             text,
             "label,x,n\n\"'=HYPERLINK(\"\"http://x\"\")\",-1.5,3\nCBT,,\n'-x,0.30000000000000004,0\n"

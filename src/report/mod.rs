@@ -2,6 +2,8 @@
 //! HTML report and atomic publish. Each writer returns bytes; only publish touches files.
 
 pub mod csv;
+pub mod manifest;
+pub mod publish;
 
 use crate::ingest::QuarantineRow;
 use csv::Cell;

@@ -1,0 +1,119 @@
+//! Cells and margins (SPEC §6): every combination of the grouping columns' values, and every
+//! margin in which any subset of the columns is replaced by `All` (SPEC §10 S13), per
+//! instrument, over the pairs of the selected cohort episodes.
+
+use crate::cohort::Pair;
+use crate::ingest::Episodes;
+use std::collections::{BTreeMap, HashMap};
+
+/// The margin label.
+pub const ALL: &str = "All";
+/// The label of an optional grouping column left empty in the export.
+pub const NOT_RECORDED: &str = "(not recorded)";
+
+/// One cell or margin of one instrument.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellGroup {
+    pub instrument: u16,
+    /// One label per grouping column (`All` in a margin).
+    pub labels: Vec<String>,
+    /// Whether any column is a margin (`All`).
+    pub margin: bool,
+    /// Selected cohort episodes in the cell, whatever their instruments (SPEC §10 P3).
+    pub n_episodes: u64,
+    /// Indices into the pairs of the cell's episodes with a baseline on the instrument.
+    pub pairs: Vec<u32>,
+}
+
+const ALL_ID: u32 = u32::MAX;
+
+/// Builds every cell and margin with at least one baseline, sorted byte-wise by
+/// (instrument id, labels).
+pub fn build(
+    eps: &Episodes,
+    pairs: &[Pair],
+    selected: &[bool],
+    columns: &[String],
+    instrument_ids: &[String],
+) -> Vec<CellGroup> {
+    let k = columns.len();
+    // Intern each column's labels.
+    let mut names: Vec<Vec<String>> = vec![Vec::new(); k];
+    let mut ids: Vec<HashMap<String, u32>> = vec![HashMap::new(); k];
+    let mut key = vec![0u32; eps.len() * k];
+    for i in 0..eps.len() {
+        for (c, col) in columns.iter().enumerate() {
+            let label = eps.text(col, i).unwrap_or(NOT_RECORDED);
+            let id = match ids[c].get(label) {
+                Some(&id) => id,
+                None => {
+                    let id = names[c].len() as u32;
+                    names[c].push(label.to_string());
+                    ids[c].insert(label.to_string(), id);
+                    id
+                }
+            };
+            key[i * k + c] = id;
+        }
+    }
+    let project = |i: usize, mask: u32| -> Vec<u32> {
+        (0..k)
+            .map(|c| {
+                if mask & (1 << c) != 0 {
+                    ALL_ID
+                } else {
+                    key[i * k + c]
+                }
+            })
+            .collect()
+    };
+    let masks = 1u32 << k;
+    let mut n_episodes: HashMap<Vec<u32>, u64> = HashMap::new();
+    for i in (0..eps.len()).filter(|&i| selected[i]) {
+        for mask in 0..masks {
+            *n_episodes.entry(project(i, mask)).or_insert(0) += 1;
+        }
+    }
+    let mut groups: HashMap<(u16, Vec<u32>), Vec<u32>> = HashMap::new();
+    for (p, pair) in pairs.iter().enumerate() {
+        let i = pair.episode as usize;
+        if !selected[i] {
+            continue;
+        }
+        for mask in 0..masks {
+            groups
+                .entry((pair.instrument, project(i, mask)))
+                .or_default()
+                .push(p as u32);
+        }
+    }
+    let mut out: BTreeMap<(String, Vec<String>), CellGroup> = BTreeMap::new();
+    for ((instrument, kids), pairs) in groups {
+        let labels: Vec<String> = kids
+            .iter()
+            .enumerate()
+            .map(|(c, &id)| {
+                if id == ALL_ID {
+                    ALL.to_string()
+                } else {
+                    names[c][id as usize].clone()
+                }
+            })
+            .collect();
+        let n = n_episodes.get(&kids).copied().unwrap_or(0);
+        let margin = kids.contains(&ALL_ID);
+        let mut pairs = pairs;
+        pairs.sort_unstable();
+        out.insert(
+            (instrument_ids[instrument as usize].clone(), labels.clone()),
+            CellGroup {
+                instrument,
+                labels,
+                margin,
+                n_episodes: n,
+                pairs,
+            },
+        );
+    }
+    out.into_values().collect()
+}

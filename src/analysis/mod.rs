@@ -1,0 +1,6 @@
+//! Analysis: one module per output table, building rows from the paired data (rayon inside).
+//! No I/O: tables go to `report` for writing.
+
+pub mod cells;
+pub mod outcomes;
+pub mod suppress;

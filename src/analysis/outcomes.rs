@@ -1,0 +1,413 @@
+//! outcomes.rs: one row per cell and margin with the change statistics of SPEC §6 and the
+//! columns of SPEC §8, computed in parallel; then Benjamini–Hochberg over the cell rows and
+//! small-cell suppression (SPEC §7).
+
+use super::cells::CellGroup;
+use super::suppress::small;
+use crate::cohort::Pair;
+use crate::instruments::{Catalog, Direction, Instrument};
+use crate::stats::{self, effect, multiplicity, ttest, wilcoxon};
+use crate::table::{Cell, Table};
+use rayon::prelude::*;
+
+/// One row of outcomes.csv before rendering. `None` is an empty cell.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OutcomeRow {
+    pub instrument: String,
+    pub labels: Vec<String>,
+    pub margin: bool,
+    pub n_episodes: Option<u64>,
+    pub n_baseline: Option<u64>,
+    pub n_paired: Option<u64>,
+    pub followup_rate: Option<f64>,
+    pub baseline_mean: Option<f64>,
+    pub baseline_sd: Option<f64>,
+    pub followup_mean: Option<f64>,
+    pub followup_sd: Option<f64>,
+    pub change_mean: Option<f64>,
+    pub change_sd: Option<f64>,
+    pub change_ci_low: Option<f64>,
+    pub change_ci_high: Option<f64>,
+    pub t: Option<f64>,
+    pub df: Option<f64>,
+    pub p_t: Option<f64>,
+    pub q_bh: Option<f64>,
+    pub wilcoxon_v: Option<f64>,
+    pub p_wilcoxon: Option<f64>,
+    pub d_z: Option<f64>,
+    pub g_av: Option<f64>,
+    pub rci_threshold: Option<f64>,
+    pub n_improved: Option<u64>,
+    pub n_unchanged: Option<u64>,
+    pub n_deteriorated: Option<u64>,
+    pub pct_improved: Option<f64>,
+    pub pct_unchanged: Option<f64>,
+    pub pct_deteriorated: Option<f64>,
+    pub n_cases: Option<u64>,
+    pub pct_recovered: Option<f64>,
+    pub pct_response: Option<f64>,
+    pub pct_remission: Option<f64>,
+    /// Numerators behind the case percentages (not written; used for suppression).
+    pub n_recovered: Option<u64>,
+    pub n_response: Option<u64>,
+    pub n_remission: Option<u64>,
+    pub suppressed: bool,
+}
+
+/// Improvement in the instrument's good direction (positive = better).
+pub fn improvement(dir: Direction, baseline: f64, followup: f64) -> f64 {
+    match dir {
+        Direction::HigherIsWorse => baseline - followup,
+        Direction::HigherIsBetter => followup - baseline,
+    }
+}
+
+/// Case at baseline: at or past the cutoff in the worse direction (SPEC §10 S6).
+pub fn is_case(inst: &Instrument, score: f64) -> Option<bool> {
+    let c = inst.caseness?;
+    Some(match inst.direction {
+        Direction::HigherIsWorse => score >= c,
+        Direction::HigherIsBetter => score <= c,
+    })
+}
+
+fn pct(n: u64, d: u64) -> Option<f64> {
+    (d > 0).then(|| 100.0 * n as f64 / d as f64)
+}
+
+/// Computes the row of one cell (no BH, no suppression).
+pub fn row(cell: &CellGroup, pairs: &[Pair], inst: &Instrument) -> OutcomeRow {
+    let mut b = Vec::new();
+    let mut f = Vec::new();
+    for &p in &cell.pairs {
+        let pair = &pairs[p as usize];
+        if let Some((fu, _)) = pair.followup {
+            b.push(pair.baseline);
+            f.push(fu);
+        }
+    }
+    let d: Vec<f64> = f.iter().zip(&b).map(|(f, b)| f - b).collect();
+    let n_baseline = cell.pairs.len() as u64;
+    let n_paired = d.len() as u64;
+    let tt = ttest::one_sample(&d);
+    let w = wilcoxon::signed_rank(&d);
+    let mut r = OutcomeRow {
+        instrument: inst.id.clone(),
+        labels: cell.labels.clone(),
+        margin: cell.margin,
+        n_episodes: Some(cell.n_episodes),
+        n_baseline: Some(n_baseline),
+        n_paired: Some(n_paired),
+        followup_rate: (n_baseline > 0).then(|| n_paired as f64 / n_baseline as f64),
+        baseline_mean: stats::mean(&b),
+        baseline_sd: stats::sd(&b),
+        followup_mean: stats::mean(&f),
+        followup_sd: stats::sd(&f),
+        change_mean: stats::mean(&d),
+        change_sd: stats::sd(&d),
+        change_ci_low: tt.map(|t| t.ci_low),
+        change_ci_high: tt.map(|t| t.ci_high),
+        t: tt.map(|t| t.t),
+        df: tt.map(|t| t.df),
+        p_t: tt.map(|t| t.p),
+        wilcoxon_v: w.map(|w| w.v),
+        p_wilcoxon: w.and_then(|w| w.p),
+        d_z: tt.and(effect::d_z(&d)),
+        g_av: effect::g_av(&b, &f, &d),
+        rci_threshold: inst.rci_threshold(),
+        ..Default::default()
+    };
+    if let Some(thr) = inst.rci_threshold() {
+        let (mut up, mut down) = (0, 0);
+        for (bb, ff) in b.iter().zip(&f) {
+            let change = ff - bb;
+            if change.abs() >= thr {
+                if improvement(inst.direction, *bb, *ff) > 0.0 {
+                    up += 1;
+                } else {
+                    down += 1;
+                }
+            }
+        }
+        let same = n_paired - up - down;
+        r.n_improved = Some(up);
+        r.n_unchanged = Some(same);
+        r.n_deteriorated = Some(down);
+        r.pct_improved = pct(up, n_paired);
+        r.pct_unchanged = pct(same, n_paired);
+        r.pct_deteriorated = pct(down, n_paired);
+    }
+    if inst.caseness.is_some() {
+        let mut cases = 0;
+        let (mut rec, mut resp, mut rem) = (0, 0, 0);
+        for (bb, ff) in b.iter().zip(&f) {
+            if is_case(inst, *bb) != Some(true) {
+                continue;
+            }
+            cases += 1;
+            let imp = improvement(inst.direction, *bb, *ff);
+            if let Some(thr) = inst.rci_threshold() {
+                if is_case(inst, *ff) == Some(false) && (ff - bb).abs() >= thr && imp > 0.0 {
+                    rec += 1;
+                }
+            }
+            if let Some(frac) = inst.response_fraction {
+                if imp >= frac * bb {
+                    resp += 1;
+                }
+            }
+            if let Some(below) = inst.remission_below {
+                if *ff < below {
+                    rem += 1;
+                }
+            }
+        }
+        r.n_cases = Some(cases);
+        if cases > 0 {
+            if inst.rci_threshold().is_some() {
+                r.n_recovered = Some(rec);
+                r.pct_recovered = pct(rec, cases);
+            }
+            if inst.response_fraction.is_some() {
+                r.n_response = Some(resp);
+                r.pct_response = pct(resp, cases);
+            }
+            if inst.remission_below.is_some() {
+                r.n_remission = Some(rem);
+                r.pct_remission = pct(rem, cases);
+            }
+        }
+    }
+    r
+}
+
+/// All rows: computed in parallel, in cell order; q_bh over the cell rows (not margins) with a
+/// p_t (SPEC §10 S7), then suppression when `suppress_below` is set.
+pub fn rows(
+    cells: &[CellGroup],
+    pairs: &[Pair],
+    catalog: &Catalog,
+    ids: &[String],
+    suppress_below: Option<u64>,
+) -> Vec<OutcomeRow> {
+    let mut rows: Vec<OutcomeRow> = cells
+        .par_iter()
+        .map(|c| {
+            let inst = catalog
+                .get(&ids[c.instrument as usize])
+                .expect("instrument of an accepted row");
+            row(c, pairs, inst)
+        })
+        .collect();
+    let idx: Vec<usize> = (0..rows.len())
+        .filter(|&i| !rows[i].margin && rows[i].p_t.is_some())
+        .collect();
+    let p: Vec<f64> = idx
+        .iter()
+        .map(|&i| rows[i].p_t.expect("filtered"))
+        .collect();
+    for (&i, q) in idx.iter().zip(multiplicity::bh(&p)) {
+        rows[i].q_bh = Some(q);
+    }
+    if let Some(below) = suppress_below {
+        for r in &mut rows {
+            suppress(r, below);
+        }
+    }
+    rows
+}
+
+/// Blanks every count from 1 to `below − 1` and every statistic computed from such a cell
+/// (SPEC §7), with complementary suppression among the reliable-change categories so a
+/// blanked count cannot be recovered by subtraction.
+pub fn suppress(r: &mut OutcomeRow, below: u64) {
+    let mut hit = false;
+    let blank_f = |x: &mut Option<f64>, hit: &mut bool| {
+        if x.take().is_some() {
+            *hit = true;
+        }
+    };
+    if small(r.n_episodes, below) {
+        r.n_episodes = None;
+        hit = true;
+    }
+    if small(r.n_baseline, below) {
+        r.n_baseline = None;
+        blank_f(&mut r.followup_rate, &mut hit);
+        hit = true;
+    }
+    if small(r.n_paired, below) {
+        r.n_paired = None;
+        for x in [
+            &mut r.followup_rate,
+            &mut r.baseline_mean,
+            &mut r.baseline_sd,
+            &mut r.followup_mean,
+            &mut r.followup_sd,
+            &mut r.change_mean,
+            &mut r.change_sd,
+            &mut r.change_ci_low,
+            &mut r.change_ci_high,
+            &mut r.t,
+            &mut r.df,
+            &mut r.p_t,
+            &mut r.q_bh,
+            &mut r.wilcoxon_v,
+            &mut r.p_wilcoxon,
+            &mut r.d_z,
+            &mut r.g_av,
+            &mut r.pct_improved,
+            &mut r.pct_unchanged,
+            &mut r.pct_deteriorated,
+            &mut r.pct_recovered,
+            &mut r.pct_response,
+            &mut r.pct_remission,
+        ] {
+            *x = None;
+        }
+        r.n_improved = None;
+        r.n_unchanged = None;
+        r.n_deteriorated = None;
+        r.n_cases = None;
+        r.suppressed = true;
+        return;
+    }
+    // Reliable-change categories: blank small counts, then one more if only one is blank.
+    let mut cats = [
+        (r.n_improved, &mut r.pct_improved),
+        (r.n_unchanged, &mut r.pct_unchanged),
+        (r.n_deteriorated, &mut r.pct_deteriorated),
+    ];
+    let blanked: Vec<usize> = (0..3).filter(|&i| small(cats[i].0, below)).collect();
+    let mut to_blank = blanked.clone();
+    if blanked.len() == 1 {
+        // The smallest other non-zero category goes too.
+        if let Some(j) = (0..3)
+            .filter(|j| !blanked.contains(j) && cats[*j].0.is_some_and(|n| n > 0))
+            .min_by_key(|&j| cats[j].0)
+        {
+            to_blank.push(j);
+        }
+    }
+    for &i in &to_blank {
+        cats[i].0 = None;
+        *cats[i].1 = None;
+        hit = true;
+    }
+    let [(a, _), (b, _), (c, _)] = cats;
+    r.n_improved = a;
+    r.n_unchanged = b;
+    r.n_deteriorated = c;
+    if small(r.n_cases, below) {
+        r.n_cases = None;
+        for x in [
+            &mut r.pct_recovered,
+            &mut r.pct_response,
+            &mut r.pct_remission,
+        ] {
+            *x = None;
+        }
+        hit = true;
+    } else {
+        for (n, x) in [
+            (r.n_recovered, &mut r.pct_recovered),
+            (r.n_response, &mut r.pct_response),
+            (r.n_remission, &mut r.pct_remission),
+        ] {
+            if small(n, below) {
+                blank_f(x, &mut hit);
+            }
+        }
+    }
+    r.suppressed = hit;
+}
+
+/// The columns of outcomes.csv after the grouping columns.
+const STAT_COLUMNS: &[&str] = &[
+    "n_episodes",
+    "n_baseline",
+    "n_paired",
+    "followup_rate",
+    "baseline_mean",
+    "baseline_sd",
+    "followup_mean",
+    "followup_sd",
+    "change_mean",
+    "change_sd",
+    "change_ci_low",
+    "change_ci_high",
+    "t",
+    "df",
+    "p_t",
+    "q_bh",
+    "wilcoxon_v",
+    "p_wilcoxon",
+    "d_z",
+    "g_av",
+    "rci_threshold",
+    "n_improved",
+    "n_unchanged",
+    "n_deteriorated",
+    "pct_improved",
+    "pct_unchanged",
+    "pct_deteriorated",
+    "n_cases",
+    "pct_recovered",
+    "pct_response",
+    "pct_remission",
+    "suppressed",
+];
+
+/// outcomes.csv as a table (SPEC §8).
+pub fn table(rows: &[OutcomeRow], period: &str, followup: &str, columns: &[String]) -> Table {
+    let mut header: Vec<String> = vec!["period".into(), "followup".into(), "instrument".into()];
+    header.extend(columns.iter().cloned());
+    header.extend(STAT_COLUMNS.iter().map(|s| s.to_string()));
+    let rows = rows
+        .iter()
+        .map(|r| {
+            let mut v = vec![
+                Cell::text(period),
+                Cell::text(followup),
+                Cell::text(&r.instrument),
+            ];
+            v.extend(r.labels.iter().map(Cell::text));
+            v.extend([
+                Cell::count(r.n_episodes),
+                Cell::count(r.n_baseline),
+                Cell::count(r.n_paired),
+                Cell::opt(r.followup_rate),
+                Cell::opt(r.baseline_mean),
+                Cell::opt(r.baseline_sd),
+                Cell::opt(r.followup_mean),
+                Cell::opt(r.followup_sd),
+                Cell::opt(r.change_mean),
+                Cell::opt(r.change_sd),
+                Cell::opt(r.change_ci_low),
+                Cell::opt(r.change_ci_high),
+                Cell::opt(r.t),
+                Cell::opt(r.df),
+                Cell::opt(r.p_t),
+                Cell::opt(r.q_bh),
+                Cell::opt(r.wilcoxon_v),
+                Cell::opt(r.p_wilcoxon),
+                Cell::opt(r.d_z),
+                Cell::opt(r.g_av),
+                Cell::opt(r.rci_threshold),
+                Cell::count(r.n_improved),
+                Cell::count(r.n_unchanged),
+                Cell::count(r.n_deteriorated),
+                Cell::opt(r.pct_improved),
+                Cell::opt(r.pct_unchanged),
+                Cell::opt(r.pct_deteriorated),
+                Cell::count(r.n_cases),
+                Cell::opt(r.pct_recovered),
+                Cell::opt(r.pct_response),
+                Cell::opt(r.pct_remission),
+                Cell::Bool(r.suppressed),
+            ]);
+            v
+        })
+        .collect();
+    Table { header, rows }
+}

@@ -1,0 +1,299 @@
+//! Cohort and pairing (SPEC §5, §10 P1–P3).
+//!
+//! Every episode gets the anchor date of the chosen follow-up point (discharge date, or
+//! admission + target days); episodes without one (still in care, for the discharge anchor)
+//! are counted as active. For each episode with an anchor and each instrument, the baseline is
+//! the earliest assessment in [admit + b0, admit + b1]; the follow-up is the assessment in
+//! [anchor + w0, anchor + w1], at least `min_gap_days` after the baseline, closest to the
+//! anchor, ties going to the later date. All windows are inclusive. Pairs are computed for the
+//! whole cohort once; a period is a filter on anchor dates, so trends reuse the same pairs.
+
+use crate::config::{Anchor, FollowupConfig};
+use crate::dates::Day;
+use crate::ingest::{Assessments, Episodes};
+use rayon::prelude::*;
+
+/// The windows of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    /// Baseline window relative to admission, inclusive.
+    pub baseline: [i32; 2],
+    /// Name of the follow-up point (the `followup` column).
+    pub followup_name: String,
+    pub followup: FollowupConfig,
+}
+
+/// One episode × instrument with a baseline, and its follow-up if any.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pair {
+    pub episode: u32,
+    pub instrument: u16,
+    pub baseline: f64,
+    pub baseline_date: Day,
+    pub followup: Option<(f64, Day)>,
+}
+
+/// The anchor date of every episode (`None`: no anchor, e.g. still in care).
+pub fn anchors(eps: &Episodes, point: &FollowupConfig) -> Vec<Option<Day>> {
+    (0..eps.len())
+        .map(|i| match point.anchor {
+            Anchor::Discharge => eps.discharge[i],
+            Anchor::Admit => Some(eps.admit[i] + point.target_days.unwrap_or(0)),
+        })
+        .collect()
+}
+
+/// Whether an anchor date falls in the inclusive bounds (`None` bounds: the whole cohort).
+pub fn in_period(anchor: Option<Day>, bounds: Option<(Day, Day)>) -> bool {
+    match (anchor, bounds) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(a), Some((from, to))) => a >= from && a <= to,
+    }
+}
+
+/// Baseline/follow-up pairs for every episode with an anchor, sorted by (instrument, episode).
+pub fn pair(
+    eps: &Episodes,
+    asm: &Assessments,
+    anchors: &[Option<Day>],
+    rules: &Rules,
+) -> Vec<Pair> {
+    let mut order: Vec<u32> = (0..asm.len() as u32)
+        .filter(|&k| anchors[asm.episode[k as usize] as usize].is_some())
+        .collect();
+    order.par_sort_unstable_by_key(|&k| {
+        let k = k as usize;
+        (asm.instrument[k], asm.episode[k], asm.date[k])
+    });
+    // Groups of one episode × instrument, in date order.
+    let mut bounds = Vec::new();
+    let mut g = 0;
+    while g < order.len() {
+        let (i0, e0) = (
+            asm.instrument[order[g] as usize],
+            asm.episode[order[g] as usize],
+        );
+        let mut h = g + 1;
+        while h < order.len()
+            && asm.instrument[order[h] as usize] == i0
+            && asm.episode[order[h] as usize] == e0
+        {
+            h += 1;
+        }
+        bounds.push((g, h));
+        g = h;
+    }
+    bounds
+        .par_iter()
+        .filter_map(|&(g, h)| pair_group(eps, asm, anchors, rules, &order[g..h]))
+        .collect()
+}
+
+/// Pairs one episode × instrument whose assessments `ks` are in date order.
+fn pair_group(
+    eps: &Episodes,
+    asm: &Assessments,
+    anchors: &[Option<Day>],
+    rules: &Rules,
+    ks: &[u32],
+) -> Option<Pair> {
+    let k0 = ks[0] as usize;
+    let e = asm.episode[k0] as usize;
+    let admit = eps.admit[e];
+    let anchor = anchors[e]?;
+    let [b0, b1] = rules.baseline;
+    let base = ks.iter().map(|&k| k as usize).find(|&k| {
+        let d = asm.date[k];
+        d >= admit + b0 && d <= admit + b1
+    })?;
+    let bdate = asm.date[base];
+    let [w0, w1] = rules.followup.window;
+    let mut best: Option<usize> = None;
+    for k in ks.iter().map(|&k| k as usize) {
+        let d = asm.date[k];
+        if k == base
+            || d < anchor + w0
+            || d > anchor + w1
+            || d - bdate < rules.followup.min_gap_days
+        {
+            continue;
+        }
+        best = match best {
+            None => Some(k),
+            Some(b) => {
+                let (db, dk) = ((asm.date[b] - anchor).abs(), (d - anchor).abs());
+                // Closer wins; at equal distance the later date wins.
+                if dk < db || (dk == db && d > asm.date[b]) {
+                    Some(k)
+                } else {
+                    Some(b)
+                }
+            }
+        };
+    }
+    Some(Pair {
+        episode: e as u32,
+        instrument: asm.instrument[k0],
+        baseline: asm.score[base],
+        baseline_date: bdate,
+        followup: best.map(|k| (asm.score[k], asm.date[k])),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dates::parse_iso;
+
+    fn day(s: &str) -> Day {
+        parse_iso(s.as_bytes()).unwrap()
+    }
+
+    /// One episode admitted 2025-01-01, discharged 2025-03-01 (unless `discharge` is None),
+    /// with PHQ9 assessments on the given dates (score = position).
+    fn setup(discharge: Option<&str>, dates: &[&str]) -> (Episodes, Assessments) {
+        let mut e = Episodes::default();
+        e.id.push("E1".into());
+        e.client.push("C1".into());
+        e.track.push("t".into());
+        e.modality.push("m".into());
+        e.admit.push(day("2025-01-01"));
+        e.discharge.push(discharge.map(day));
+        for v in [
+            &mut e.site,
+            &mut e.delivery,
+            &mut e.discharge_reason,
+            &mut e.age_group,
+            &mut e.sex,
+            &mut e.race_ethnicity,
+        ] {
+            v.push(None);
+        }
+        let mut a = Assessments {
+            instruments: vec!["PHQ9".into()],
+            ..Default::default()
+        };
+        for (k, d) in dates.iter().enumerate() {
+            a.episode.push(0);
+            a.instrument.push(0);
+            a.date.push(day(d));
+            a.score.push(k as f64);
+        }
+        (e, a)
+    }
+
+    fn rules(anchor: Anchor, target: Option<i32>) -> Rules {
+        Rules {
+            baseline: [-14, 14],
+            followup_name: "x".into(),
+            followup: FollowupConfig {
+                anchor,
+                target_days: target,
+                window: [-14, 14],
+                min_gap_days: 7,
+            },
+        }
+    }
+
+    fn run(discharge: Option<&str>, dates: &[&str], r: &Rules) -> Vec<Pair> {
+        let (e, a) = setup(discharge, dates);
+        pair(&e, &a, &anchors(&e, &r.followup), r)
+    }
+
+    #[test]
+    fn baseline_window_edges_are_inclusive() {
+        let r = rules(Anchor::Discharge, None);
+        // admit - 14 is inside, admit - 15 outside; admit + 14 inside, + 15 outside.
+        assert_eq!(
+            run(Some("2025-03-01"), &["2024-12-18"], &r)[0].baseline_date,
+            day("2024-12-18")
+        );
+        assert!(run(Some("2025-03-01"), &["2024-12-17"], &r).is_empty());
+        assert_eq!(
+            run(Some("2025-03-01"), &["2025-01-15"], &r)[0].baseline_date,
+            day("2025-01-15")
+        );
+        assert!(run(Some("2025-03-01"), &["2025-01-16"], &r).is_empty());
+        // The earliest in the window is the baseline.
+        let p = run(
+            Some("2025-03-01"),
+            &["2024-12-17", "2024-12-20", "2025-01-02"],
+            &r,
+        );
+        assert_eq!(p[0].baseline, 1.0);
+    }
+
+    #[test]
+    fn followup_window_edges_gap_and_ties() {
+        let r = rules(Anchor::Discharge, None);
+        // Discharge 2025-03-01: window [2025-02-15, 2025-03-15].
+        let fu = |dates: &[&str]| run(Some("2025-03-01"), dates, &r)[0].followup.map(|f| f.1);
+        assert_eq!(fu(&["2025-01-01", "2025-02-15"]), Some(day("2025-02-15")));
+        assert_eq!(fu(&["2025-01-01", "2025-02-14"]), None);
+        assert_eq!(fu(&["2025-01-01", "2025-03-15"]), Some(day("2025-03-15")));
+        assert_eq!(fu(&["2025-01-01", "2025-03-16"]), None);
+        // Closest to the anchor wins; a tie goes to the later date.
+        assert_eq!(
+            fu(&["2025-01-01", "2025-02-20", "2025-03-03"]),
+            Some(day("2025-03-03"))
+        );
+        assert_eq!(
+            fu(&["2025-01-01", "2025-02-27", "2025-03-03"]),
+            Some(day("2025-03-03"))
+        );
+        assert_eq!(
+            fu(&["2025-01-01", "2025-02-26", "2025-03-03"]),
+            Some(day("2025-03-03"))
+        );
+        assert_eq!(
+            fu(&["2025-01-01", "2025-02-28", "2025-03-03"]),
+            Some(day("2025-02-28"))
+        );
+    }
+
+    #[test]
+    fn minimum_gap_from_baseline() {
+        // A short stay: admit 2025-01-01, discharge 2025-01-10; baseline 2025-01-05.
+        let r = rules(Anchor::Discharge, None);
+        let fu = |d: &str| {
+            run(Some("2025-01-10"), &["2025-01-05", d], &r)[0]
+                .followup
+                .map(|f| f.1)
+        };
+        assert_eq!(fu("2025-01-12"), Some(day("2025-01-12"))); // gap 7: enough
+        assert_eq!(fu("2025-01-11"), None); // gap 6: too close
+                                            // The baseline itself is never its own follow-up, even with a zero gap.
+        let mut r0 = rules(Anchor::Discharge, None);
+        r0.followup.min_gap_days = 0;
+        assert_eq!(
+            run(Some("2025-01-10"), &["2025-01-05"], &r0)[0].followup,
+            None
+        );
+    }
+
+    #[test]
+    fn no_discharge_no_anchor_and_admit_anchor() {
+        let r = rules(Anchor::Discharge, None);
+        assert!(run(None, &["2025-01-01", "2025-02-20"], &r).is_empty());
+        let r90 = rules(Anchor::Admit, Some(90));
+        // Anchor = 2025-04-01, window [03-18, 04-15]; still-in-care episodes have one.
+        let p = run(None, &["2025-01-01", "2025-03-18", "2025-04-16"], &r90);
+        assert_eq!(p[0].followup.map(|f| f.1), Some(day("2025-03-18")));
+        let p = run(None, &["2025-01-01", "2025-04-15"], &r90);
+        assert_eq!(p[0].followup.map(|f| f.1), Some(day("2025-04-15")));
+        let p = run(None, &["2025-01-01", "2025-03-17"], &r90);
+        assert_eq!(p[0].followup, None);
+    }
+
+    #[test]
+    fn period_boundaries() {
+        let q3 = Some((day("2026-07-01"), day("2026-09-30")));
+        assert!(in_period(Some(day("2026-07-01")), q3));
+        assert!(in_period(Some(day("2026-09-30")), q3));
+        assert!(!in_period(Some(day("2026-06-30")), q3));
+        assert!(!in_period(Some(day("2026-10-01")), q3));
+        assert!(!in_period(None, None));
+        assert!(in_period(Some(0), None));
+    }
+}

@@ -1,0 +1,116 @@
+//! The `run` job: ingest → cohort and pairing → analysis → report → publish, one stage after
+//! another. Returns what was published; prints nothing.
+
+use crate::analysis::{cells, outcomes};
+use crate::app::{load_config, RunOptions};
+use crate::cohort::{self, Rules};
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::report::{self, csv::render_table, manifest, publish::Staging};
+use std::path::PathBuf;
+
+/// What a run published.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub folder: PathBuf,
+    pub outcome_rows: usize,
+    pub quarantined: usize,
+    pub cohort: usize,
+    pub active: usize,
+}
+
+/// Runs the whole job and publishes `<out>/<period label>/`.
+///
+/// # Errors
+/// Usage/config errors (exit 2), data errors and write failures (exit 1).
+pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
+    let (cfg, catalog) = load_config(opts.config.as_deref())?;
+    let followups = cfg.followups();
+    let point = followups.get(&opts.followup).cloned().ok_or_else(|| {
+        Error::Usage(format!(
+            "--followup {}: no such follow-up point (defined: {})",
+            opts.followup,
+            followups.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let label = opts.period.label();
+    let dest = opts.out.join(&label);
+    // Fail on an unwritable output folder before any work is done.
+    let mut staging = Staging::new(&dest)?;
+
+    let export = ingest::load(&opts.input, &cfg, &catalog)?;
+    let rules = Rules {
+        baseline: cfg.pairing.baseline_window,
+        followup_name: opts.followup.clone(),
+        followup: point,
+    };
+    let anchors = cohort::anchors(&export.episodes, &rules.followup);
+    let pairs = cohort::pair(&export.episodes, &export.assessments, &anchors, &rules);
+    let bounds = opts.period.bounds();
+    let selected: Vec<bool> = anchors
+        .iter()
+        .map(|a| cohort::in_period(*a, bounds))
+        .collect();
+    let cohort_size = selected.iter().filter(|s| **s).count();
+    let active = anchors.iter().filter(|a| a.is_none()).count();
+
+    let ids = &export.assessments.instruments;
+    let groups = cells::build(
+        &export.episodes,
+        &pairs,
+        &selected,
+        &cfg.report.group_by,
+        ids,
+    );
+    let suppress = opts.suppress.then_some(cfg.report.suppress_below);
+    let rows = outcomes::rows(&groups, &pairs, &catalog, ids, suppress);
+    let table = outcomes::table(&rows, &label, &opts.followup, &cfg.report.group_by);
+    staging.add("outcomes.csv", render_table(&table));
+    staging.add("quarantine.csv", report::quarantine_csv(&export.quarantine));
+
+    let names = [
+        &cfg.input.episodes,
+        &cfg.input.assessments,
+        &cfg.input.attendance,
+    ];
+    let mut inputs = Vec::new();
+    for (name, acc) in names.iter().zip(&export.accounts) {
+        if acc.present {
+            inputs.push(manifest::digest_file(&opts.input.join(name), name)?);
+        }
+    }
+    let outputs = staging
+        .files()
+        .iter()
+        .map(|(name, bytes)| manifest::FileDigest {
+            file: name.clone(),
+            size: bytes.len() as u64,
+            sha256: manifest::sha256_hex(bytes),
+        })
+        .collect();
+    let m = manifest::Manifest {
+        tool: format!("iop-outcomes {}", env!("CARGO_PKG_VERSION")),
+        command_line: manifest::recorded_args(args),
+        period: label.clone(),
+        followup: opts.followup.clone(),
+        config: cfg.clone(),
+        inputs,
+        accounting: export.accounts.clone(),
+        suppression: manifest::Suppression {
+            enabled: opts.suppress,
+            suppress_below: cfg.report.suppress_below,
+        },
+        outputs,
+    };
+    let mut json = serde_json::to_vec_pretty(&m).expect("manifest serialises");
+    json.push(b'\n');
+    staging.add("manifest.json", json);
+    let folder = staging.publish()?;
+    Ok(RunSummary {
+        folder,
+        outcome_rows: rows.len(),
+        quarantined: export.quarantine.len(),
+        cohort: cohort_size,
+        active,
+    })
+}

