@@ -17,7 +17,7 @@ pub enum Command {
     Run(RunOptions),
     Validate(ValidateOptions),
     Synth { options: SynthOptions, quiet: bool },
-    Instruments,
+    Instruments { config: Option<PathBuf> },
 }
 
 /// Options of `iop-outcomes run`.
@@ -47,8 +47,9 @@ pub struct ValidateOptions {
 /// Any stage's error; its [`Error::exit_status`] is the process exit code.
 pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<ExitStatus> {
     match command {
-        Command::Instruments => {
-            print_catalog(&Catalog::builtin(), stdout)?;
+        Command::Instruments { config } => {
+            let (_, catalog) = load_config(config.as_deref())?;
+            print_catalog(&catalog, stdout)?;
             Ok(ExitStatus::Success)
         }
         Command::Synth { options, quiet } => {
@@ -185,10 +186,9 @@ pub fn print_catalog(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
             Direction::HigherIsBetter => "<=",
         };
         let mut line = |label: String, src: &Option<String>| {
-            t.push_str(&format!(
-                "    {label:<28} {}\n",
-                src.as_deref().unwrap_or("")
-            ));
+            let line = format!("    {label:<28} {}", src.as_deref().unwrap_or(""));
+            t.push_str(line.trim_end());
+            t.push('\n');
         };
         match i.caseness {
             Some(c) => line(format!("caseness {cmp} {}", fmt_num(c)), &i.caseness_source),

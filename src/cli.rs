@@ -34,8 +34,8 @@ pub enum Sub {
     Validate(ValidateArgs),
     /// Generate a realistic synthetic export (seeded, deterministic) in the input format.
     Synth(SynthArgs),
-    /// List the built-in instrument catalog with the source of every threshold.
-    Instruments,
+    /// List the instrument catalog (built in, or as a config changes it) with every source.
+    Instruments(InstrumentsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +44,13 @@ pub struct InputArgs {
     #[arg(long, value_name = "DIR", default_value = "data/sample")]
     pub input: PathBuf,
     /// TOML config: column and label mapping, date format, windows, instruments, report options.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstrumentsArgs {
+    /// TOML config whose [[instruments]] entries override or extend the built-in catalog.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -232,7 +239,7 @@ impl Cli {
                 },
                 quiet: a.quiet,
             },
-            Sub::Instruments => Command::Instruments,
+            Sub::Instruments(a) => Command::Instruments { config: a.config },
         })
     }
 }

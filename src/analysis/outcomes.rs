@@ -411,3 +411,144 @@ pub fn table(rows: &[OutcomeRow], period: &str, followup: &str, columns: &[Strin
         .collect();
     Table { header, rows }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cohort::Pair;
+
+    fn cell(pairs: &[(f64, Option<f64>)]) -> (CellGroup, Vec<Pair>) {
+        let ps: Vec<Pair> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, &(b, f))| Pair {
+                episode: i as u32,
+                instrument: 0,
+                baseline: b,
+                baseline_date: 0,
+                followup: f.map(|f| (f, 30)),
+            })
+            .collect();
+        let c = CellGroup {
+            instrument: 0,
+            labels: vec!["t".into()],
+            margin: false,
+            n_episodes: 20,
+            pairs: (0..ps.len() as u32).collect(),
+        };
+        (c, ps)
+    }
+
+    #[test]
+    fn a_cell_with_no_cases_leaves_case_percentages_empty() {
+        let cat = Catalog::builtin();
+        let phq = cat.get("PHQ9").unwrap();
+        // Every baseline below the caseness cutoff of 10.
+        let (c, ps) = cell(&[(5.0, Some(2.0)), (9.0, Some(3.0)), (8.0, None)]);
+        let r = row(&c, &ps, phq);
+        assert_eq!(
+            (r.n_baseline, r.n_paired, r.n_cases),
+            (Some(3), Some(2), Some(0))
+        );
+        assert_eq!(
+            (r.pct_recovered, r.pct_response, r.pct_remission),
+            (None, None, None)
+        );
+        assert_eq!(r.followup_rate, Some(2.0 / 3.0));
+        // 9 -> 3 is a reliable improvement (|change| 6 >= 6); 5 -> 2 is not.
+        assert_eq!(
+            (r.n_improved, r.n_unchanged, r.n_deteriorated),
+            (Some(1), Some(1), Some(0))
+        );
+    }
+
+    #[test]
+    fn recovery_response_and_remission_follow_the_rules() {
+        let cat = Catalog::builtin();
+        let phq = cat.get("PHQ9").unwrap();
+        let (c, ps) = cell(&[
+            (18.0, Some(9.0)), // case; improved 9 >= 6; follow-up 9 < 10: recovered; response exactly 50%; not remitted
+            (12.0, Some(4.0)), // case; recovered; response; remitted (4 < 5)
+            (10.0, Some(10.0)), // case (>= 10); still a case: not recovered, no response
+            (20.0, Some(26.0)), // case; reliable deterioration
+            (9.0, Some(1.0)),  // not a case
+        ]);
+        let r = row(&c, &ps, phq);
+        assert_eq!(r.n_cases, Some(4));
+        assert_eq!(r.pct_recovered, Some(50.0));
+        assert_eq!(r.pct_response, Some(50.0));
+        assert_eq!(r.pct_remission, Some(25.0));
+        assert_eq!(
+            (r.n_improved, r.n_unchanged, r.n_deteriorated),
+            (Some(3), Some(1), Some(1))
+        );
+        // A scale without a threshold leaves the reliable-change columns empty.
+        let days = cat.get("DAYS_USED").unwrap();
+        let r = row(&c, &ps, days);
+        assert_eq!(
+            (r.rci_threshold, r.n_improved, r.pct_improved, r.n_cases),
+            (None, None, None, None)
+        );
+    }
+
+    #[test]
+    fn suppression_blanks_small_counts_and_their_complements() {
+        let mut r = OutcomeRow {
+            n_episodes: Some(300),
+            n_baseline: Some(200),
+            n_paired: Some(150),
+            change_mean: Some(-5.0),
+            n_improved: Some(100),
+            n_unchanged: Some(47),
+            n_deteriorated: Some(3),
+            pct_improved: Some(66.7),
+            pct_unchanged: Some(31.3),
+            pct_deteriorated: Some(2.0),
+            n_cases: Some(140),
+            n_recovered: Some(9),
+            pct_recovered: Some(6.4),
+            n_response: Some(70),
+            pct_response: Some(50.0),
+            ..Default::default()
+        };
+        suppress(&mut r, 11);
+        assert!(r.suppressed);
+        assert_eq!((r.n_deteriorated, r.pct_deteriorated), (None, None));
+        // Complementary: unchanged (the smaller other category) goes too.
+        assert_eq!((r.n_unchanged, r.pct_unchanged), (None, None));
+        assert_eq!(r.n_improved, Some(100));
+        // 9 recovered is a small numerator: its percentage is blanked, response stays.
+        assert_eq!(r.pct_recovered, None);
+        assert_eq!(r.pct_response, Some(50.0));
+        assert_eq!(r.change_mean, Some(-5.0));
+
+        let mut small = OutcomeRow {
+            n_episodes: Some(40),
+            n_baseline: Some(12),
+            n_paired: Some(7),
+            change_mean: Some(-2.0),
+            t: Some(-3.0),
+            n_improved: Some(0),
+            ..Default::default()
+        };
+        suppress(&mut small, 11);
+        assert!(small.suppressed);
+        assert_eq!(
+            (small.n_paired, small.change_mean, small.t, small.n_improved),
+            (None, None, None, None)
+        );
+        assert_eq!((small.n_episodes, small.n_baseline), (Some(40), Some(12)));
+
+        let mut big = OutcomeRow {
+            n_episodes: Some(40),
+            n_baseline: Some(30),
+            n_paired: Some(20),
+            n_improved: Some(0),
+            n_unchanged: Some(20),
+            n_deteriorated: Some(0),
+            ..Default::default()
+        };
+        suppress(&mut big, 11);
+        assert!(!big.suppressed, "zeros reveal nobody");
+    }
+}

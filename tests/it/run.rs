@@ -1,0 +1,325 @@
+//! The `run` job end to end: outputs, planted effects recovered, suppression, periods,
+//! follow-up points, determinism and exit codes.
+
+use crate::util::{bin, snapshot, Table, WorkDir};
+use iop_outcomes::cohort::{self, Rules};
+use iop_outcomes::config::Config;
+use iop_outcomes::ingest;
+use iop_outcomes::synth::model::expected_followup;
+use predicates::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn run(input: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    bin()
+        .arg("run")
+        .arg("--input")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .assert()
+}
+
+/// Rows of outcomes.csv keyed by (instrument, track, modality).
+fn outcomes(path: &Path) -> (Table, HashMap<(String, String, String), Vec<String>>) {
+    let t = Table::read(path);
+    let (i, tr, m) = (t.col("instrument"), t.col("track"), t.col("modality"));
+    let map = t
+        .rows
+        .iter()
+        .map(|r| ((r[i].clone(), r[tr].clone(), r[m].clone()), r.clone()))
+        .collect();
+    (t, map)
+}
+
+#[test]
+fn the_readme_run_command_writes_the_report_for_the_sample() {
+    let w = WorkDir::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    run(&sample, &w.join("reports"), &[]).success().stdout("");
+    let dir = w.join("reports/all");
+    for f in ["outcomes.csv", "quarantine.csv", "manifest.json"] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    let (t, rows) = outcomes(&dir.join("outcomes.csv"));
+    let header: Vec<&str> = t.header.iter().map(String::as_str).collect();
+    assert_eq!(
+        header,
+        "period,followup,instrument,track,modality,n_episodes,n_baseline,n_paired,followup_rate,baseline_mean,baseline_sd,followup_mean,followup_sd,change_mean,change_sd,change_ci_low,change_ci_high,t,df,p_t,q_bh,wilcoxon_v,p_wilcoxon,d_z,g_av,rci_threshold,n_improved,n_unchanged,n_deteriorated,pct_improved,pct_unchanged,pct_deteriorated,n_cases,pct_recovered,pct_response,pct_remission,suppressed"
+            .split(',')
+            .collect::<Vec<_>>()
+    );
+    // Every instrument the sample uses has an overall margin; rows are sorted on their keys.
+    for inst in [
+        "DAYS_USED",
+        "DAST10",
+        "EDEQ",
+        "GAD7",
+        "PCL5",
+        "PHQ9",
+        "AUDITC",
+        "DERS",
+    ] {
+        assert!(
+            rows.contains_key(&(inst.into(), "All".into(), "All".into())),
+            "{inst}"
+        );
+    }
+    let keys: Vec<(String, String, String)> = t
+        .rows
+        .iter()
+        .map(|r| (r[2].clone(), r[3].clone(), r[4].clone()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    // The manifest reconciles the rows and records suppression.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["suppression"]["enabled"], true);
+    assert_eq!(m["inputs"].as_array().unwrap().len(), 3);
+    for a in m["accounting"].as_array().unwrap() {
+        let q: u64 = a["quarantined"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            a["rows_read"].as_u64().unwrap(),
+            a["accepted"].as_u64().unwrap() + q
+        );
+    }
+}
+
+#[test]
+fn planted_modality_effects_are_recovered() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 20_000, 2718, 0.0);
+    run(&input, &w.join("out"), &["--no-suppress"]).success();
+    let (_, rows) = outcomes(&w.join("out/all/outcomes.csv"));
+    // The planted expectation of each cell, from each pair's baseline (exact, scale ends
+    // included: src/synth/model.rs).
+    let cfg = Config::default();
+    let cat = cfg.catalog().unwrap();
+    let export = ingest::load(&input, &cfg, &cat).unwrap();
+    let rules = Rules {
+        baseline: cfg.pairing.baseline_window,
+        followup_name: "discharge".into(),
+        followup: cfg.followups()["discharge"].clone(),
+    };
+    let anchors = cohort::anchors(&export.episodes, &rules.followup);
+    let pairs = cohort::pair(&export.episodes, &export.assessments, &anchors, &rules);
+    let mut planted: HashMap<(String, String, String), (f64, u64)> = HashMap::new();
+    for p in pairs.iter().filter(|p| p.followup.is_some()) {
+        let e = p.episode as usize;
+        let inst = export.assessments.instruments[p.instrument as usize].clone();
+        let m = &export.episodes.modality[e];
+        let exp = expected_followup(&inst, m, p.baseline) - p.baseline;
+        let entry = planted
+            .entry((inst, export.episodes.track[e].clone(), m.clone()))
+            .or_insert((0.0, 0));
+        entry.0 += exp;
+        entry.1 += 1;
+    }
+    let mut large = 0;
+    let mut missed = Vec::new();
+    for (key, (sum, n)) in &planted {
+        if *n < 150 {
+            continue;
+        }
+        large += 1;
+        let r = &rows[key];
+        let (lo, hi): (f64, f64) = (r[15].parse().unwrap(), r[16].parse().unwrap());
+        let want = sum / *n as f64;
+        assert_eq!(r[7].parse::<u64>().unwrap(), *n, "{key:?}: n_paired");
+        if !(lo <= want && want <= hi) {
+            missed.push(format!(
+                "{key:?}: planted {want:.3} outside [{lo:.3}, {hi:.3}]"
+            ));
+        }
+    }
+    assert!(large >= 20, "only {large} large cells");
+    assert!(
+        missed.is_empty(),
+        "{} of {large} cells miss: {missed:?}",
+        missed.len()
+    );
+}
+
+#[test]
+fn small_cells_are_suppressed_unless_asked_not_to() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 600, 9, 0.0);
+    run(&input, &w.join("a"), &[]).success();
+    run(&input, &w.join("b"), &["--no-suppress"]).success();
+    let (ta, _) = outcomes(&w.join("a/all/outcomes.csv"));
+    let (tb, _) = outcomes(&w.join("b/all/outcomes.csv"));
+    assert_eq!(ta.rows.len(), tb.rows.len());
+    let counts = [
+        "n_episodes",
+        "n_baseline",
+        "n_paired",
+        "n_improved",
+        "n_unchanged",
+        "n_deteriorated",
+        "n_cases",
+    ];
+    let mut suppressed_rows = 0;
+    for (ra, rb) in ta.rows.iter().zip(&tb.rows) {
+        for c in counts {
+            let i = ta.col(c);
+            if let Ok(n) = ra[i].parse::<u64>() {
+                assert!(n == 0 || n >= 11, "{c} = {n} shown in a suppressed report");
+            }
+        }
+        let n_paired: u64 = rb[tb.col("n_paired")].parse().unwrap();
+        if (1..11).contains(&n_paired) {
+            suppressed_rows += 1;
+            assert_eq!(ra[ta.col("suppressed")], "true");
+            for c in [
+                "change_mean",
+                "baseline_mean",
+                "p_t",
+                "change_ci_low",
+                "g_av",
+            ] {
+                assert_eq!(ra[ta.col(c)], "", "{c} shown for n_paired = {n_paired}");
+            }
+        }
+        assert_eq!(rb[tb.col("suppressed")], "false");
+    }
+    assert!(suppressed_rows > 0, "no small cell in the fixture");
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.join("b/all/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["suppression"]["enabled"], false);
+}
+
+#[test]
+fn outputs_are_byte_identical_whatever_the_thread_count() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 5000, 12, 0.01);
+    run(&input, &w.join("out"), &["--threads", "1"]).success();
+    let one = snapshot(&w.join("out/all"));
+    run(&input, &w.join("out"), &["--threads", "2"]).success();
+    let two = snapshot(&w.join("out/all"));
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        two.keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &one {
+        assert!(v == &two[k], "{k} differs between 1 and 2 threads");
+    }
+}
+
+#[test]
+fn a_period_selects_episodes_by_discharge_date() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 4000, 21, 0.0);
+    run(&input, &w.join("out"), &["--period", "2025Q3"]).success();
+    let (_, rows) = outcomes(&w.join("out/2025Q3/outcomes.csv"));
+    let e = Table::read(&input.join("episodes.csv"));
+    let dis = e.col("discharge_date");
+    let in_q3 = e
+        .rows
+        .iter()
+        .filter(|r| ("2025-07-01".."2025-10-01").contains(&r[dis].as_str()))
+        .count();
+    let all = &rows[&("PHQ9".to_string(), "All".to_string(), "All".to_string())];
+    assert_eq!(all[0], "2025Q3");
+    assert_eq!(
+        all[5].parse::<usize>().unwrap(),
+        in_q3,
+        "n_episodes of the overall margin"
+    );
+    run(
+        &input,
+        &w.join("out"),
+        &["--from", "2025-07-01", "--to", "2025-09-30"],
+    )
+    .success();
+    let (_, rows2) = outcomes(&w.join("out/2025-07-01_2025-09-30/outcomes.csv"));
+    assert_eq!(
+        rows2[&("PHQ9".to_string(), "All".to_string(), "All".to_string())][5],
+        all[5]
+    );
+}
+
+#[test]
+fn an_admit_anchored_followup_point_from_the_config() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 3000, 22, 0.0);
+    std::fs::write(
+        w.join("c.toml"),
+        "[followup.day90]\nanchor = \"admit\"\ntarget_days = 90\nwindow = [-14, 14]\n",
+    )
+    .unwrap();
+    bin()
+        .args(["run", "--followup", "day90", "--no-suppress", "--input"])
+        .arg(&input)
+        .arg("--config")
+        .arg(w.join("c.toml"))
+        .arg("--out")
+        .arg(w.join("out"))
+        .assert()
+        .success();
+    let (_, rows) = outcomes(&w.join("out/all/outcomes.csv"));
+    let r = &rows[&("PHQ9".to_string(), "All".to_string(), "All".to_string())];
+    assert_eq!(r[1], "day90");
+    assert!(r[7].parse::<u64>().unwrap() > 50, "day-90 pairs: {}", r[7]);
+    bin()
+        .args(["run", "--followup", "day30", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--followup day30"));
+}
+
+#[test]
+fn bad_input_exits_1_and_publishes_nothing() {
+    let w = WorkDir::new();
+    std::fs::create_dir_all(w.join("in")).unwrap();
+    std::fs::write(w.join("in/episodes.csv"), "episode_id,client_id\n").unwrap();
+    run(&w.join("in"), &w.join("out"), &[])
+        .code(1)
+        .stderr(predicate::str::contains("episodes.csv"));
+    assert!(!w.join("out/all").exists());
+}
+
+#[test]
+fn grouping_columns_come_from_the_config() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 2000, 23, 0.0);
+    std::fs::write(
+        w.join("c.toml"),
+        "[report]\ngroup_by = [\"delivery\", \"site\"]\n",
+    )
+    .unwrap();
+    bin()
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--config")
+        .arg(w.join("c.toml"))
+        .arg("--out")
+        .arg(w.join("out"))
+        .assert()
+        .success();
+    let t = Table::read(&w.join("out/all/outcomes.csv"));
+    assert_eq!(&t.header[2..5], &["instrument", "delivery", "site"]);
+    let deliveries: std::collections::BTreeSet<&str> =
+        t.rows.iter().map(|r| r[3].as_str()).collect();
+    assert_eq!(
+        deliveries.into_iter().collect::<Vec<_>>(),
+        vec!["All", "hybrid", "in_person", "telehealth"]
+    );
+    // Each instrument has exactly one overall margin.
+    let overall = t
+        .rows
+        .iter()
+        .filter(|r| r[2] == "PHQ9" && r[3] == "All" && r[4] == "All")
+        .count();
+    assert_eq!(overall, 1);
+}
