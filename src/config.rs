@@ -406,7 +406,7 @@ impl Config {
                 inst.response_fraction = Some(r);
                 inst.response_source = cfg_src(&ic.response_source);
             }
-            if !(inst.min < inst.max) {
+            if inst.min.partial_cmp(&inst.max) != Some(std::cmp::Ordering::Less) {
                 return Err(format!("{here}: min must be below max"));
             }
             catalog.insert(inst);

@@ -1,7 +1,7 @@
 //! The `run` job: ingest → cohort and pairing → analysis → report → publish, one stage after
 //! another. Returns what was published; prints nothing.
 
-use crate::analysis::{cells, outcomes};
+use crate::analysis::{abstinence, ancova, attrition, cells, engagement, outcomes, trend};
 use crate::app::{load_config, RunOptions};
 use crate::cohort::{self, Rules};
 use crate::error::{Error, Result};
@@ -66,6 +66,50 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let rows = outcomes::rows(&groups, &pairs, &catalog, ids, suppress);
     let table = outcomes::table(&rows, &label, &opts.followup, &cfg.report.group_by);
     staging.add("outcomes.csv", render_table(&table));
+
+    let columns = &cfg.report.group_by;
+    let abst = abstinence::rows(&groups, &pairs, &catalog, ids, suppress);
+    staging.add(
+        "abstinence.csv",
+        render_table(&abstinence::table(&abst, &label, &opts.followup, columns)),
+    );
+    let anc = ancova::rows(&export.episodes, &pairs, &selected, ids, suppress);
+    staging.add("ancova.csv", render_table(&ancova::table(&anc)));
+    let attr = attrition::rows(&export.episodes, &pairs, &selected, ids, suppress);
+    staging.add("attrition.csv", render_table(&attrition::table(&attr)));
+    let dose = match &export.attendance {
+        Some(a) => Some(engagement::per_episode(a, export.episodes.len())?),
+        None => None,
+    };
+    let eng = engagement::rows(
+        &export.episodes,
+        &selected,
+        columns,
+        dose.as_ref(),
+        cfg.report.dose_hours,
+        suppress,
+    );
+    staging.add(
+        "engagement.csv",
+        render_table(&engagement::table(&eng, columns)),
+    );
+    // Trend: eight quarters ending with the period's last quarter, or the latest anchor's.
+    let last = bounds
+        .map(|b| b.1)
+        .or_else(|| anchors.iter().flatten().max().copied());
+    let tr = match last {
+        Some(last) => trend::rows(
+            &export.episodes,
+            &pairs,
+            &anchors,
+            last,
+            &catalog,
+            ids,
+            suppress,
+        ),
+        None => Vec::new(),
+    };
+    staging.add("trend.csv", render_table(&trend::table(&tr)));
     staging.add("quarantine.csv", report::quarantine_csv(&export.quarantine));
 
     let names = [

@@ -27,6 +27,94 @@ pub struct CellGroup {
 
 const ALL_ID: u32 = u32::MAX;
 
+/// Interned grouping labels of every episode, and their projections onto margins.
+pub struct Keys {
+    k: usize,
+    names: Vec<Vec<String>>,
+    key: Vec<u32>,
+}
+
+impl Keys {
+    pub fn new(eps: &Episodes, columns: &[String]) -> Keys {
+        let k = columns.len();
+        let mut names: Vec<Vec<String>> = vec![Vec::new(); k];
+        let mut ids: Vec<HashMap<String, u32>> = vec![HashMap::new(); k];
+        let mut key = vec![0u32; eps.len() * k];
+        for i in 0..eps.len() {
+            for (c, col) in columns.iter().enumerate() {
+                let label = eps.text(col, i).unwrap_or(NOT_RECORDED);
+                let id = match ids[c].get(label) {
+                    Some(&id) => id,
+                    None => {
+                        let id = names[c].len() as u32;
+                        names[c].push(label.to_string());
+                        ids[c].insert(label.to_string(), id);
+                        id
+                    }
+                };
+                key[i * k + c] = id;
+            }
+        }
+        Keys { k, names, key }
+    }
+
+    /// Number of margin masks (2^columns): mask bit c set = column c is `All`.
+    pub fn masks(&self) -> u32 {
+        1u32 << self.k
+    }
+
+    /// Episode `i`'s key with the masked columns replaced by `All`.
+    pub fn project(&self, i: usize, mask: u32) -> Vec<u32> {
+        (0..self.k)
+            .map(|c| {
+                if mask & (1 << c) != 0 {
+                    ALL_ID
+                } else {
+                    self.key[i * self.k + c]
+                }
+            })
+            .collect()
+    }
+
+    /// The labels of a projected key.
+    pub fn labels(&self, kids: &[u32]) -> Vec<String> {
+        kids.iter()
+            .enumerate()
+            .map(|(c, &id)| {
+                if id == ALL_ID {
+                    ALL.to_string()
+                } else {
+                    self.names[c][id as usize].clone()
+                }
+            })
+            .collect()
+    }
+
+    /// Groups episodes for which `keep` holds into every cell and margin:
+    /// (labels, is margin, episode indices), sorted byte-wise by labels.
+    pub fn episode_groups(
+        &self,
+        n: usize,
+        keep: impl Fn(usize) -> bool,
+    ) -> Vec<(Vec<String>, bool, Vec<u32>)> {
+        let mut groups: HashMap<Vec<u32>, Vec<u32>> = HashMap::new();
+        for i in (0..n).filter(|&i| keep(i)) {
+            for mask in 0..self.masks() {
+                groups
+                    .entry(self.project(i, mask))
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
+        let mut out: Vec<(Vec<String>, bool, Vec<u32>)> = groups
+            .into_iter()
+            .map(|(kids, v)| (self.labels(&kids), kids.contains(&ALL_ID), v))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
 /// Builds every cell and margin with at least one baseline, sorted byte-wise by
 /// (instrument id, labels).
 pub fn build(
@@ -36,42 +124,11 @@ pub fn build(
     columns: &[String],
     instrument_ids: &[String],
 ) -> Vec<CellGroup> {
-    let k = columns.len();
-    // Intern each column's labels.
-    let mut names: Vec<Vec<String>> = vec![Vec::new(); k];
-    let mut ids: Vec<HashMap<String, u32>> = vec![HashMap::new(); k];
-    let mut key = vec![0u32; eps.len() * k];
-    for i in 0..eps.len() {
-        for (c, col) in columns.iter().enumerate() {
-            let label = eps.text(col, i).unwrap_or(NOT_RECORDED);
-            let id = match ids[c].get(label) {
-                Some(&id) => id,
-                None => {
-                    let id = names[c].len() as u32;
-                    names[c].push(label.to_string());
-                    ids[c].insert(label.to_string(), id);
-                    id
-                }
-            };
-            key[i * k + c] = id;
-        }
-    }
-    let project = |i: usize, mask: u32| -> Vec<u32> {
-        (0..k)
-            .map(|c| {
-                if mask & (1 << c) != 0 {
-                    ALL_ID
-                } else {
-                    key[i * k + c]
-                }
-            })
-            .collect()
-    };
-    let masks = 1u32 << k;
+    let keys = Keys::new(eps, columns);
     let mut n_episodes: HashMap<Vec<u32>, u64> = HashMap::new();
     for i in (0..eps.len()).filter(|&i| selected[i]) {
-        for mask in 0..masks {
-            *n_episodes.entry(project(i, mask)).or_insert(0) += 1;
+        for mask in 0..keys.masks() {
+            *n_episodes.entry(keys.project(i, mask)).or_insert(0) += 1;
         }
     }
     let mut groups: HashMap<(u16, Vec<u32>), Vec<u32>> = HashMap::new();
@@ -80,26 +137,16 @@ pub fn build(
         if !selected[i] {
             continue;
         }
-        for mask in 0..masks {
+        for mask in 0..keys.masks() {
             groups
-                .entry((pair.instrument, project(i, mask)))
+                .entry((pair.instrument, keys.project(i, mask)))
                 .or_default()
                 .push(p as u32);
         }
     }
     let mut out: BTreeMap<(String, Vec<String>), CellGroup> = BTreeMap::new();
     for ((instrument, kids), pairs) in groups {
-        let labels: Vec<String> = kids
-            .iter()
-            .enumerate()
-            .map(|(c, &id)| {
-                if id == ALL_ID {
-                    ALL.to_string()
-                } else {
-                    names[c][id as usize].clone()
-                }
-            })
-            .collect();
+        let labels = keys.labels(&kids);
         let n = n_episodes.get(&kids).copied().unwrap_or(0);
         let margin = kids.contains(&ALL_ID);
         let mut pairs = pairs;

@@ -1,6 +1,11 @@
 //! Analysis: one module per output table, building rows from the paired data (rayon inside).
 //! No I/O: tables go to `report` for writing.
 
+pub mod abstinence;
+pub mod ancova;
+pub mod attrition;
 pub mod cells;
+pub mod engagement;
 pub mod outcomes;
 pub mod suppress;
+pub mod trend;

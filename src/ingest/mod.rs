@@ -242,7 +242,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         .position(|n| *n == f)
         .unwrap_or(3)
     };
-    quarantine.sort_by(|a, b| (order(&a.file), a.line).cmp(&(order(&b.file), b.line)));
+    quarantine.sort_by_key(|q| (order(&q.file), q.line));
     Ok(Export {
         episodes,
         assessments,

@@ -6,7 +6,9 @@
 //! g_av, V, BH) are tested at 1e-10 relative to R; p-values from distribution functions at
 //! 1e-9 relative (or 1e-15 absolute for values below 1e-300).
 
+pub mod binom;
 pub mod effect;
+pub mod lm;
 pub mod multiplicity;
 pub mod ttest;
 pub mod wilcoxon;

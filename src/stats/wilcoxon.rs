@@ -62,7 +62,7 @@ pub fn signed_rank(d: &[f64]) -> Option<SignedRank> {
     if d.len() < 2 {
         return None;
     }
-    let zeroes = d.iter().any(|&x| x == 0.0);
+    let zeroes = d.contains(&0.0);
     let nz: Vec<f64> = d.iter().copied().filter(|&x| x != 0.0).collect();
     let n = nz.len();
     if n == 0 {

@@ -1,9 +1,13 @@
 //! The integration tests: one binary, one module per area, shared helpers in `util`.
 
+// Reference values are R's output printed with %.17g, kept verbatim.
+#![allow(clippy::excessive_precision)]
+
 mod cli;
 mod config;
 mod corpus;
 mod ingest;
 mod run;
 mod synth;
+mod tables;
 mod util;

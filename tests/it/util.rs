@@ -95,3 +95,26 @@ pub fn truth(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("synth.json")).expect("synth.json"))
         .expect("json")
 }
+
+/// Checks that planted values are covered, soundly for many intervals at once: every
+/// estimate lies within the Bonferroni interval for a family-wise 95% level, and at least
+/// 85% lie within their own 95% interval (nominal 95%; the margin allows for chance with
+/// a few dozen correlated rows). `zs` holds (label, (estimate − planted) / se).
+pub fn assert_covered(zs: &[(String, f64)]) {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let k = zs.len() as f64;
+    let bonferroni = Normal::standard().inverse_cdf(1.0 - 0.05 / (2.0 * k));
+    let out: Vec<_> = zs.iter().filter(|(_, z)| z.abs() > bonferroni).collect();
+    assert!(
+        out.is_empty(),
+        "outside the family-wise 95% interval (|z| > {bonferroni:.2}): {out:?}"
+    );
+    let covered = zs
+        .iter()
+        .filter(|(_, z)| z.abs() <= 1.959_963_984_540_054)
+        .count() as f64;
+    assert!(
+        covered / k >= 0.85,
+        "only {covered} of {k} 95% intervals cover the planted value: {zs:?}"
+    );
+}

@@ -1,0 +1,120 @@
+//! trend.csv (SPEC §6, §10 S12): the headline figures per quarter for the eight quarters
+//! ending with the period's last quarter (no period: the quarter of the latest anchor date);
+//! each quarter's cohort is the episodes anchored in it; rows per track plus `All`.
+
+use super::{cells, outcomes};
+use crate::cohort::{self, Pair};
+use crate::dates::{self, Day};
+use crate::ingest::Episodes;
+use crate::instruments::Catalog;
+use crate::table::{Cell, Table};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendRow {
+    pub quarter: String,
+    pub track: String,
+    pub instrument: String,
+    pub n_paired: Option<u64>,
+    pub change_mean: Option<f64>,
+    pub pct_improved: Option<f64>,
+    pub pct_recovered: Option<f64>,
+    pub suppressed: bool,
+}
+
+/// The eight (year, quarter) pairs ending with the quarter of `last`.
+pub fn quarters(last: Day) -> Vec<(i32, u32)> {
+    let (y, q) = dates::quarter_of(last);
+    let idx = y * 4 + q as i32 - 1;
+    (idx - 7..=idx)
+        .map(|i| (i.div_euclid(4), (i.rem_euclid(4) + 1) as u32))
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn rows(
+    eps: &Episodes,
+    pairs: &[Pair],
+    anchors: &[Option<Day>],
+    last: Day,
+    catalog: &Catalog,
+    ids: &[String],
+    suppress_below: Option<u64>,
+) -> Vec<TrendRow> {
+    let track = vec!["track".to_string()];
+    let mut out = Vec::new();
+    for (y, q) in quarters(last) {
+        let from = dates::days_from_civil(y, (q - 1) * 3 + 1, 1);
+        let to = if q == 4 {
+            dates::days_from_civil(y + 1, 1, 1)
+        } else {
+            dates::days_from_civil(y, q * 3 + 1, 1)
+        } - 1;
+        let selected: Vec<bool> = anchors
+            .iter()
+            .map(|a| cohort::in_period(*a, Some((from, to))))
+            .collect();
+        let groups = cells::build(eps, pairs, &selected, &track, ids);
+        for r in outcomes::rows(&groups, pairs, catalog, ids, suppress_below) {
+            out.push(TrendRow {
+                quarter: format!("{y}Q{q}"),
+                track: r.labels[0].clone(),
+                instrument: r.instrument,
+                n_paired: r.n_paired,
+                change_mean: r.change_mean,
+                pct_improved: r.pct_improved,
+                pct_recovered: r.pct_recovered,
+                suppressed: r.suppressed,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.quarter, &a.track, &a.instrument).cmp(&(&b.quarter, &b.track, &b.instrument))
+    });
+    out
+}
+
+pub fn table(rows: &[TrendRow]) -> Table {
+    let header = [
+        "quarter",
+        "track",
+        "instrument",
+        "n_paired",
+        "change_mean",
+        "pct_improved",
+        "pct_recovered",
+        "suppressed",
+    ];
+    Table {
+        header: header.iter().map(|s| s.to_string()).collect(),
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::text(&r.quarter),
+                    Cell::text(&r.track),
+                    Cell::text(&r.instrument),
+                    Cell::count(r.n_paired),
+                    Cell::opt(r.change_mean),
+                    Cell::opt(r.pct_improved),
+                    Cell::opt(r.pct_recovered),
+                    Cell::Bool(r.suppressed),
+                ]
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eight_quarters_across_year_ends() {
+        let q = quarters(dates::parse_iso(b"2026-08-15").unwrap());
+        assert_eq!(q.first(), Some(&(2024, 4)));
+        assert_eq!(q.last(), Some(&(2026, 3)));
+        assert_eq!(q.len(), 8);
+        let q = quarters(dates::parse_iso(b"2026-01-01").unwrap());
+        assert_eq!((q[0], q[7]), ((2024, 2), (2026, 1)));
+    }
+}
