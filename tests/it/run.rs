@@ -22,7 +22,9 @@ fn run(input: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
 }
 
 /// Rows of outcomes.csv keyed by (instrument, track, modality).
-fn outcomes(path: &Path) -> (Table, HashMap<(String, String, String), Vec<String>>) {
+type Rows = HashMap<(String, String, String), Vec<String>>;
+
+fn outcomes(path: &Path) -> (Table, Rows) {
     let t = Table::read(path);
     let (i, tr, m) = (t.col("instrument"), t.col("track"), t.col("modality"));
     let map = t

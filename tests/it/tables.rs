@@ -44,7 +44,7 @@ fn planted_modality_differences_appear_in_the_ancova() {
     };
     let anchors = cohort::anchors(&export.episodes, &rules.followup);
     let pairs = cohort::pair(&export.episodes, &export.assessments, &anchors, &rules);
-    let mut groups: BTreeMap<(String, String), Vec<(String, f64, f64)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<ancova::TrackPoint>> = BTreeMap::new();
     for p in pairs.iter().filter(|p| p.followup.is_some()) {
         let e = p.episode as usize;
         let inst = export.assessments.instruments[p.instrument as usize].clone();
