@@ -6,7 +6,8 @@ use crate::app::{load_config, RunOptions};
 use crate::cohort::{self, Rules};
 use crate::error::{Error, Result};
 use crate::ingest;
-use crate::report::{self, csv::render_table, manifest, publish::Staging};
+use crate::report::publish::{self, OutputLock, Staging};
+use crate::report::{self, csv::render_table, manifest};
 use std::path::PathBuf;
 
 /// What a run published.
@@ -35,7 +36,9 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     })?;
     let label = opts.period.label();
     let dest = opts.out.join(&label);
-    // Fail on an unwritable output folder before any work is done.
+    // Take the lock and fail on an unwritable output folder before any work is done.
+    let _lock = OutputLock::acquire(&opts.out)?;
+    publish::recover(&dest)?;
     let mut staging = Staging::new(&dest)?;
 
     let export = ingest::load(&opts.input, &cfg, &catalog)?;

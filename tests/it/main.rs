@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod corpus;
 mod ingest;
+mod reliability;
 mod run;
 mod synth;
 mod tables;
