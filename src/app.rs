@@ -31,6 +31,7 @@ pub struct RunOptions {
     pub suppress: bool,
     pub threads: Option<usize>,
     pub quiet: bool,
+    pub log_level: Option<crate::diag::Level>,
 }
 
 /// Options of `iop-outcomes validate`.
@@ -70,6 +71,7 @@ pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<ExitStatus> {
         }
         Command::Validate(v) => validate(&v, stdout),
         Command::Run(r) => {
+            crate::diag::init(r.log_level, r.quiet);
             if let Some(n) = r.threads {
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(n)

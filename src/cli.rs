@@ -83,6 +83,9 @@ pub struct RunArgs {
     /// No progress output; errors still go to stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Messages on stderr from this level up (default: info on a terminal, error otherwise).
+    #[arg(long, value_name = "LEVEL", value_enum)]
+    pub log_level: Option<crate::diag::Level>,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +226,7 @@ impl Cli {
                     suppress: !a.no_suppress,
                     threads: a.threads,
                     quiet: a.quiet,
+                    log_level: a.log_level,
                 })
             }
             Sub::Validate(a) => Command::Validate(ValidateOptions {

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cohort;
 pub mod config;
 pub mod dates;
+pub mod diag;
 pub mod error;
 pub mod ingest;
 pub mod instruments;

@@ -4,6 +4,7 @@
 use crate::analysis::{abstinence, ancova, attrition, cells, engagement, outcomes, trend};
 use crate::app::{load_config, RunOptions};
 use crate::cohort::{self, Rules};
+use crate::diag;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::report::publish::{self, OutputLock, Staging};
@@ -41,7 +42,22 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     publish::recover(&dest)?;
     let mut staging = Staging::new(&dest)?;
 
+    let mut progress = diag::Progress::new(opts.quiet);
+    progress.stage("reading and validating the export");
     let export = ingest::load(&opts.input, &cfg, &catalog)?;
+    if export.attendance.is_none() {
+        diag::warn(&format!(
+            "{} not supplied: engagement has no attendance figures",
+            cfg.input.attendance
+        ));
+    }
+    if !export.quarantine.is_empty() {
+        diag::info(&format!(
+            "{} input rows quarantined (see quarantine.csv)",
+            export.quarantine.len()
+        ));
+    }
+    progress.stage("pairing baseline and follow-up scores");
     let rules = Rules {
         baseline: cfg.pairing.baseline_window,
         followup_name: opts.followup.clone(),
@@ -57,6 +73,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let cohort_size = selected.iter().filter(|s| **s).count();
     let active = anchors.iter().filter(|a| a.is_none()).count();
 
+    progress.stage("computing the tables");
     let ids = &export.assessments.instruments;
     let groups = cells::build(
         &export.episodes,
@@ -153,6 +170,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     json.push(b'\n');
     staging.add("manifest.json", json);
     let folder = staging.publish()?;
+    progress.finish();
     Ok(RunSummary {
         folder,
         outcome_rows: rows.len(),

@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod corpus;
 mod ingest;
+mod props;
 mod reliability;
 mod run;
 mod synth;

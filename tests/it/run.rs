@@ -322,3 +322,22 @@ fn grouping_columns_come_from_the_config() {
         .count();
     assert_eq!(overall, 1);
 }
+
+#[test]
+fn silent_under_cron_and_chatty_when_asked() {
+    let w = WorkDir::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    // No terminal: nothing on stdout or stderr.
+    run(&sample, &w.join("a"), &[])
+        .success()
+        .stdout("")
+        .stderr("");
+    run(&sample, &w.join("a"), &["--log-level", "info"])
+        .success()
+        .stderr(predicate::str::contains("input rows quarantined"));
+    let input = w.synth("s", 200, 1, 0.0);
+    std::fs::remove_file(input.join("attendance.csv")).unwrap();
+    run(&input, &w.join("b"), &["--log-level", "warn"])
+        .success()
+        .stderr(predicate::str::contains("attendance.csv not supplied"));
+}
