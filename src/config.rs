@@ -288,6 +288,12 @@ impl Config {
                 ));
             }
         }
+        let mut seen = self.report.group_by.clone();
+        seen.sort();
+        seen.dedup();
+        if seen.len() != self.report.group_by.len() {
+            return Err("[report] group_by names a column twice".into());
+        }
         if self.report.group_by.is_empty() {
             return Err("[report] group_by needs at least one column".into());
         }

@@ -4,7 +4,8 @@
 
 use crate::cohort::Pair;
 use crate::ingest::Episodes;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 /// The margin label.
 pub const ALL: &str = "All";
@@ -26,6 +27,10 @@ pub struct CellGroup {
 }
 
 const ALL_ID: u32 = u32::MAX;
+/// Most grouping columns a key can hold (every groupable episode column).
+pub const MAX_COLUMNS: usize = 8;
+/// A projected key: label ids per column, `ALL_ID` for a margin, unused slots 0.
+type Key = [u32; MAX_COLUMNS];
 
 /// Interned grouping labels of every episode, and their projections onto margins.
 pub struct Keys {
@@ -37,8 +42,9 @@ pub struct Keys {
 impl Keys {
     pub fn new(eps: &Episodes, columns: &[String]) -> Keys {
         let k = columns.len();
+        assert!(k <= MAX_COLUMNS, "at most {MAX_COLUMNS} grouping columns");
         let mut names: Vec<Vec<String>> = vec![Vec::new(); k];
-        let mut ids: Vec<HashMap<String, u32>> = vec![HashMap::new(); k];
+        let mut ids: Vec<HashMap<String, u32>> = vec![HashMap::default(); k];
         let mut key = vec![0u32; eps.len() * k];
         for i in 0..eps.len() {
             for (c, col) in columns.iter().enumerate() {
@@ -64,21 +70,22 @@ impl Keys {
     }
 
     /// Episode `i`'s key with the masked columns replaced by `All`.
-    pub fn project(&self, i: usize, mask: u32) -> Vec<u32> {
-        (0..self.k)
-            .map(|c| {
-                if mask & (1 << c) != 0 {
-                    ALL_ID
-                } else {
-                    self.key[i * self.k + c]
-                }
-            })
-            .collect()
+    pub fn project(&self, i: usize, mask: u32) -> Key {
+        let mut key = [0u32; MAX_COLUMNS];
+        for (c, slot) in key.iter_mut().enumerate().take(self.k) {
+            *slot = if mask & (1 << c) != 0 {
+                ALL_ID
+            } else {
+                self.key[i * self.k + c]
+            };
+        }
+        key
     }
 
     /// The labels of a projected key.
     pub fn labels(&self, kids: &[u32]) -> Vec<String> {
         kids.iter()
+            .take(self.k)
             .enumerate()
             .map(|(c, &id)| {
                 if id == ALL_ID {
@@ -97,7 +104,7 @@ impl Keys {
         n: usize,
         keep: impl Fn(usize) -> bool,
     ) -> Vec<(Vec<String>, bool, Vec<u32>)> {
-        let mut groups: HashMap<Vec<u32>, Vec<u32>> = HashMap::new();
+        let mut groups: HashMap<Key, Vec<u32>> = HashMap::default();
         for i in (0..n).filter(|&i| keep(i)) {
             for mask in 0..self.masks() {
                 groups
@@ -125,13 +132,13 @@ pub fn build(
     instrument_ids: &[String],
 ) -> Vec<CellGroup> {
     let keys = Keys::new(eps, columns);
-    let mut n_episodes: HashMap<Vec<u32>, u64> = HashMap::new();
+    let mut n_episodes: HashMap<Key, u64> = HashMap::default();
     for i in (0..eps.len()).filter(|&i| selected[i]) {
         for mask in 0..keys.masks() {
             *n_episodes.entry(keys.project(i, mask)).or_insert(0) += 1;
         }
     }
-    let mut groups: HashMap<(u16, Vec<u32>), Vec<u32>> = HashMap::new();
+    let mut groups: HashMap<(u16, Key), Vec<u32>> = HashMap::default();
     for (p, pair) in pairs.iter().enumerate() {
         let i = pair.episode as usize;
         if !selected[i] {

@@ -22,7 +22,7 @@ use crate::dates::Day;
 use crate::error::{Error, Result};
 use crate::instruments::Catalog;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Accepted episodes, as columns, in file order.
@@ -175,6 +175,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     let mut quarantine = Vec::new();
     let open = |name: &str| read::Source::open(&dir.join(name), name);
 
+    let t = std::time::Instant::now();
     let ep_src = open(&cfg.input.episodes)?;
     let ep = validate::Prepared::new(
         ep_src,
@@ -191,13 +192,15 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             cfg.input.episodes
         )));
     }
-    let index: HashMap<String, u32> = episodes
+    let index: rustc_hash::FxHashMap<String, u32> = episodes
         .id
         .iter()
         .enumerate()
         .map(|(i, id)| (id.clone(), i as u32))
         .collect();
 
+    crate::diag::debug(&format!("{}: {:.2?}", cfg.input.episodes, t.elapsed()));
+    let t = std::time::Instant::now();
     let as_src = open(&cfg.input.assessments)?;
     let asm = validate::Prepared::new(
         as_src,
@@ -216,6 +219,8 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         )));
     }
 
+    crate::diag::debug(&format!("{}: {:.2?}", cfg.input.assessments, t.elapsed()));
+    let t = std::time::Instant::now();
     let at_path = dir.join(&cfg.input.attendance);
     let (attendance, at_acc) = if at_path.exists() {
         let src = open(&cfg.input.attendance)?;
@@ -227,6 +232,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             &rules,
         )?;
         let (a, acc) = validate::attendance(&at, &rules, &index, &mut quarantine)?;
+        crate::diag::debug(&format!("{}: {:.2?}", cfg.input.attendance, t.elapsed()));
         (Some(a), acc)
     } else {
         (None, FileAccount::new(&cfg.input.attendance, false))

@@ -15,8 +15,8 @@ use crate::dates::Day;
 use crate::error::{Error, Result};
 use crate::instruments::Catalog;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 /// Everything a file's checks need from the config.
 pub(crate) struct Rules {
@@ -235,7 +235,7 @@ fn check_assessment(
     rules: &Rules,
     catalog: &Catalog,
     ids: &[String],
-    episodes: &HashMap<String, u32>,
+    episodes: &FxHashMap<String, u32>,
     rec: &Rec,
 ) -> Result<Row<AssessmentRow>> {
     if !p.precheck(rec)? {
@@ -283,38 +283,30 @@ pub(crate) struct AttendanceRow {
     minutes: u16,
 }
 
-/// Service labels interned to small ids (0 = none given). Ids are internal only.
+/// Service labels interned per chunk (0 = none given; ids are chunk-local until remapped).
 #[derive(Default)]
-pub(crate) struct Interner {
-    ids: RwLock<HashMap<String, u16>>,
+pub(crate) struct LocalLabels {
+    ids: FxHashMap<String, u16>,
+    labels: Vec<String>,
 }
 
-impl Interner {
-    fn id(&self, label: &str) -> u16 {
-        if let Some(&i) = self.ids.read().expect("interner lock").get(label) {
+impl LocalLabels {
+    fn id(&mut self, label: &str) -> u16 {
+        if let Some(&i) = self.ids.get(label) {
             return i;
         }
-        let mut w = self.ids.write().expect("interner lock");
-        let n = w.len() as u16 + 1;
-        *w.entry(label.to_string()).or_insert(n)
-    }
-
-    /// Labels by id (index 0 is the empty label).
-    fn into_labels(self) -> Vec<Option<String>> {
-        let m = self.ids.into_inner().expect("interner lock");
-        let mut v = vec![None; m.len() + 1];
-        for (k, i) in m {
-            v[i as usize] = Some(k);
-        }
-        v
+        self.labels.push(label.to_string());
+        let i = self.labels.len() as u16;
+        self.ids.insert(label.to_string(), i);
+        i
     }
 }
 
 fn check_attendance(
     p: &Prepared,
     rules: &Rules,
-    services: &Interner,
-    episodes: &HashMap<String, u32>,
+    services: &mut LocalLabels,
+    episodes: &FxHashMap<String, u32>,
     rec: &Rec,
 ) -> Result<Row<AttendanceRow>> {
     if !p.precheck(rec)? {
@@ -446,8 +438,12 @@ pub(crate) fn episodes(
     rules: &Rules,
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Episodes, FileAccount)> {
+    let t = std::time::Instant::now();
     let mut rows = p.src.scan(|rec| check_episode(p, rules, rec))?;
+    crate::diag::debug(&format!("episodes scan {:.2?}", t.elapsed()));
+    let t = std::time::Instant::now();
     resolve_duplicates(&mut rows, p.map.index[E_ID], |e: &EpisodeRow| e.id.clone());
+    crate::diag::debug(&format!("episodes duplicates {:.2?}", t.elapsed()));
     let (ok, account) = settle(p, rows, q);
     let mut e = Episodes::default();
     for r in ok {
@@ -472,7 +468,7 @@ pub(crate) fn assessments(
     p: &Prepared,
     rules: &Rules,
     catalog: &Catalog,
-    index: &HashMap<String, u32>,
+    index: &FxHashMap<String, u32>,
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Assessments, FileAccount)> {
     let ids: Vec<String> = catalog.iter().map(|i| i.id.clone()).collect();
@@ -499,43 +495,58 @@ pub(crate) fn assessments(
 pub(crate) fn attendance(
     p: &Prepared,
     rules: &Rules,
-    index: &HashMap<String, u32>,
+    index: &FxHashMap<String, u32>,
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Attendance, FileAccount)> {
-    let services = Interner::default();
-    let mut rows = p
-        .src
-        .scan(|rec| check_attendance(p, rules, &services, index, rec))?;
-    let labels = services.into_labels();
-    // Keys compare service labels, not intern ids, so the order never depends on threads.
-    let rank = label_ranks(&labels);
+    let t = std::time::Instant::now();
+    let parts = p.src.scan_with(LocalLabels::default, |labels, rec| {
+        check_attendance(p, rules, labels, index, rec)
+    })?;
+    crate::diag::debug(&format!("attendance scan {:.2?}", t.elapsed()));
+    // Global service ids: 0 = none given, then the labels in byte order, so ids (and the
+    // duplicate keys built on them) never depend on how the file was chunked.
+    let mut all: Vec<String> = parts
+        .iter()
+        .flat_map(|(_, l)| l.labels.iter().cloned())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut rows = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+    for (chunk, local) in parts {
+        let remap: Vec<u16> = std::iter::once(0)
+            .chain(
+                local
+                    .labels
+                    .iter()
+                    .map(|l| all.binary_search(l).expect("collected above") as u16 + 1),
+            )
+            .collect();
+        for mut s in chunk {
+            if let Row::Ok(r) = &mut s.row {
+                r.service = remap[r.service as usize];
+            }
+            rows.push(s);
+        }
+    }
+    let t = std::time::Instant::now();
     resolve_duplicates(&mut rows, p.map.index[0], |a: &AttendanceRow| {
-        (a.episode, a.date, rank[a.service as usize])
+        (a.episode, a.date, a.service)
     });
+    crate::diag::debug(&format!("attendance duplicates {:.2?}", t.elapsed()));
     let (ok, account) = settle(p, rows, q);
-    let mut a = Attendance::default();
-    // Re-number services by label order so the in-memory ids are deterministic too.
-    let mut sorted: Vec<Option<String>> = labels.clone();
-    sorted.sort();
-    a.services = sorted;
+    let mut a = Attendance {
+        services: std::iter::once(None)
+            .chain(all.into_iter().map(Some))
+            .collect(),
+        ..Default::default()
+    };
     for r in ok {
         a.episode.push(r.episode);
         a.date.push(r.date);
-        a.service.push(rank[r.service as usize]);
+        a.service.push(r.service);
         a.minutes.push(r.minutes);
     }
     Ok((a, account))
-}
-
-/// For each intern id, its rank among the labels in byte order (None first).
-fn label_ranks(labels: &[Option<String>]) -> Vec<u16> {
-    let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.sort_by(|&a, &b| labels[a].cmp(&labels[b]));
-    let mut rank = vec![0u16; labels.len()];
-    for (r, &i) in order.iter().enumerate() {
-        rank[i] = r as u16;
-    }
-    rank
 }
 
 /// The canonical column lists, re-exported for the config checks.
