@@ -75,6 +75,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
 
     progress.stage("computing the tables");
     let ids = &export.assessments.instruments;
+    let t = std::time::Instant::now();
     let groups = cells::build(
         &export.episodes,
         &pairs,
@@ -86,6 +87,8 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let rows = outcomes::rows(&groups, &pairs, &catalog, ids, suppress);
     let table = outcomes::table(&rows, &label, &opts.followup, &cfg.report.group_by);
     staging.add("outcomes.csv", render_table(&table));
+    diag::debug(&format!("outcomes {:.2?}", t.elapsed()));
+    let t = std::time::Instant::now();
 
     let columns = &cfg.report.group_by;
     let abst = abstinence::rows(&groups, &pairs, &catalog, ids, suppress);
@@ -97,6 +100,11 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     staging.add("ancova.csv", render_table(&ancova::table(&anc)));
     let attr = attrition::rows(&export.episodes, &pairs, &selected, ids, suppress);
     staging.add("attrition.csv", render_table(&attrition::table(&attr)));
+    diag::debug(&format!(
+        "abstinence, ancova, attrition {:.2?}",
+        t.elapsed()
+    ));
+    let t = std::time::Instant::now();
     let dose = match &export.attendance {
         Some(a) => Some(engagement::per_episode(a, export.episodes.len())?),
         None => None,
@@ -113,6 +121,8 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         "engagement.csv",
         render_table(&engagement::table(&eng, columns)),
     );
+    diag::debug(&format!("engagement {:.2?}", t.elapsed()));
+    let t = std::time::Instant::now();
     // Trend: eight quarters ending with the period's last quarter, or the latest anchor's.
     let last = bounds
         .map(|b| b.1)
@@ -130,6 +140,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         None => Vec::new(),
     };
     staging.add("trend.csv", render_table(&trend::table(&tr)));
+    diag::debug(&format!("trend {:.2?}", t.elapsed()));
     staging.add("quarantine.csv", report::quarantine_csv(&export.quarantine));
 
     let names = [

@@ -109,9 +109,9 @@ impl Prepared {
 
     /// Structure and PHI checks every record gets first. `Ok(false)`: malformed row.
     fn precheck(&self, rec: &Rec) -> Result<bool> {
-        for (i, f) in rec.fields.iter().enumerate() {
+        for i in 0..rec.fields.len() {
             if self.scan_phi.get(i).copied().unwrap_or(true) {
-                let v = std::str::from_utf8(f).unwrap_or("");
+                let v = rec.get(i);
                 if let Some(shape) = phi::value_shape(v) {
                     let col = self
                         .map
@@ -236,6 +236,7 @@ fn check_assessment(
     catalog: &Catalog,
     ids: &[String],
     episodes: &FxHashMap<String, u32>,
+    cache: &mut EpisodeCache,
     rec: &Rec,
 ) -> Result<Row<AssessmentRow>> {
     if !p.precheck(rec)? {
@@ -261,7 +262,7 @@ fn check_assessment(
     if !inst.in_range(score) {
         return p.bad(Reason::ScoreOutOfRange, 3);
     }
-    let Some(&episode) = episodes.get(p.get(rec, 0).trim()) else {
+    let Some(episode) = cache.get(p.get(rec, 0), episodes) else {
         return p.bad(Reason::UnknownEpisode, 0);
     };
     let instrument = ids
@@ -288,6 +289,27 @@ pub(crate) struct AttendanceRow {
 pub(crate) struct LocalLabels {
     ids: FxHashMap<String, u16>,
     labels: Vec<String>,
+    last: EpisodeCache,
+}
+
+/// The last episode id looked up in a chunk: child rows usually come grouped by episode, so
+/// most look-ups are answered without touching the (large) episode index.
+#[derive(Default)]
+pub(crate) struct EpisodeCache {
+    id: String,
+    index: Option<u32>,
+}
+
+impl EpisodeCache {
+    fn get(&mut self, raw: &str, episodes: &FxHashMap<String, u32>) -> Option<u32> {
+        let id = raw.trim();
+        if self.id != id || self.id.is_empty() {
+            self.id.clear();
+            self.id.push_str(id);
+            self.index = episodes.get(id).copied();
+        }
+        self.index
+    }
 }
 
 impl LocalLabels {
@@ -329,7 +351,7 @@ fn check_attendance(
     let Some(minutes) = parse::minutes(x) else {
         return p.bad(Reason::BadMinutes, 3);
     };
-    let Some(&episode) = episodes.get(p.get(rec, 0).trim()) else {
+    let Some(episode) = services.last.get(p.get(rec, 0), episodes) else {
         return p.bad(Reason::UnknownEpisode, 0);
     };
     let s = p.get(rec, 2);
@@ -366,7 +388,75 @@ fn resolve_duplicates<T, K>(
         })
         .collect();
     keyed.par_sort_unstable();
-    let mut verdicts: Vec<(usize, Reason)> = Vec::new();
+    let mut verdicts = Vec::new();
+    judge(&keyed, rows, &mut verdicts);
+    apply(rows, verdicts, key_col);
+}
+
+/// The same for rows of child files, whose key starts with the episode: rows are bucketed by
+/// episode with a counting sort and each episode's few rows sorted on the rest of the key, so
+/// the work is linear and parallel across episodes.
+fn resolve_child_duplicates<T, K>(
+    rows: &mut [Scanned<T>],
+    key_col: Option<usize>,
+    n_episodes: usize,
+    key: impl Fn(&T) -> (u32, K) + Sync,
+) where
+    T: PartialEq + Send + Sync,
+    K: Ord + Send,
+{
+    let mut starts = vec![0usize; n_episodes + 1];
+    for s in rows.iter() {
+        if let Row::Ok(t) = &s.row {
+            starts[key(t).0 as usize + 1] += 1;
+        }
+    }
+    for e in 0..n_episodes {
+        starts[e + 1] += starts[e];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0usize; starts[n_episodes]];
+    for (i, s) in rows.iter().enumerate() {
+        if let Row::Ok(t) = &s.row {
+            let e = key(t).0 as usize;
+            order[next[e]] = i;
+            next[e] += 1;
+        }
+    }
+    let rows_ro: &[Scanned<T>] = rows;
+    let verdicts: Vec<(usize, Reason)> = (0..n_episodes)
+        .into_par_iter()
+        .with_min_len(4096)
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut out, mut keyed): (Vec<(usize, Reason)>, Vec<(K, usize)>), e| {
+                let seg = &order[starts[e]..starts[e + 1]];
+                if seg.len() > 1 {
+                    keyed.clear();
+                    keyed.extend(seg.iter().map(|&i| match &rows_ro[i].row {
+                        Row::Ok(t) => (key(t).1, i),
+                        Row::Bad { .. } => unreachable!("only accepted rows are bucketed"),
+                    }));
+                    keyed.sort_unstable();
+                    judge(&keyed, rows_ro, &mut out);
+                }
+                (out, keyed)
+            },
+        )
+        .map(|(out, _)| out)
+        .reduce(Vec::new, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    apply(rows, verdicts, key_col);
+}
+
+/// Verdicts for a key-sorted list of (key, row index).
+fn judge<T: PartialEq, K: Ord>(
+    keyed: &[(K, usize)],
+    rows: &[Scanned<T>],
+    out: &mut Vec<(usize, Reason)>,
+) {
     let mut g = 0;
     while g < keyed.len() {
         let mut h = g + 1;
@@ -383,9 +473,9 @@ fn resolve_duplicates<T, K>(
                         _ => false,
                     });
             if all_equal {
-                verdicts.extend(keyed[g + 1..h].iter().map(|(_, i)| (*i, Reason::Duplicate)));
+                out.extend(keyed[g + 1..h].iter().map(|(_, i)| (*i, Reason::Duplicate)));
             } else {
-                verdicts.extend(
+                out.extend(
                     keyed[g..h]
                         .iter()
                         .map(|(_, i)| (*i, Reason::ConflictingDuplicate)),
@@ -394,6 +484,9 @@ fn resolve_duplicates<T, K>(
         }
         g = h;
     }
+}
+
+fn apply<T>(rows: &mut [Scanned<T>], verdicts: Vec<(usize, Reason)>, key_col: Option<usize>) {
     for (i, reason) in verdicts {
         rows[i].row = Row::Bad {
             reason,
@@ -472,12 +565,17 @@ pub(crate) fn assessments(
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Assessments, FileAccount)> {
     let ids: Vec<String> = catalog.iter().map(|i| i.id.clone()).collect();
-    let mut rows = p
-        .src
-        .scan(|rec| check_assessment(p, rules, catalog, &ids, index, rec))?;
-    resolve_duplicates(&mut rows, p.map.index[0], |a: &AssessmentRow| {
-        (a.episode, a.instrument, a.date)
-    });
+    let parts = p.src.scan_with(EpisodeCache::default, |cache, rec| {
+        check_assessment(p, rules, catalog, &ids, index, cache, rec)
+    })?;
+    let mut rows: Vec<Scanned<AssessmentRow>> =
+        parts.into_iter().flat_map(|(rows, _)| rows).collect();
+    resolve_child_duplicates(
+        &mut rows,
+        p.map.index[0],
+        index.len(),
+        |a: &AssessmentRow| (a.episode, (a.instrument, a.date)),
+    );
     let (ok, account) = settle(p, rows, q);
     let mut a = Assessments {
         instruments: ids,
@@ -529,9 +627,12 @@ pub(crate) fn attendance(
         }
     }
     let t = std::time::Instant::now();
-    resolve_duplicates(&mut rows, p.map.index[0], |a: &AttendanceRow| {
-        (a.episode, a.date, a.service)
-    });
+    resolve_child_duplicates(
+        &mut rows,
+        p.map.index[0],
+        index.len(),
+        |a: &AttendanceRow| (a.episode, (a.date, a.service)),
+    );
     crate::diag::debug(&format!("attendance duplicates {:.2?}", t.elapsed()));
     let (ok, account) = settle(p, rows, q);
     let mut a = Attendance {
