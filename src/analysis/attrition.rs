@@ -31,12 +31,13 @@ pub fn rows(
     ids: &[String],
     suppress_below: Option<u64>,
 ) -> Vec<AttritionRow> {
-    // (instrument, track) -> (followed baselines, lost baselines)
-    let mut groups: BTreeMap<(String, String), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    // (instrument id, track) -> (followed baselines, lost baselines); keyed on ids and
+    // borrowed labels so no string is copied per pair.
+    let mut groups: BTreeMap<(&str, &str), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for p in pairs.iter().filter(|p| selected[p.episode as usize]) {
-        let inst = &ids[p.instrument as usize];
+        let inst = ids[p.instrument as usize].as_str();
         for track in [eps.track[p.episode as usize].as_str(), ALL] {
-            let g = groups.entry((inst.clone(), track.to_string())).or_default();
+            let g = groups.entry((inst, track)).or_default();
             if p.followup.is_some() {
                 g.0.push(p.baseline);
             } else {
@@ -49,8 +50,8 @@ pub fn rows(
         .map(|((instrument, track), (followed, lost))| {
             let welch = ttest::welch(&lost, &followed);
             let mut r = AttritionRow {
-                instrument,
-                track,
+                instrument: instrument.to_string(),
+                track: track.to_string(),
                 n_followed: Some(followed.len() as u64),
                 n_lost: Some(lost.len() as u64),
                 baseline_mean_followed: stats::mean(&followed),

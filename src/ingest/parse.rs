@@ -5,6 +5,16 @@ use crate::dates::{self, Day};
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
+/// `str::trim`, with a fast path for the usual case: both end bytes are ASCII and not white
+/// space, so there is nothing to trim (any other case falls back to the full Unicode trim).
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        (None, _) => s,
+        _ => s.trim(),
+    }
+}
+
 /// How to read values, from the config.
 #[derive(Debug, Clone, Default)]
 pub struct FieldRules {
@@ -17,13 +27,13 @@ pub struct FieldRules {
 impl FieldRules {
     /// Missing = empty after trimming, or a configured token (SPEC §10 V2).
     pub fn is_missing(&self, v: &str) -> bool {
-        let t = v.trim();
+        let t = trim(v);
         t.is_empty() || self.missing.iter().any(|m| m == t)
     }
 
     /// A date in the configured format, or `None` (SPEC §10 V3).
     pub fn date(&self, v: &str) -> Option<Day> {
-        let t = v.trim();
+        let t = trim(v);
         if self.date_format.is_empty() {
             dates::parse_iso(t.as_bytes())
         } else {
@@ -36,7 +46,7 @@ impl FieldRules {
 
 /// A number of the form `[+-]digits[.digits][e[+-]digits]` (SPEC §10 V4), or `None`.
 pub fn number(v: &str) -> Option<f64> {
-    let t = v.trim();
+    let t = trim(v);
     let b = t.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
@@ -100,7 +110,7 @@ impl LabelMap {
     }
 
     pub fn apply<'a>(&'a self, raw: &'a str) -> &'a str {
-        let t = raw.trim();
+        let t = trim(raw);
         if self.exact.is_empty() {
             return t;
         }
@@ -161,6 +171,13 @@ mod tests {
         assert_eq!(r2.date("03/15/2025"), dates::parse_iso(b"2025-03-15"));
         assert_eq!(r2.date("02/30/2025"), None);
         assert_eq!(r.date("2024-02-29"), dates::parse_iso(b"2024-02-29"));
+    }
+
+    #[test]
+    fn fast_trim_equals_trim() {
+        for s in ["", " ", "a", " a", "a ", "\ta\r", "\u{a0}x\u{a0}", "é", " é ", "x\u{2003}", "E1"] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn identifier_header(name: &str) -> bool {
 /// The identifier shape of a value, if it has one. Cheap for ordinary values: every test
 /// needs a specific length or an `@`.
 pub fn value_shape(value: &str) -> Option<Shape> {
-    let v = value.trim().as_bytes();
+    let v = super::parse::trim(value).as_bytes();
     if v.len() < 6 {
         return None;
     }

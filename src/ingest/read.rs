@@ -56,7 +56,7 @@ impl Rec<'_> {
             // the file's bytes cut at ASCII commas and newlines, with ASCII quote bytes removed
             // (unescaping); ASCII bytes never occur inside a multi-byte UTF-8 sequence, so every
             // field is itself valid UTF-8.
-            Some(b) => unsafe { std::str::from_utf8_unchecked(b) }.trim(),
+            Some(b) => super::parse::trim(unsafe { std::str::from_utf8_unchecked(b) }),
             None => "",
         }
     }

@@ -302,7 +302,7 @@ pub(crate) struct EpisodeCache {
 
 impl EpisodeCache {
     fn get(&mut self, raw: &str, episodes: &FxHashMap<String, u32>) -> Option<u32> {
-        let id = raw.trim();
+        let id = super::parse::trim(raw);
         if self.id != id || self.id.is_empty() {
             self.id.clear();
             self.id.push_str(id);
@@ -429,7 +429,7 @@ fn resolve_child_duplicates<T, K>(
         .with_min_len(4096)
         .fold(
             || (Vec::new(), Vec::new()),
-            |(mut out, mut keyed): (Vec<(usize, Reason)>, Vec<(K, usize)>), e| {
+            |(mut out, mut keyed): (Verdicts, Vec<(K, usize)>), e| {
                 let seg = &order[starts[e]..starts[e + 1]];
                 if seg.len() > 1 {
                     keyed.clear();
@@ -450,6 +450,9 @@ fn resolve_child_duplicates<T, K>(
         });
     apply(rows, verdicts, key_col);
 }
+
+/// Quarantine verdicts: (row index, reason).
+type Verdicts = Vec<(usize, Reason)>;
 
 /// Verdicts for a key-sorted list of (key, row index).
 fn judge<T: PartialEq, K: Ord>(
