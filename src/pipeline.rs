@@ -109,7 +109,10 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         Some(a) => Some(engagement::per_episode(a, export.episodes.len())?),
         None => None,
     };
-    diag::debug(&format!("attendance per episode (polars group-by) {:.2?}", t.elapsed()));
+    diag::debug(&format!(
+        "attendance per episode (polars group-by) {:.2?}",
+        t.elapsed()
+    ));
     let eng = engagement::rows(
         &export.episodes,
         &selected,

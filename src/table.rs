@@ -37,3 +37,13 @@ pub struct Table {
     pub header: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
 }
+
+impl Table {
+    /// A table from column names and rows.
+    pub fn new(header: &[&str], rows: Vec<Vec<Cell>>) -> Table {
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows,
+        }
+    }
+}

@@ -111,30 +111,24 @@ pub fn rows(
 }
 
 pub fn table(rows: &[AbstinenceRow], period: &str, followup: &str, columns: &[String]) -> Table {
-    let mut header: Vec<String> = vec!["period".into(), "followup".into(), "instrument".into()];
-    header.extend(columns.iter().cloned());
-    for h in [
-        "n_paired",
-        "abstinent_baseline",
-        "abstinent_followup",
-        "pct_abstinent_baseline",
-        "pct_abstinent_followup",
-        "to_abstinent",
-        "to_use",
-        "p_mcnemar",
-        "suppressed",
-    ] {
-        header.push(h.into());
-    }
+    let header = super::cells::keyed_header(
+        columns,
+        &[
+            "n_paired",
+            "abstinent_baseline",
+            "abstinent_followup",
+            "pct_abstinent_baseline",
+            "pct_abstinent_followup",
+            "to_abstinent",
+            "to_use",
+            "p_mcnemar",
+            "suppressed",
+        ],
+    );
     let rows = rows
         .iter()
         .map(|r| {
-            let mut v = vec![
-                Cell::text(period),
-                Cell::text(followup),
-                Cell::text(&r.instrument),
-            ];
-            v.extend(r.labels.iter().map(Cell::text));
+            let mut v = super::cells::keyed_prefix(period, followup, &r.instrument, &r.labels);
             v.extend([
                 Cell::count(r.n_paired),
                 Cell::count(r.abstinent_baseline),

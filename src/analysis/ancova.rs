@@ -166,10 +166,9 @@ pub fn table(rows: &[AncovaRow]) -> Table {
         "note",
         "suppressed",
     ];
-    Table {
-        header: header.iter().map(|s| s.to_string()).collect(),
-        rows: rows
-            .iter()
+    Table::new(
+        &header,
+        rows.iter()
             .map(|r| {
                 vec![
                     Cell::text(&r.instrument),
@@ -191,7 +190,7 @@ pub fn table(rows: &[AncovaRow]) -> Table {
                 ]
             })
             .collect(),
-    }
+    )
 }
 
 #[cfg(test)]

@@ -96,10 +96,9 @@ pub fn table(rows: &[AttritionRow]) -> Table {
         "p",
         "suppressed",
     ];
-    Table {
-        header: header.iter().map(|s| s.to_string()).collect(),
-        rows: rows
-            .iter()
+    Table::new(
+        &header,
+        rows.iter()
             .map(|r| {
                 vec![
                     Cell::text(&r.instrument),
@@ -115,5 +114,5 @@ pub fn table(rows: &[AttritionRow]) -> Table {
                 ]
             })
             .collect(),
-    }
+    )
 }

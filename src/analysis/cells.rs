@@ -32,6 +32,35 @@ pub const MAX_COLUMNS: usize = 8;
 /// A projected key: label ids per column, `ALL_ID` for a margin, unused slots 0.
 type Key = [u32; MAX_COLUMNS];
 
+/// Header of a table keyed like outcomes.csv: period, followup, instrument, the grouping
+/// columns, then `stats`.
+pub fn keyed_header(columns: &[String], stats: &[&str]) -> Vec<String> {
+    ["period", "followup", "instrument"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(columns.iter().cloned())
+        .chain(stats.iter().map(|s| s.to_string()))
+        .collect()
+}
+
+/// The key cells of such a row.
+pub fn keyed_prefix(
+    period: &str,
+    followup: &str,
+    instrument: &str,
+    labels: &[String],
+) -> Vec<crate::table::Cell> {
+    use crate::table::Cell;
+    [
+        Cell::text(period),
+        Cell::text(followup),
+        Cell::text(instrument),
+    ]
+    .into_iter()
+    .chain(labels.iter().map(Cell::text))
+    .collect()
+}
+
 /// Interned grouping labels of every episode, and their projections onto margins.
 pub struct Keys {
     k: usize,

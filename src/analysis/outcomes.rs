@@ -360,18 +360,11 @@ const STAT_COLUMNS: &[&str] = &[
 
 /// outcomes.csv as a table (SPEC §8).
 pub fn table(rows: &[OutcomeRow], period: &str, followup: &str, columns: &[String]) -> Table {
-    let mut header: Vec<String> = vec!["period".into(), "followup".into(), "instrument".into()];
-    header.extend(columns.iter().cloned());
-    header.extend(STAT_COLUMNS.iter().map(|s| s.to_string()));
+    let header = super::cells::keyed_header(columns, STAT_COLUMNS);
     let rows = rows
         .iter()
         .map(|r| {
-            let mut v = vec![
-                Cell::text(period),
-                Cell::text(followup),
-                Cell::text(&r.instrument),
-            ];
-            v.extend(r.labels.iter().map(Cell::text));
+            let mut v = super::cells::keyed_prefix(period, followup, &r.instrument, &r.labels);
             v.extend([
                 Cell::count(r.n_episodes),
                 Cell::count(r.n_baseline),

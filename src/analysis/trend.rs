@@ -84,10 +84,9 @@ pub fn table(rows: &[TrendRow]) -> Table {
         "pct_recovered",
         "suppressed",
     ];
-    Table {
-        header: header.iter().map(|s| s.to_string()).collect(),
-        rows: rows
-            .iter()
+    Table::new(
+        &header,
+        rows.iter()
             .map(|r| {
                 vec![
                     Cell::text(&r.quarter),
@@ -101,7 +100,7 @@ pub fn table(rows: &[TrendRow]) -> Table {
                 ]
             })
             .collect(),
-    }
+    )
 }
 
 #[cfg(test)]

@@ -175,7 +175,19 @@ mod tests {
 
     #[test]
     fn fast_trim_equals_trim() {
-        for s in ["", " ", "a", " a", "a ", "\ta\r", "\u{a0}x\u{a0}", "é", " é ", "x\u{2003}", "E1"] {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\r",
+            "\u{a0}x\u{a0}",
+            "é",
+            " é ",
+            "x\u{2003}",
+            "E1",
+        ] {
             assert_eq!(trim(s), s.trim(), "{s:?}");
         }
     }
