@@ -24,6 +24,9 @@ pub struct AttritionRow {
     pub suppressed: bool,
 }
 
+/// Baselines of the followed and of the lost.
+type FollowedAndLost = (Vec<f64>, Vec<f64>);
+
 pub fn rows(
     eps: &Episodes,
     pairs: &[Pair],
@@ -33,7 +36,7 @@ pub fn rows(
 ) -> Vec<AttritionRow> {
     // (instrument id, track) -> (followed baselines, lost baselines); keyed on ids and
     // borrowed labels so no string is copied per pair.
-    let mut groups: BTreeMap<(&str, &str), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, &str), FollowedAndLost> = BTreeMap::new();
     for p in pairs.iter().filter(|p| selected[p.episode as usize]) {
         let inst = ids[p.instrument as usize].as_str();
         for track in [eps.track[p.episode as usize].as_str(), ALL] {
