@@ -8,7 +8,7 @@ use crate::diag;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::report::publish::{self, OutputLock, Staging};
-use crate::report::{self, csv::render_table, manifest};
+use crate::report::{self, csv::render_table, html, manifest, summary, view};
 use std::path::PathBuf;
 
 /// What a run published.
@@ -86,20 +86,21 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let suppress = opts.suppress.then_some(cfg.report.suppress_below);
     let rows = outcomes::rows(&groups, &pairs, &catalog, ids, suppress);
     let table = outcomes::table(&rows, &label, &opts.followup, &cfg.report.group_by);
-    staging.add("outcomes.csv", render_table(&table));
+    let outcomes_table = table;
+    staging.add("outcomes.csv", render_table(&outcomes_table));
     diag::debug(&format!("outcomes {:.2?}", t.elapsed()));
     let t = std::time::Instant::now();
 
     let columns = &cfg.report.group_by;
     let abst = abstinence::rows(&groups, &pairs, &catalog, ids, suppress);
-    staging.add(
-        "abstinence.csv",
-        render_table(&abstinence::table(&abst, &label, &opts.followup, columns)),
-    );
+    let abst_table = abstinence::table(&abst, &label, &opts.followup, columns);
+    staging.add("abstinence.csv", render_table(&abst_table));
     let anc = ancova::rows(&export.episodes, &pairs, &selected, ids, suppress);
-    staging.add("ancova.csv", render_table(&ancova::table(&anc)));
+    let anc_table = ancova::table(&anc);
+    staging.add("ancova.csv", render_table(&anc_table));
     let attr = attrition::rows(&export.episodes, &pairs, &selected, ids, suppress);
-    staging.add("attrition.csv", render_table(&attrition::table(&attr)));
+    let attr_table = attrition::table(&attr);
+    staging.add("attrition.csv", render_table(&attr_table));
     diag::debug(&format!(
         "abstinence, ancova, attrition {:.2?}",
         t.elapsed()
@@ -121,10 +122,8 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         cfg.report.dose_hours,
         suppress,
     );
-    staging.add(
-        "engagement.csv",
-        render_table(&engagement::table(&eng, columns)),
-    );
+    let eng_table = engagement::table(&eng, columns);
+    staging.add("engagement.csv", render_table(&eng_table));
     diag::debug(&format!("engagement {:.2?}", t.elapsed()));
     let t = std::time::Instant::now();
     // Trend: eight quarters ending with the period's last quarter, or the latest anchor's.
@@ -143,7 +142,8 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         ),
         None => Vec::new(),
     };
-    staging.add("trend.csv", render_table(&trend::table(&tr)));
+    let trend_table = trend::table(&tr);
+    staging.add("trend.csv", render_table(&trend_table));
     diag::debug(&format!("trend {:.2?}", t.elapsed()));
     staging.add("quarantine.csv", report::quarantine_csv(&export.quarantine));
 
@@ -158,6 +158,52 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
             inputs.push(manifest::digest_file(&opts.input.join(name), name)?);
         }
     }
+    let tables = [
+        view::shown("outcomes", "Outcomes by cell", "Change from baseline to follow-up per instrument and cell, with every margin (All). Change is follow-up minus baseline in scale points; p from the paired t-test, q after Benjamini-Hochberg over the cells.", &outcomes_table),
+        view::shown("abstinence", "Abstinence", "Days-of-use instruments: abstinent (0 days) at baseline and at follow-up; p from the exact McNemar test on the discordant pairs.", &abst_table),
+        view::shown("ancova", "Modality comparison (ANCOVA)", "Follow-up adjusted for baseline, per track: each modality against the reference; adjusted means at the mean baseline; F tests modality after baseline.", &anc_table),
+        view::shown("attrition", "Retention bias", "Baseline scores of clients followed up and of clients lost to follow-up (Welch t-test, lost minus followed).", &attr_table),
+        view::shown("engagement", "Engagement", &format!("Discharged cohort episodes: completion, length of stay, weekly hours attended, share meeting the IOP dose of {} hours a week, sessions attended.", cfg.report.dose_hours), &eng_table),
+        view::shown("trend", "Quarterly trend", "The headline figures per quarter of the anchor date, for the eight quarters up to the period.", &trend_table),
+    ];
+    let (headline, by_group) = view::headlines(&outcomes_table, columns.len(), &catalog);
+    let used: std::collections::BTreeSet<&str> = outcomes_table
+        .rows
+        .iter()
+        .filter_map(|r| match &r[2] {
+            crate::table::Cell::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    let report_view = view::ReportView {
+        period: label.clone(),
+        followup: opts.followup.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        cohort: cohort_size,
+        active,
+        headline,
+        by_group,
+        group_column: columns[0].clone(),
+        tables: tables.to_vec(),
+        accounts: export.accounts.clone(),
+        quarantined: export.quarantine.len(),
+        attendance_supplied: export.attendance.is_some(),
+        windows: methods_windows(&rules),
+        instruments: catalog
+            .iter()
+            .filter(|i| used.contains(i.id.as_str()))
+            .map(view::InstrumentSource::from)
+            .collect(),
+        tests: METHODS_TESTS.iter().map(|s| s.to_string()).collect(),
+        suppression: if opts.suppress {
+            format!("Small cells: counts from 1 to {} are suppressed, with every statistic computed from them.", cfg.report.suppress_below - 1)
+        } else {
+            "Small-cell suppression is OFF (--no-suppress): for analysts inside the covered entity only; do not distribute.".to_string()
+        },
+        inputs: inputs.clone(),
+    };
+    staging.add("summary.md", summary::render(&report_view).into_bytes());
+    staging.add("report.html", html::render(&report_view)?.into_bytes());
     let outputs = staging
         .files()
         .iter()
@@ -193,4 +239,34 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         cohort: cohort_size,
         active,
     })
+}
+
+const METHODS_TESTS: &[&str] = &[
+    "Means and SDs (n - 1) of baseline, follow-up and change over paired episodes.",
+    "Paired t-test, t.test(followup, baseline, paired = TRUE) in R: t, df, two-sided p, 95% CI of the mean change; Benjamini-Hochberg q over the cells (p.adjust(p, \"BH\")).",
+    "Wilcoxon signed-rank test as R's wilcox.test(followup, baseline, paired = TRUE): exact below 50 non-zero untied differences, else normal approximation with tie and continuity correction.",
+    "Effect sizes: d_z = mean(change) / sd(change); g_av = J * mean(change) / ((sd baseline + sd follow-up) / 2), J Hedges' correction.",
+    "Reliable change (Jacobson and Truax): |change| at least the instrument's threshold; reliable recovery: a case at baseline, not a case at follow-up, reliably improved; response: improvement of at least the instrument's fraction of baseline; remission: follow-up below the threshold (all over cases).",
+    "Abstinence: exact McNemar test, binom.test(b, b + c, 0.5).",
+    "ANCOVA: lm(followup ~ baseline + modality) per track by QR, first modality in byte order as reference; sequential F test of modality.",
+    "Retention bias: Welch t.test(lost, followed) of baseline scores.",
+    "Engagement: weekly hours = minutes / 60 / max(1, (length of stay + 1) / 7); medians as R's median.",
+];
+
+fn methods_windows(rules: &Rules) -> Vec<String> {
+    let [b0, b1] = rules.baseline;
+    let f = &rules.followup;
+    let anchor = match (f.anchor, f.target_days) {
+        (crate::config::Anchor::Admit, Some(t)) => format!("admission + {t} days"),
+        _ => "the discharge date (discharged episodes only)".to_string(),
+    };
+    vec![
+        format!("Baseline: the earliest assessment from {b0} to {b1} days after admission (inclusive)."),
+        format!(
+            "Follow-up point {}: anchored at {anchor}; the assessment from {} to {} days around the anchor, at least {} days after the baseline, closest to the anchor (ties go to the later date).",
+            rules.followup_name, f.window[0], f.window[1], f.min_gap_days
+        ),
+        "Cohort: episodes whose anchor date falls in the period; episodes still in care are counted as active, not as lost.".to_string(),
+        "Change = follow-up minus baseline; improvement follows each instrument's direction.".to_string(),
+    ]
 }

@@ -2,8 +2,11 @@
 //! HTML report and atomic publish. Each writer returns bytes; only publish touches files.
 
 pub mod csv;
+pub mod html;
 pub mod manifest;
 pub mod publish;
+pub mod summary;
+pub mod view;
 
 use crate::ingest::QuarantineRow;
 use csv::Cell;

@@ -9,6 +9,7 @@ mod corpus;
 mod ingest;
 mod props;
 mod reliability;
+mod report;
 mod run;
 mod synth;
 mod tables;

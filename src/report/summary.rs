@@ -1,0 +1,99 @@
+//! summary.md: the headline findings in a few lines per group, for a reader in a hurry.
+//! Labels are untrusted: Markdown-significant characters are escaped.
+
+use super::view::{Headline, ReportView};
+
+/// Escapes text for Markdown (so a label cannot become a link, heading or table).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
+            | '!' | '|' | '<' | '>' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn line(h: &Headline) -> String {
+    if h.change.is_empty() {
+        return format!(
+            "- {}: suppressed (too few episodes to report)",
+            escape(&h.instrument)
+        );
+    }
+    let mut s = format!(
+        "- {}: mean change {} {} (95% CI {}) over {} paired episodes (follow-up rate {})",
+        escape(&h.instrument),
+        h.change,
+        h.unit,
+        h.ci,
+        h.n_paired,
+        h.followup_rate
+    );
+    if !h.improved.is_empty() {
+        s.push_str(&format!("; {} reliably improved", h.improved));
+    }
+    if !h.recovered.is_empty() {
+        s.push_str(&format!("; {} of cases reliably recovered", h.recovered));
+    }
+    s
+}
+
+/// Renders summary.md.
+pub fn render(v: &ReportView) -> String {
+    let mut s = format!(
+        "# IOP outcomes: {}\n\nFollow-up point: {}. Cohort: {} episodes ({} still in care). {}\n\n## Overall\n\n",
+        escape(&v.period),
+        escape(&v.followup),
+        v.cohort,
+        v.active,
+        v.suppression
+    );
+    if v.headline.is_empty() {
+        s.push_str("No episode in this period has a baseline on any instrument.\n");
+    }
+    for h in &v.headline {
+        s.push_str(&line(h));
+        s.push('\n');
+    }
+    let mut current = None;
+    for h in &v.by_group {
+        if current != Some(&h.group) {
+            s.push_str(&format!(
+                "\n## {}: {}\n\n",
+                escape(&v.group_column),
+                escape(&h.group)
+            ));
+            current = Some(&h.group);
+        }
+        s.push_str(&line(h));
+        s.push('\n');
+    }
+    if !v.attendance_supplied {
+        s.push_str(
+            "\nAttendance was not supplied: engagement shows length of stay and completion only.\n",
+        );
+    }
+    s.push_str(&format!(
+        "\n{} input rows were quarantined (see quarantine.csv).\n",
+        v.quarantined
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_is_escaped() {
+        assert_eq!(escape("[x](http://e)"), "\\[x\\]\\(http://e\\)");
+        assert_eq!(escape("a|b\nc"), "a\\|b c");
+    }
+}
