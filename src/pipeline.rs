@@ -166,6 +166,55 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         view::shown("engagement", "Engagement", &format!("Discharged cohort episodes: completion, length of stay, weekly hours attended, share meeting the IOP dose of {} hours a week, sessions attended.", cfg.report.dose_hours), &eng_table),
         view::shown("trend", "Quarterly trend", "The headline figures per quarter of the anchor date, for the eight quarters up to the period.", &trend_table),
     ];
+    // Charts: one forest plot per instrument, drawn in parallel, as SVG and PNG.
+    let mut by_instrument: std::collections::BTreeMap<&str, Vec<crate::charts::forest::ForestRow>> =
+        Default::default();
+    for r in &rows {
+        let label = if r.labels.iter().all(|l| l == cells::ALL) {
+            "overall".to_string()
+        } else {
+            r.labels
+                .iter()
+                .map(|l| if l == cells::ALL { "all" } else { l.as_str() })
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        by_instrument
+            .entry(r.instrument.as_str())
+            .or_default()
+            .push(crate::charts::forest::ForestRow {
+                label,
+                margin: r.margin,
+                mean: r.change_mean,
+                ci: r.change_ci_low.zip(r.change_ci_high),
+                suppressed: r.suppressed,
+            });
+    }
+    let forests: Vec<crate::charts::forest::Forest> = by_instrument
+        .into_iter()
+        .map(|(inst, rows)| crate::charts::forest::Forest {
+            instrument: inst.to_string(),
+            unit: match catalog.get(inst).map(|i| i.kind) {
+                Some(crate::instruments::Kind::DaysOfUse) => "days".into(),
+                _ => "points".into(),
+            },
+            rows,
+        })
+        .collect();
+    let rendered: Vec<crate::charts::Rendered> = {
+        use rayon::prelude::*;
+        forests
+            .par_iter()
+            .map(crate::charts::render)
+            .collect::<Result<_>>()?
+    };
+    for c in &rendered {
+        staging.add(
+            &format!("charts/{}.svg", c.name),
+            c.svg.clone().into_bytes(),
+        );
+        staging.add(&format!("charts/{}.png", c.name), c.png.clone());
+    }
     let (headline, by_group) = view::headlines(&outcomes_table, columns.len(), &catalog);
     let used: std::collections::BTreeSet<&str> = outcomes_table
         .rows
@@ -201,6 +250,14 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
             "Small-cell suppression is OFF (--no-suppress): for analysts inside the covered entity only; do not distribute.".to_string()
         },
         inputs: inputs.clone(),
+        charts: rendered
+            .iter()
+            .map(|c| view::ChartView {
+                name: c.name.clone(),
+                title: c.title.clone(),
+                svg: view::inline_svg(&c.svg),
+            })
+            .collect(),
     };
     staging.add("summary.md", summary::render(&report_view).into_bytes());
     staging.add("report.html", html::render(&report_view)?.into_bytes());

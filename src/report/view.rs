@@ -64,6 +64,25 @@ pub struct ReportView {
     pub tests: Vec<String>,
     pub suppression: String,
     pub inputs: Vec<FileDigest>,
+    pub charts: Vec<ChartView>,
+}
+
+/// A chart shown inline.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartView {
+    pub name: String,
+    pub title: String,
+    /// SVG markup (text escaped by plotters-svg), without an XML declaration.
+    pub svg: String,
+}
+
+/// SVG markup ready to inline in HTML: any XML declaration removed.
+pub fn inline_svg(svg: &str) -> String {
+    let s = svg.trim_start();
+    match (s.starts_with("<?xml"), s.find("?>")) {
+        (true, Some(end)) => s[end + 2..].trim_start().to_string(),
+        _ => s.to_string(),
+    }
 }
 
 /// A number for a reader: p-values as "< 0.001" or three decimals, counts as integers, other

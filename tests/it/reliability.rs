@@ -174,20 +174,20 @@ fn a_full_disk_and_a_read_only_folder_exit_1_and_keep_the_old_report() {
     let out = w.join("mnt");
     std::fs::create_dir_all(&out).unwrap();
     let bin = assert_cmd::cargo::cargo_bin("iop-outcomes");
-    // A private mount namespace with a 512 KiB tmpfs as the output folder.
+    // A private mount namespace with an 8 MiB tmpfs as the output folder.
     let script = format!(
         r#"set -u
-mount -t tmpfs -o size=512k tmpfs "{out}" || exit 90
+mount -t tmpfs -o size=8m tmpfs "{out}" || exit 90
 "{bin}" run --quiet --input "{small}" --out "{out}" || exit 91
-sha256sum "{out}"/all/* > "{w}/before.txt"
+find "{out}/all" -type f | sort | xargs sha256sum > "{w}/before.txt"
 dd if=/dev/zero of="{out}/filler" bs=4k 2>/dev/null
 "{bin}" run --quiet --input "{other}" --out "{out}" 2> "{w}/full.err"; echo $? > "{w}/full.code"
-sha256sum "{out}"/all/* > "{w}/after_full.txt"
+find "{out}/all" -type f | sort | xargs sha256sum > "{w}/after_full.txt"
 ls -a "{out}" > "{w}/full.ls"
 rm "{out}/filler"
 mount -o remount,ro "{out}" || exit 92
 "{bin}" run --quiet --input "{other}" --out "{out}" 2> "{w}/ro.err"; echo $? > "{w}/ro.code"
-sha256sum "{out}"/all/* > "{w}/after_ro.txt"
+find "{out}/all" -type f | sort | xargs sha256sum > "{w}/after_ro.txt"
 "#,
         out = out.display(),
         bin = bin.display(),

@@ -113,3 +113,52 @@ fn the_page_says_when_attendance_was_not_supplied() {
         .unwrap()
         .contains("Attendance was not supplied"));
 }
+
+#[test]
+fn charts_parse_decode_and_are_inlined() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 2000, 4, 0.0);
+    bin()
+        .args(["run", "--quiet", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("out"))
+        .assert()
+        .success();
+    let dir = w.join("out/all/charts");
+    let mut svgs = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".svg") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let mut r = Reader::from_str(&text);
+            loop {
+                match r.read_event() {
+                    Ok(Event::Eof) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("{name} is not well-formed XML: {e}"),
+                }
+            }
+            assert!(text.contains("<svg"), "{name}");
+            svgs += 1;
+            // Its PNG twin decodes to the size the SVG declares.
+            let png_path = p.with_extension("png");
+            let decoder = png::Decoder::new(std::io::BufReader::new(
+                std::fs::File::open(&png_path).unwrap(),
+            ));
+            let reader = decoder.read_info().unwrap();
+            let (pw, ph) = (reader.info().width, reader.info().height);
+            assert!(
+                text.contains(&format!("width=\"{pw}\""))
+                    && text.contains(&format!("height=\"{ph}\"")),
+                "{name}: PNG {pw}x{ph}"
+            );
+            assert!(pw >= 1200, "PNG too small for a slide: {pw}");
+        }
+    }
+    assert!(svgs >= 5, "{svgs} charts");
+    let html = std::fs::read_to_string(w.join("out/all/report.html")).unwrap();
+    parse(&html);
+    assert_eq!(html.matches("<svg").count(), svgs);
+}

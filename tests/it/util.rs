@@ -75,18 +75,28 @@ impl Table {
     }
 }
 
-/// The files of a folder and their bytes, for byte-for-byte comparison.
+/// The files of a folder (and its sub-folders, as relative paths with `/`) and their bytes,
+/// for byte-for-byte comparison.
 pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut m = BTreeMap::new();
-    for e in std::fs::read_dir(dir).expect("dir") {
-        let e = e.expect("entry");
-        if e.file_type().expect("type").is_file() {
-            m.insert(
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).expect("read"),
-            );
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).expect("dir") {
+            let e = e.expect("entry");
+            let t = e.file_type().expect("type");
+            if t.is_dir() {
+                walk(root, &e.path(), out);
+            } else if t.is_file() {
+                let rel = e
+                    .path()
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, std::fs::read(e.path()).expect("read"));
+            }
         }
     }
+    let mut m = BTreeMap::new();
+    walk(dir, dir, &mut m);
     m
 }
 
