@@ -198,6 +198,9 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
                 Some(crate::instruments::Kind::DaysOfUse) => "days".into(),
                 _ => "points".into(),
             },
+            higher_is_better: catalog
+                .get(inst)
+                .is_some_and(|i| i.direction == crate::instruments::Direction::HigherIsBetter),
             rows,
         })
         .collect();

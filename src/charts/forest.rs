@@ -18,6 +18,8 @@ pub struct ForestRow {
 pub struct Forest {
     pub instrument: String,
     pub unit: String,
+    /// Which sign of change is an improvement, for the axis label.
+    pub higher_is_better: bool,
     pub rows: Vec<ForestRow>,
 }
 
@@ -72,8 +74,13 @@ impl Chart for Forest {
                 }
             })
             .x_desc(format!(
-                "change from baseline ({}; negative = fewer symptoms)",
-                self.unit
+                "change from baseline ({}; {} = improvement)",
+                self.unit,
+                if self.higher_is_better {
+                    "positive"
+                } else {
+                    "negative"
+                }
             ))
             .label_style((FONT_FAMILY, 20).into_font().color(&INK))
             .axis_desc_style((FONT_FAMILY, 22).into_font().color(&INK))
@@ -119,5 +126,49 @@ impl Chart for Forest {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forest(higher_is_better: bool) -> Forest {
+        Forest {
+            instrument: "X".into(),
+            unit: "points".into(),
+            higher_is_better,
+            rows: vec![
+                ForestRow {
+                    label: "overall".into(),
+                    margin: true,
+                    mean: Some(-2.0),
+                    ci: Some((-3.0, -1.0)),
+                    suppressed: false,
+                },
+                ForestRow {
+                    label: "t · small".into(),
+                    margin: false,
+                    mean: None,
+                    ci: None,
+                    suppressed: true,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_axis_says_which_way_is_better_and_small_cells_are_labelled() {
+        let worse = crate::charts::render(&forest(false)).unwrap();
+        assert!(worse.svg.contains("negative = improvement"));
+        assert!(worse.svg.contains("suppressed (small cell)"));
+        let better = crate::charts::render(&forest(true)).unwrap();
+        assert!(better.svg.contains("positive = improvement"));
+        // The same chart renders to the same PNG bytes.
+        assert_eq!(
+            crate::charts::render(&forest(true)).unwrap().png,
+            better.png
+        );
+        assert!(better.png.starts_with(b"\x89PNG"));
     }
 }
