@@ -334,32 +334,18 @@ impl Config {
             }
             let mut inst = match catalog.get(&ic.id) {
                 Some(i) => i.clone(),
-                None => Instrument {
-                    id: ic.id.clone(),
-                    name: ic.name.clone().unwrap_or_else(|| ic.id.clone()),
-                    min: ic
-                        .min
+                None => Instrument::new(
+                    &ic.id,
+                    ic.name.as_deref().unwrap_or(&ic.id),
+                    ic.min
                         .ok_or_else(|| format!("{here}: a new instrument needs min"))?,
-                    max: ic
-                        .max
+                    ic.max
                         .ok_or_else(|| format!("{here}: a new instrument needs max"))?,
-                    direction: ic
-                        .direction
+                    ic.direction
                         .ok_or_else(|| format!("{here}: a new instrument needs direction"))?,
-                    kind: ic.kind.unwrap_or(Kind::Symptom),
-                    source: ic
-                        .source
-                        .clone()
-                        .unwrap_or_else(|| "defined in the config".into()),
-                    caseness: None,
-                    caseness_source: None,
-                    reliable_change: None,
-                    reliable_change_source: None,
-                    remission_below: None,
-                    remission_source: None,
-                    response_fraction: None,
-                    response_source: None,
-                },
+                    ic.kind.unwrap_or(Kind::Symptom),
+                    ic.source.as_deref().unwrap_or("defined in the config"),
+                ),
             };
             let cfg_src =
                 |s: &Option<String>| Some(s.clone().unwrap_or_else(|| "set in the config".into()));

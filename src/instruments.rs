@@ -77,6 +77,35 @@ pub struct Instrument {
 }
 
 impl Instrument {
+    /// An instrument without thresholds; each can then be set with its source.
+    pub fn new(
+        id: &str,
+        name: &str,
+        min: f64,
+        max: f64,
+        direction: Direction,
+        kind: Kind,
+        source: &str,
+    ) -> Instrument {
+        Instrument {
+            id: normalize_id(id),
+            name: name.to_string(),
+            min,
+            max,
+            direction,
+            kind,
+            source: source.to_string(),
+            caseness: None,
+            caseness_source: None,
+            reliable_change: None,
+            reliable_change_source: None,
+            remission_below: None,
+            remission_source: None,
+            response_fraction: None,
+            response_source: None,
+        }
+    }
+
     /// Whether `score` lies in the instrument's range (inclusive; SPEC §10 V5).
     pub fn in_range(&self, score: f64) -> bool {
         score >= self.min && score <= self.max
