@@ -14,7 +14,7 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(100000 1000000)
 work=${SCALE_DIR:-/tmp/iop-scale}
 mkdir -p "$work"
-cargo build --release --quiet --bin iop-outcomes --example polars_read
+cargo build --release --quiet --features bench-floor --bin iop-outcomes --example polars_read
 bin=target/release/iop-outcomes
 floor=target/release/examples/polars_read
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package: time)" >&2; exit 2; }

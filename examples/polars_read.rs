@@ -1,6 +1,6 @@
 //! The bare floor of the scale benchmark: read an export's CSV files with polars (lazy scan,
 //! every column, as text) and do nothing else. Prints rows and seconds per file.
-//! Usage: `cargo run --release --example polars_read -- DIR`.
+//! Usage: `cargo run --release --features bench-floor --example polars_read -- DIR`.
 //!
 //! Columns are read as text because a typed read aborts at the first dirty value (a score of
 //! `ten`): reading text is what any validator, polars-based or not, must do first.
