@@ -111,6 +111,19 @@ impl Instrument {
         score >= self.min && score <= self.max
     }
 
+    /// The unit of a score: "days" for days-of-use instruments, else "points".
+    pub fn unit(&self) -> &'static str {
+        match self.kind {
+            Kind::DaysOfUse => "days",
+            Kind::Symptom => "points",
+        }
+    }
+
+    /// Whether a rise in score is an improvement.
+    pub fn higher_is_better(&self) -> bool {
+        self.direction == Direction::HigherIsBetter
+    }
+
     /// The reliable-change threshold in points, if the instrument has one.
     pub fn rci_threshold(&self) -> Option<f64> {
         self.reliable_change.map(|rc| rc.points())

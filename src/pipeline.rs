@@ -158,59 +158,55 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
             inputs.push(manifest::digest_file(&opts.input.join(name), name)?);
         }
     }
+    // The page shows the columns a reader needs; outcomes.csv has them all.
+    let outcome_columns: Vec<&str> = std::iter::once("instrument")
+        .chain(columns.iter().map(String::as_str))
+        .chain(OUTCOME_COLUMNS_SHOWN.iter().copied())
+        .collect();
     let tables = [
-        view::shown("outcomes", "Outcomes by cell", "Change from baseline to follow-up per instrument and cell, with every margin (All). Change is follow-up minus baseline in scale points; p from the paired t-test, q after Benjamini-Hochberg over the cells.", &outcomes_table),
+        view::shown_named("outcomes", "Outcomes by cell", "Change from baseline to follow-up per instrument and cell, with every margin (All). Change is follow-up minus baseline in scale points (days for days-of-use); p from the paired t-test, q after Benjamini-Hochberg over the cells; g_av is the effect size. outcomes.csv has every column, including SDs, the Wilcoxon test, d_z and the counts behind each percentage.", &outcomes_table, &outcome_columns),
         view::shown("abstinence", "Abstinence", "Days-of-use instruments: abstinent (0 days) at baseline and at follow-up; p from the exact McNemar test on the discordant pairs.", &abst_table),
         view::shown("ancova", "Modality comparison (ANCOVA)", "Follow-up adjusted for baseline, per track: each modality against the reference; adjusted means at the mean baseline; F tests modality after baseline.", &anc_table),
         view::shown("attrition", "Retention bias", "Baseline scores of clients followed up and of clients lost to follow-up (Welch t-test, lost minus followed).", &attr_table),
         view::shown("engagement", "Engagement", &format!("Discharged cohort episodes: completion, length of stay, weekly hours attended, share meeting the IOP dose of {} hours a week, sessions attended.", cfg.report.dose_hours), &eng_table),
         view::shown("trend", "Quarterly trend", "The headline figures per quarter of the anchor date, for the eight quarters up to the period.", &trend_table),
     ];
-    // Charts: one forest plot per instrument, drawn in parallel, as SVG and PNG.
-    let mut by_instrument: std::collections::BTreeMap<&str, Vec<crate::charts::forest::ForestRow>> =
-        Default::default();
-    for r in &rows {
-        let label = if r.labels.iter().all(|l| l == cells::ALL) {
-            "overall".to_string()
-        } else {
-            r.labels
-                .iter()
-                .map(|l| if l == cells::ALL { "all" } else { l.as_str() })
-                .collect::<Vec<_>>()
-                .join(" · ")
-        };
-        by_instrument
-            .entry(r.instrument.as_str())
-            .or_default()
-            .push(crate::charts::forest::ForestRow {
-                label,
-                margin: r.margin,
-                mean: r.change_mean,
-                ci: r.change_ci_low.zip(r.change_ci_high),
-                suppressed: r.suppressed,
-            });
-    }
-    let forests: Vec<crate::charts::forest::Forest> = by_instrument
-        .into_iter()
-        .map(|(inst, rows)| crate::charts::forest::Forest {
-            instrument: inst.to_string(),
-            unit: match catalog.get(inst).map(|i| i.kind) {
-                Some(crate::instruments::Kind::DaysOfUse) => "days".into(),
-                _ => "points".into(),
-            },
-            higher_is_better: catalog
-                .get(inst)
-                .is_some_and(|i| i.direction == crate::instruments::Direction::HigherIsBetter),
-            rows,
-        })
-        .collect();
+    // Charts, drawn in parallel, each as SVG and PNG.
+    let t = std::time::Instant::now();
+    let hours = dose.as_ref().map(|(minutes, _)| {
+        engagement::hours_by_group(
+            &export.episodes,
+            &selected,
+            &columns[0],
+            minutes,
+            cfg.report.dose_hours,
+            suppress,
+        )
+    });
+    let quarters = last.map(trend::quarter_labels).unwrap_or_default();
+    let charts = crate::charts::build::all(&crate::charts::build::Inputs {
+        catalog: &catalog,
+        ids,
+        columns,
+        outcomes: &rows,
+        abstinence: &abst,
+        trend: &tr,
+        quarters: &quarters,
+        pairs: &pairs,
+        selected: &selected,
+        hours: hours.as_deref(),
+        dose_hours: cfg.report.dose_hours,
+        suppress_below: suppress,
+    });
     let rendered: Vec<crate::charts::Rendered> = {
         use rayon::prelude::*;
-        forests
+        charts
             .par_iter()
             .map(crate::charts::render)
             .collect::<Result<_>>()?
     };
+    diag::debug(&format!("charts {:.2?}", t.elapsed()));
+    let t = std::time::Instant::now();
     for c in &rendered {
         staging.add(
             &format!("charts/{}.svg", c.name),
@@ -253,17 +249,11 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
             "Small-cell suppression is OFF (--no-suppress): for analysts inside the covered entity only; do not distribute.".to_string()
         },
         inputs: inputs.clone(),
-        charts: rendered
-            .iter()
-            .map(|c| view::ChartView {
-                name: c.name.clone(),
-                title: c.title.clone(),
-                svg: view::inline_svg(&c.svg),
-            })
-            .collect(),
+        chart_groups: view::chart_groups(&rendered),
     };
     staging.add("summary.md", summary::render(&report_view).into_bytes());
     staging.add("report.html", html::render(&report_view)?.into_bytes());
+    diag::debug(&format!("summary and report.html {:.2?}", t.elapsed()));
     let outputs = staging
         .files()
         .iter()
@@ -300,6 +290,24 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         active,
     })
 }
+
+/// outcomes.csv's columns shown on the page, after the instrument and grouping columns.
+const OUTCOME_COLUMNS_SHOWN: &[&str] = &[
+    "n_paired",
+    "followup_rate",
+    "baseline_mean",
+    "followup_mean",
+    "change_mean",
+    "change_ci_low",
+    "change_ci_high",
+    "p_t",
+    "q_bh",
+    "g_av",
+    "pct_improved",
+    "pct_recovered",
+    "pct_remission",
+    "suppressed",
+];
 
 const METHODS_TESTS: &[&str] = &[
     "Means and SDs (n - 1) of baseline, follow-up and change over paired episodes.",

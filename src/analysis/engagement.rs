@@ -146,6 +146,74 @@ pub fn rows(
         .collect()
 }
 
+/// The distribution of weekly hours among the discharged cohort episodes of one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoursSummary {
+    pub label: String,
+    pub n: u64,
+    /// 10th, 25th, 50th, 75th and 90th percentiles (R's `quantile`, type 7); `None` when the
+    /// group is suppressed.
+    pub quantiles: Option<[f64; 5]>,
+    /// Percent meeting the dose; `None` when suppressed.
+    pub pct_meeting_dose: Option<f64>,
+    pub suppressed: bool,
+}
+
+/// The percentiles of [`HoursSummary::quantiles`].
+pub const HOURS_PROBS: [f64; 5] = [0.1, 0.25, 0.5, 0.75, 0.9];
+
+/// Weekly hours of the discharged cohort episodes per value of `column` and for all of them
+/// (first, labelled `All`), with the same suppression as engagement.csv: a group of 1 to
+/// below − 1 episodes shows nothing, a small count meeting the dose hides its share.
+pub fn hours_by_group(
+    eps: &Episodes,
+    selected: &[bool],
+    column: &str,
+    minutes: &[u64],
+    dose_hours: f64,
+    suppress_below: Option<u64>,
+) -> Vec<HoursSummary> {
+    let keys = Keys::new(eps, &[column.to_string()]);
+    let mut groups = keys.episode_groups(eps.len(), |i| selected[i] && eps.discharge[i].is_some());
+    // `All` first, then the groups in byte order.
+    groups.sort_by_key(|(_, margin, _)| !*margin);
+    groups
+        .into_iter()
+        .map(|(labels, _, members)| {
+            let mut hours: Vec<f64> = members
+                .iter()
+                .map(|&i| {
+                    let i = i as usize;
+                    let los = eps.discharge[i].expect("discharged") - eps.admit[i];
+                    weekly_hours(minutes[i], los)
+                })
+                .collect();
+            hours.sort_by(f64::total_cmp);
+            let n = hours.len() as u64;
+            let met = hours.iter().filter(|&&h| h >= dose_hours).count() as u64;
+            let group_small = suppress_below.is_some_and(|b| small(Some(n), b));
+            let met_small = suppress_below.is_some_and(|b| small(Some(met), b));
+            let quantiles = if group_small {
+                None
+            } else {
+                HOURS_PROBS
+                    .iter()
+                    .map(|&p| stats::quantile_sorted(&hours, p))
+                    .collect::<Option<Vec<f64>>>()
+                    .and_then(|q| q.try_into().ok())
+            };
+            HoursSummary {
+                label: labels[0].clone(),
+                n,
+                quantiles,
+                pct_meeting_dose: (!group_small && !met_small)
+                    .then(|| 100.0 * met as f64 / n as f64),
+                suppressed: group_small || met_small,
+            }
+        })
+        .collect()
+}
+
 pub fn table(rows: &[EngagementRow], columns: &[String]) -> Table {
     let mut header: Vec<String> = columns.to_vec();
     for h in [
@@ -188,6 +256,43 @@ mod tests {
         assert_eq!(weekly_hours(1080, 13), 9.0);
         // Stays shorter than a week count as one week.
         assert_eq!(weekly_hours(600, 0), 10.0);
+    }
+
+    #[test]
+    fn weekly_hours_by_group_are_r_quantiles_with_small_groups_suppressed() {
+        // Track a: 12 episodes of 14 days (2 weeks) with 120·k minutes, k = 1..12, so k hours a
+        // week; track b: one episode; one more still in care and one outside the selection.
+        let mut eps = Episodes::default();
+        let mut minutes = Vec::new();
+        for k in 1..=15u64 {
+            eps.id.push(format!("e{k}"));
+            eps.track.push(if k == 13 { "b" } else { "a" }.into());
+            eps.admit.push(0);
+            eps.discharge.push(if k == 14 { None } else { Some(13) });
+            minutes.push(120 * k);
+        }
+        let selected: Vec<bool> = (1..=15).map(|k| k != 15).collect();
+        let got = hours_by_group(&eps, &selected, "track", &minutes, 2.0, Some(11));
+        assert_eq!(
+            got.iter()
+                .map(|g| (g.label.as_str(), g.n))
+                .collect::<Vec<_>>(),
+            [("All", 13), ("a", 12), ("b", 1)]
+        );
+        // R: quantile(1:12, c(.1, .25, .5, .75, .9)) = 2.1 3.75 6.5 9.25 10.9
+        let want = [2.1, 3.75, 6.5, 9.25, 10.9];
+        let q = got[1].quantiles.expect("12 episodes are shown");
+        for (g, w) in q.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{g} vs {w}");
+        }
+        // 11 of 12 meet 2 hours a week.
+        assert!((got[1].pct_meeting_dose.unwrap() - 100.0 * 11.0 / 12.0).abs() < 1e-12);
+        assert!(!got[1].suppressed);
+        assert_eq!((got[2].quantiles, got[2].pct_meeting_dose), (None, None));
+        assert!(got[2].suppressed);
+        // Without suppression the single episode is shown: its 13 hours a week.
+        let open = hours_by_group(&eps, &selected, "track", &minutes, 2.0, None);
+        assert_eq!(open[2].quantiles, Some([13.0; 5]));
     }
 
     #[test]

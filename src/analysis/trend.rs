@@ -30,6 +30,14 @@ pub fn quarters(last: Day) -> Vec<(i32, u32)> {
         .collect()
 }
 
+/// The labels (`2026Q3`) of [`quarters`], as trend.csv writes them.
+pub fn quarter_labels(last: Day) -> Vec<String> {
+    quarters(last)
+        .into_iter()
+        .map(|(y, q)| format!("{y}Q{q}"))
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn rows(
     eps: &Episodes,

@@ -26,6 +26,10 @@ pub struct Forest {
 const ROW: u32 = 34;
 
 impl Chart for Forest {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Forest
+    }
+
     fn name(&self) -> String {
         format!("forest_{}", self.instrument)
     }
@@ -63,7 +67,8 @@ impl Chart for Forest {
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .light_line_style(LIGHT)
+            .max_light_lines(0)
+            .bold_line_style(LIGHT)
             .y_labels(count.max(1))
             .y_label_formatter(&|y| {
                 let i = y.round() as i64;

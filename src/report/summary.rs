@@ -27,8 +27,13 @@ fn line(h: &Headline) -> String {
             escape(&h.instrument)
         );
     }
+    let verdict = if h.verdict.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", h.verdict)
+    };
     let mut s = format!(
-        "- {}: mean change {} {} (95% CI {}) over {} paired episodes (follow-up rate {})",
+        "- {}: mean change {} {}{verdict} (95% CI {}) over {} paired episodes (follow-up rate {})",
         escape(&h.instrument),
         h.change,
         h.unit,

@@ -21,6 +21,9 @@ pub struct Headline {
     /// "points", or "days" for days-of-use instruments.
     pub unit: String,
     pub ci: String,
+    /// "an improvement" or "a worsening" when the 95% CI excludes no change (by the
+    /// instrument's direction), "no clear change" when it includes it, "" without a CI.
+    pub verdict: String,
     pub improved: String,
     pub recovered: String,
     pub suppressed: bool,
@@ -33,6 +36,8 @@ pub struct ShownTable {
     pub title: String,
     pub caption: String,
     pub header: Vec<String>,
+    /// Whether each column holds text (left-aligned) rather than numbers.
+    pub text: Vec<bool>,
     pub rows: Vec<Vec<String>>,
 }
 
@@ -64,7 +69,38 @@ pub struct ReportView {
     pub tests: Vec<String>,
     pub suppression: String,
     pub inputs: Vec<FileDigest>,
+    pub chart_groups: Vec<ChartGroup>,
+}
+
+/// The charts of one kind, with how to read them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartGroup {
+    pub id: String,
+    pub title: String,
+    pub explanation: String,
     pub charts: Vec<ChartView>,
+}
+
+/// The rendered charts grouped by kind, in the page's order; kinds without a chart are left out.
+pub fn chart_groups(rendered: &[crate::charts::Rendered]) -> Vec<ChartGroup> {
+    crate::charts::Kind::ALL
+        .iter()
+        .map(|&kind| ChartGroup {
+            id: kind.id().into(),
+            title: kind.title().into(),
+            explanation: kind.explanation().into(),
+            charts: rendered
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| ChartView {
+                    name: c.name.clone(),
+                    title: c.title.clone(),
+                    svg: inline_svg(&c.svg),
+                })
+                .collect(),
+        })
+        .filter(|g| !g.charts.is_empty())
+        .collect()
 }
 
 /// A chart shown inline.
@@ -120,21 +156,83 @@ pub fn show(cell: &Cell, column: &str) -> String {
 
 /// A table shown in full, its numbers formatted for reading.
 pub fn shown(id: &str, title: &str, caption: &str, t: &Table) -> ShownTable {
+    let all: Vec<usize> = (0..t.header.len()).collect();
+    shown_columns(id, title, caption, t, &all)
+}
+
+/// The named columns of a table (in the given order; names it lacks are skipped), its
+/// numbers formatted for reading.
+pub fn shown_named(id: &str, title: &str, caption: &str, t: &Table, names: &[&str]) -> ShownTable {
+    let picked: Vec<usize> = names.iter().filter_map(|n| col(t, n)).collect();
+    shown_columns(id, title, caption, t, &picked)
+}
+
+fn shown_columns(id: &str, title: &str, caption: &str, t: &Table, picked: &[usize]) -> ShownTable {
+    let is_text = |c: usize| {
+        t.rows.iter().any(|r| matches!(r[c], Cell::Text(_)))
+            && t.rows
+                .iter()
+                .all(|r| matches!(r[c], Cell::Text(_) | Cell::Empty))
+    };
     ShownTable {
         id: id.into(),
         title: title.into(),
         caption: caption.into(),
-        header: t.header.clone(),
+        header: picked.iter().map(|&c| heading(&t.header[c])).collect(),
+        text: picked.iter().map(|&c| is_text(c)).collect(),
         rows: t
             .rows
             .iter()
-            .map(|r| r.iter().zip(&t.header).map(|(c, h)| show(c, h)).collect())
+            .map(|r| picked.iter().map(|&c| show(&r[c], &t.header[c])).collect())
             .collect(),
     }
 }
 
+/// A column's heading on the page: short words for the common columns, else the CSV name
+/// with spaces for underscores (so a reader can still find it in the CSV).
+pub fn heading(column: &str) -> String {
+    match column {
+        "n_paired" => "paired",
+        "followup_rate" => "follow-up rate",
+        "change_mean" => "mean change",
+        "followup_mean" => "follow-up mean",
+        "change_ci_low" => "95% CI low",
+        "change_ci_high" => "95% CI high",
+        "p_t" => "p (t-test)",
+        "q_bh" => "q (BH)",
+        "g_av" => "g_av",
+        "pct_improved" => "% reliably improved",
+        "pct_recovered" => "% reliably recovered",
+        "pct_remission" => "% remission",
+        other => return other.replace('_', " "),
+    }
+    .to_string()
+}
+
 fn col(t: &Table, name: &str) -> Option<usize> {
     t.header.iter().position(|h| h == name)
+}
+
+/// What a 95% CI of the mean change says, by the instrument's direction.
+pub fn verdict(ci: Option<(f64, f64)>, higher_is_better: bool) -> &'static str {
+    match ci {
+        None => "",
+        Some((lo, _)) if lo > 0.0 => {
+            if higher_is_better {
+                "an improvement"
+            } else {
+                "a worsening"
+            }
+        }
+        Some((_, hi)) if hi < 0.0 => {
+            if higher_is_better {
+                "a worsening"
+            } else {
+                "an improvement"
+            }
+        }
+        Some(_) => "no clear change",
+    }
 }
 
 /// Headline lines from outcomes.csv: the overall rows (every grouping column `All`), and the
@@ -175,6 +273,7 @@ pub fn headlines(
             _ => None,
         };
         let pct = |name: &str| num(name).map(|x| format!("{x:.0}%")).unwrap_or_default();
+        let higher_is_better = catalog.get(&id).is_some_and(|i| i.higher_is_better());
         let h = Headline {
             name: catalog.get(&id).map(|i| i.name.clone()).unwrap_or_default(),
             instrument: id,
@@ -184,14 +283,19 @@ pub fn headlines(
             change: num("change_mean")
                 .map(|x| format!("{x:+.1}"))
                 .unwrap_or_default(),
-            unit: match catalog.get(&text(&r[inst])).map(|i| i.kind) {
-                Some(crate::instruments::Kind::DaysOfUse) => "days".into(),
-                _ => "points".into(),
-            },
+            unit: catalog
+                .get(&text(&r[inst]))
+                .map_or("points", |i| i.unit())
+                .into(),
             ci: match (num("change_ci_low"), num("change_ci_high")) {
                 (Some(a), Some(b)) => format!("{a:+.1} to {b:+.1}"),
                 _ => String::new(),
             },
+            verdict: verdict(
+                num("change_ci_low").zip(num("change_ci_high")),
+                higher_is_better,
+            )
+            .into(),
             improved: pct("pct_improved"),
             recovered: pct("pct_recovered"),
             suppressed: matches!(get(r, "suppressed"), Cell::Bool(true)),
@@ -234,5 +338,41 @@ impl From<&crate::instruments::Instrument> for InstrumentSource {
             range: format!("{} to {}", num(i.min), num(i.max)),
             sources,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_follows_the_instruments_direction_and_the_ci() {
+        // A symptom scale (higher is worse): a CI wholly below zero is an improvement.
+        assert_eq!(verdict(Some((-6.6, -6.0)), false), "an improvement");
+        assert_eq!(verdict(Some((0.5, 2.0)), false), "a worsening");
+        // A scale where higher is better reads the other way.
+        assert_eq!(verdict(Some((-6.6, -6.0)), true), "a worsening");
+        assert_eq!(verdict(Some((0.5, 2.0)), true), "an improvement");
+        // A CI touching or crossing zero is no clear change; no CI, no verdict.
+        assert_eq!(verdict(Some((-1.0, 0.0)), false), "no clear change");
+        assert_eq!(verdict(Some((-1.0, 1.0)), true), "no clear change");
+        assert_eq!(verdict(None, false), "");
+    }
+
+    #[test]
+    fn headings_are_short_and_tables_left_align_text() {
+        assert_eq!(heading("pct_improved"), "% reliably improved");
+        assert_eq!(heading("median_los_days"), "median los days");
+        let t = Table {
+            header: vec!["track".into(), "n_paired".into(), "note".into()],
+            rows: vec![
+                vec![Cell::Text("mh".into()), Cell::Int(12), Cell::Empty],
+                vec![Cell::Text("All".into()), Cell::Empty, Cell::Empty],
+            ],
+        };
+        let s = shown_named("x", "X", "", &t, &["n_paired", "track", "absent"]);
+        assert_eq!(s.header, ["paired", "track"]);
+        assert_eq!(s.text, [false, true]);
+        assert_eq!(s.rows[0], ["12", "mh"]);
     }
 }

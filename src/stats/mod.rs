@@ -56,6 +56,26 @@ pub fn median(xs: &[f64]) -> Option<f64> {
     })
 }
 
+/// R's `quantile(x, probs)` with the default type 7, for sorted `sorted` (ascending, no
+/// NaN): index h = 1 + (n − 1)·p, the result (1 − f)·x[lo] + f·x[hi] as R writes it.
+/// `None` when empty or `p` is outside [0, 1].
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() || !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    let index = (sorted.len() - 1) as f64 * p;
+    let lo = index.floor();
+    let hi = index.ceil();
+    let q = sorted[lo as usize];
+    let f = index - lo;
+    let x_hi = sorted[hi as usize];
+    Some(if index > lo && x_hi != q {
+        (1.0 - f) * q + f * x_hi
+    } else {
+        q
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +92,46 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(&[5.0, 1.0, 3.0]), Some(3.0));
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn quantiles_match_r_type_7() {
+        let mut x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30];
+        x.sort_by(f64::total_cmp);
+        // R: quantile(x, c(.1, .25, .5, .75, .9)) printed with digits = 17
+        let r = [
+            (0.10, 1.1400000000000001),
+            (0.25, 1.55),
+            (0.50, 1.68),
+            (0.75, 1.88),
+            (0.90, 2.5959999999999996),
+        ];
+        for (p, want) in r {
+            let got = quantile_sorted(&x, p).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "p = {p}: {got} vs {want}"
+            );
+        }
+        // R: quantile(c(4, 1, 3, 2), c(0, .1, .25, .5, .75, .9, 1))
+        let y = [1.0, 2.0, 3.0, 4.0];
+        let r = [
+            (0.0, 1.0),
+            (0.1, 1.3),
+            (0.25, 1.75),
+            (0.5, 2.5),
+            (0.75, 3.25),
+            (0.9, 3.7),
+            (1.0, 4.0),
+        ];
+        for (p, want) in r {
+            let got = quantile_sorted(&y, p).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "p = {p}: {got} vs {want}"
+            );
+        }
+        assert_eq!(quantile_sorted(&[7.0], 0.9), Some(7.0));
+        assert_eq!(quantile_sorted(&[], 0.5), None);
     }
 }

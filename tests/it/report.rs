@@ -36,6 +36,27 @@ fn parse(html: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
     (ids, attrs, tags)
 }
 
+/// The values of every `href` attribute.
+fn hrefs(html: &str) -> Vec<String> {
+    let mut r = Reader::from_str(html);
+    let mut out = Vec::new();
+    loop {
+        match r.read_event().expect("well-formed") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                for a in e.attributes() {
+                    let a = a.unwrap();
+                    if a.key.as_ref() == b"href" {
+                        out.push(String::from_utf8_lossy(&a.value).into_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[test]
 fn the_page_is_self_contained_complete_and_escapes_input_labels() {
     let w = WorkDir::new();
@@ -68,14 +89,26 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
     ] {
         assert!(ids.iter().any(|i| i == id), "section {id} missing");
     }
-    // No external request: no element refers to anything, no scripts, no external CSS.
-    for a in ["src", "href", "srcset", "action", "data"] {
+    // No external request: nothing refers outside the page (links only to its own
+    // sections), no scripts, no external CSS.
+    for a in ["src", "srcset", "action", "data", "xlink:href"] {
         assert!(!attrs.iter().any(|x| x == a), "attribute {a} present");
+    }
+    for target in hrefs(&html) {
+        let local = target.strip_prefix('#').expect("a link inside the page");
+        assert!(
+            ids.iter().any(|i| i == local),
+            "link to a missing section {target}"
+        );
     }
     for t in ["script", "link", "img", "iframe", "object", "embed"] {
         assert!(!tags.iter().any(|x| x == t), "<{t}> present");
     }
     assert!(!html.contains("@import") && !html.contains("url("));
+    assert!(
+        hrefs(&html).len() > 10,
+        "the contents list links every section"
+    );
     // The hostile label is shown as text, escaped.
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;"),
@@ -109,6 +142,9 @@ fn the_page_says_when_attendance_was_not_supplied() {
     let html = std::fs::read_to_string(w.join("out/all/report.html")).unwrap();
     parse(&html);
     assert!(html.contains("Attendance was not supplied"));
+    // No weekly-hours chart without attendance.
+    assert!(!w.join("out/all/charts/weekly_hours.svg").exists());
+    assert!(!html.contains("chart-weekly_hours"));
     assert!(std::fs::read_to_string(w.join("out/all/summary.md"))
         .unwrap()
         .contains("Attendance was not supplied"));
@@ -157,8 +193,60 @@ fn charts_parse_decode_and_are_inlined() {
             assert!(pw >= 1200, "PNG too small for a slide: {pw}");
         }
     }
-    assert!(svgs >= 5, "{svgs} charts");
     let html = std::fs::read_to_string(w.join("out/all/report.html")).unwrap();
-    parse(&html);
+    let (ids, _, _) = parse(&html);
     assert_eq!(html.matches("<svg").count(), svgs);
+    // Every kind of chart SPEC §8 lists, per instrument where it applies, each on the page
+    // under its own id and in charts/.
+    let mut expected: Vec<String> = Vec::new();
+    for i in [
+        "AUDITC",
+        "DAST10",
+        "DAYS_USED",
+        "DERS",
+        "EDEQ",
+        "GAD7",
+        "PCL5",
+        "PHQ9",
+    ] {
+        expected.push(format!("forest_{i}"));
+        expected.push(format!("scatter_{i}"));
+        expected.push(format!("trend_{i}"));
+    }
+    // Instruments with a reliable-change threshold, and the days-of-use instrument.
+    for i in ["GAD7", "PCL5", "PHQ9"] {
+        expected.push(format!("categories_{i}"));
+    }
+    expected.push("abstinence_DAYS_USED".into());
+    expected.push("weekly_hours".into());
+    for name in &expected {
+        assert!(
+            dir.join(format!("{name}.svg")).exists(),
+            "charts/{name}.svg"
+        );
+        assert!(
+            dir.join(format!("{name}.png")).exists(),
+            "charts/{name}.png"
+        );
+        assert!(
+            ids.contains(&format!("chart-{name}")),
+            "{name} not on the page"
+        );
+    }
+    assert_eq!(svgs, expected.len(), "unexpected charts");
+    for kind in [
+        "forest",
+        "scatter",
+        "categories",
+        "abstinence",
+        "trend",
+        "hours",
+    ] {
+        assert!(ids.contains(&format!("charts-{kind}")), "{kind} section");
+    }
+    // The Jacobson-Truax plot has its reference lines; the hours chart its dose line.
+    let jt = std::fs::read_to_string(dir.join("scatter_PHQ9.svg")).unwrap();
+    assert!(jt.contains("caseness cutoff 10") && jt.contains("reliably improved"));
+    let hours = std::fs::read_to_string(dir.join("weekly_hours.svg")).unwrap();
+    assert!(hours.contains("IOP dose 9 h a week"));
 }

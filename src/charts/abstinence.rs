@@ -1,0 +1,172 @@
+//! Abstinence before and after, per days-of-use instrument: the share of paired episodes with
+//! no day of use at baseline and at follow-up, one pair of bars per group (the first grouping
+//! column's values, all of the others) and one for everyone. Suppressed shares say so.
+
+use super::{font, Chart, Kind, DARK_BLUE, INK, LIGHT, SUPPRESSED};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbstinenceBar {
+    pub label: String,
+    /// Percent abstinent at baseline and at follow-up (`None`: suppressed).
+    pub before: Option<f64>,
+    pub after: Option<f64>,
+    pub n: Option<u64>,
+}
+
+pub struct AbstinenceChart {
+    pub instrument: String,
+    pub column: String,
+    pub rows: Vec<AbstinenceBar>,
+}
+
+const BEFORE: RGBColor = RGBColor(200, 200, 200);
+const ROW: u32 = 84;
+
+impl Chart for AbstinenceChart {
+    fn kind(&self) -> Kind {
+        Kind::Abstinence
+    }
+
+    fn name(&self) -> String {
+        format!("abstinence_{}", self.instrument)
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "{}: abstinent (no days of use) at baseline and follow-up, by {}",
+            self.instrument, self.column
+        )
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (1400, 230 + ROW * self.rows.len().max(1) as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+        area.fill(&WHITE).map_err(e)?;
+        let body = super::titled(area, &self.title(), 28)?;
+        let (legend, plot) = body.split_vertically(50);
+        for (k, (fill, name)) in [(BEFORE, "baseline"), (DARK_BLUE, "follow-up")]
+            .into_iter()
+            .enumerate()
+        {
+            let x = 320 + 260 * k as i32;
+            legend
+                .draw(&Rectangle::new([(x, 12), (x + 26, 38)], fill.filled()))
+                .map_err(e)?;
+            legend
+                .draw(&Rectangle::new(
+                    [(x, 12), (x + 26, 38)],
+                    INK.stroke_width(1),
+                ))
+                .map_err(e)?;
+            legend
+                .draw(&Text::new(name, (x + 36, 14), font(20, &INK)))
+                .map_err(e)?;
+        }
+        let n = self.rows.len().max(1);
+        let labels: Vec<String> = self
+            .rows
+            .iter()
+            .map(|r| match r.n {
+                Some(n) => format!("{} (n = {n})", r.label),
+                None => r.label.clone(),
+            })
+            .collect();
+        let count = self.rows.len();
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(20)
+            .x_label_area_size(60)
+            .y_label_area_size(280)
+            .build_cartesian_2d(0.0..108.0, -0.5..(n as f64 - 0.5))
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .max_light_lines(0)
+            .bold_line_style(LIGHT)
+            .y_labels(n)
+            .y_label_formatter(&|y| {
+                let i = y.round() as i64;
+                if (y - y.round()).abs() < 1e-6 && i >= 0 && (i as usize) < count {
+                    labels[count - 1 - i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|x| {
+                if *x <= 100.0 {
+                    format!("{x:.0}%")
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("share of paired episodes abstinent")
+            .label_style(font(20, &INK))
+            .axis_desc_style(font(22, &INK))
+            .draw()
+            .map_err(e)?;
+        let label = |v: Option<f64>| match v {
+            Some(p) => format!("{p:.0}%"),
+            None => SUPPRESSED.to_string(),
+        };
+        for (k, r) in self.rows.iter().enumerate() {
+            let y = (count - 1 - k) as f64;
+            for (offset, value, fill) in [(0.2, r.before, BEFORE), (-0.2, r.after, DARK_BLUE)] {
+                let (a, b) = (y + offset - 0.17, y + offset + 0.17);
+                let end = value.unwrap_or(0.0);
+                if value.is_some() {
+                    chart
+                        .draw_series([
+                            Rectangle::new([(0.0, a), (end, b)], fill.filled()),
+                            Rectangle::new([(0.0, a), (end, b)], INK.stroke_width(1)),
+                        ])
+                        .map_err(e)?;
+                }
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        label(value),
+                        (end + 0.8, y + offset),
+                        font(19, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
+                    )))
+                    .map_err(e)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_bars_are_labelled_and_a_suppressed_share_says_so() {
+        let c = AbstinenceChart {
+            instrument: "DAYS_USED".into(),
+            column: "track".into(),
+            rows: vec![
+                AbstinenceBar {
+                    label: "All".into(),
+                    before: Some(12.0),
+                    after: Some(47.0),
+                    n: Some(580),
+                },
+                AbstinenceBar {
+                    label: "small".into(),
+                    before: None,
+                    after: Some(30.0),
+                    n: Some(40),
+                },
+            ],
+        };
+        let r = crate::charts::render(&c).unwrap();
+        assert!(r.svg.contains("12%") && r.svg.contains("47%") && r.svg.contains("30%"));
+        assert!(r.svg.contains("All (n = 580)"));
+        assert!(r.svg.contains(SUPPRESSED));
+    }
+}

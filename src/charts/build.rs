@@ -1,0 +1,275 @@
+//! From the analysis results to the report's charts, in the order the page shows them: per
+//! kind, then per instrument. Only already-suppressed figures reach a chart, except the
+//! Jacobson–Truax plot, which counts the cohort's pairs itself and applies the same threshold.
+
+use super::abstinence::{AbstinenceBar, AbstinenceChart};
+use super::categories::{Categories, CategoryRow};
+use super::forest::{Forest, ForestRow};
+use super::hours::Hours;
+use super::scatter::{self, Scatter};
+use super::trend::{Series, TrendChart};
+use super::AnyChart;
+use crate::analysis::abstinence::AbstinenceRow;
+use crate::analysis::cells::ALL;
+use crate::analysis::engagement::HoursSummary;
+use crate::analysis::outcomes::OutcomeRow;
+use crate::analysis::suppress::small;
+use crate::analysis::trend::TrendRow;
+use crate::cohort::Pair;
+use crate::instruments::{Catalog, Instrument, Kind};
+use std::collections::BTreeSet;
+
+/// What the charts are drawn from.
+pub struct Inputs<'a> {
+    pub catalog: &'a Catalog,
+    /// Instrument ids by the index used in pairs.
+    pub ids: &'a [String],
+    /// The grouping columns of outcomes.csv.
+    pub columns: &'a [String],
+    pub outcomes: &'a [OutcomeRow],
+    pub abstinence: &'a [AbstinenceRow],
+    pub trend: &'a [TrendRow],
+    /// The eight quarters of trend.csv.
+    pub quarters: &'a [String],
+    pub pairs: &'a [Pair],
+    /// Cohort episodes of the period.
+    pub selected: &'a [bool],
+    /// Weekly hours per value of the first grouping column (`None`: no attendance.csv).
+    pub hours: Option<&'a [HoursSummary]>,
+    pub dose_hours: f64,
+    pub suppress_below: Option<u64>,
+}
+
+/// Every chart of the report.
+pub fn all(x: &Inputs) -> Vec<AnyChart> {
+    let instruments: Vec<&Instrument> = x
+        .outcomes
+        .iter()
+        .map(|r| r.instrument.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|id| x.catalog.get(id))
+        .collect();
+    let mut out: Vec<AnyChart> = Vec::new();
+    out.extend(instruments.iter().map(|i| AnyChart::Forest(forest(x, i))));
+    out.extend(
+        instruments
+            .iter()
+            .filter_map(|i| jacobson_truax(x, i))
+            .map(AnyChart::Scatter),
+    );
+    out.extend(
+        instruments
+            .iter()
+            .filter(|i| i.rci_threshold().is_some())
+            .map(|i| AnyChart::Categories(categories(x, i))),
+    );
+    out.extend(
+        instruments
+            .iter()
+            .filter(|i| i.kind == Kind::DaysOfUse)
+            .map(|i| AnyChart::Abstinence(abstinence(x, i))),
+    );
+    out.extend(
+        instruments
+            .iter()
+            .filter_map(|i| trend(x, i))
+            .map(AnyChart::Trend),
+    );
+    if let Some(rows) = x.hours {
+        out.push(AnyChart::Hours(Hours {
+            column: x.columns[0].clone(),
+            dose: x.dose_hours,
+            rows: rows.to_vec(),
+        }));
+    }
+    out
+}
+
+fn rows_of<'a>(x: &'a Inputs, i: &'a Instrument) -> impl Iterator<Item = &'a OutcomeRow> + 'a {
+    x.outcomes.iter().filter(move |r| r.instrument == i.id)
+}
+
+/// Whether the labels are `All` everywhere except column `c` (which is not).
+fn only(labels: &[String], c: usize) -> bool {
+    labels
+        .iter()
+        .enumerate()
+        .all(|(k, l)| (k == c) != (l == ALL))
+}
+
+fn overall(labels: &[String]) -> bool {
+    labels.iter().all(|l| l == ALL)
+}
+
+fn forest(x: &Inputs, i: &Instrument) -> Forest {
+    let rows = rows_of(x, i)
+        .map(|r| ForestRow {
+            label: if overall(&r.labels) {
+                "overall".to_string()
+            } else {
+                r.labels
+                    .iter()
+                    .map(|l| if l == ALL { "all" } else { l.as_str() })
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            },
+            margin: r.margin,
+            mean: r.change_mean,
+            ci: r.change_ci_low.zip(r.change_ci_high),
+            suppressed: r.suppressed,
+        })
+        .collect();
+    Forest {
+        instrument: i.id.clone(),
+        unit: i.unit().into(),
+        higher_is_better: i.higher_is_better(),
+        rows,
+    }
+}
+
+fn jacobson_truax(x: &Inputs, i: &Instrument) -> Option<Scatter> {
+    let index = x.ids.iter().position(|id| *id == i.id)? as u16;
+    let points: Vec<(f64, f64)> = x
+        .pairs
+        .iter()
+        .filter(|p| p.instrument == index && x.selected[p.episode as usize])
+        .filter_map(|p| p.followup.map(|(f, _)| (p.baseline, f)))
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    let n = points.len() as u64;
+    let (width, bins) = scatter::bin(&points, (i.min, i.max));
+    let first = x.suppress_below.map_or(10, |b| b.saturating_sub(1).max(1));
+    Some(Scatter {
+        instrument: i.id.clone(),
+        unit: i.unit().into(),
+        range: (i.min, i.max),
+        higher_is_better: i.higher_is_better(),
+        threshold: i.rci_threshold(),
+        cutoff: i.caseness,
+        width,
+        bins,
+        n,
+        classes: [first, first * 10, first * 100, u64::MAX],
+        suppressed: x.suppress_below.is_some_and(|b| small(Some(n), b)),
+    })
+}
+
+/// The column the reliable-change bars are by: modality when it is a grouping column.
+fn category_column(columns: &[String]) -> usize {
+    columns.iter().position(|c| c == "modality").unwrap_or(0)
+}
+
+fn categories(x: &Inputs, i: &Instrument) -> Categories {
+    let c = category_column(x.columns);
+    let row = |r: &OutcomeRow, label: String| CategoryRow {
+        label,
+        pct: [r.pct_improved, r.pct_unchanged, r.pct_deteriorated],
+        n: r.n_paired,
+    };
+    let mut rows: Vec<CategoryRow> = rows_of(x, i)
+        .filter(|r| overall(&r.labels))
+        .map(|r| row(r, "All".into()))
+        .collect();
+    rows.extend(
+        rows_of(x, i)
+            .filter(|r| only(&r.labels, c))
+            .map(|r| row(r, r.labels[c].clone())),
+    );
+    Categories {
+        instrument: i.id.clone(),
+        column: x.columns[c].clone(),
+        rows,
+    }
+}
+
+fn abstinence(x: &Inputs, i: &Instrument) -> AbstinenceChart {
+    let of_instrument = || x.abstinence.iter().filter(|r| r.instrument == i.id);
+    let bar = |r: &AbstinenceRow, label: String| AbstinenceBar {
+        label,
+        before: r.pct_abstinent_baseline,
+        after: r.pct_abstinent_followup,
+        n: r.n_paired,
+    };
+    let mut rows: Vec<AbstinenceBar> = of_instrument()
+        .filter(|r| overall(&r.labels))
+        .map(|r| bar(r, "All".into()))
+        .collect();
+    rows.extend(
+        of_instrument()
+            .filter(|r| only(&r.labels, 0))
+            .map(|r| bar(r, r.labels[0].clone())),
+    );
+    AbstinenceChart {
+        instrument: i.id.clone(),
+        column: x.columns[0].clone(),
+        rows,
+    }
+}
+
+fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
+    let rows: Vec<&TrendRow> = x.trend.iter().filter(|r| r.instrument == i.id).collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut tracks: Vec<&str> = rows
+        .iter()
+        .map(|r| r.track.as_str())
+        .filter(|t| *t != ALL)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    tracks.insert(0, ALL);
+    let series = tracks
+        .into_iter()
+        .map(|track| {
+            let at = |q: &String| rows.iter().find(|r| r.track == track && r.quarter == *q);
+            let found: Vec<Option<&&TrendRow>> = x.quarters.iter().map(at).collect();
+            Series {
+                label: if track == ALL {
+                    "all tracks".to_string()
+                } else {
+                    track.to_string()
+                },
+                change: found
+                    .iter()
+                    .map(|r| r.and_then(|r| r.change_mean))
+                    .collect(),
+                improved: found
+                    .iter()
+                    .map(|r| r.and_then(|r| r.pct_improved))
+                    .collect(),
+                suppressed: found
+                    .iter()
+                    .flatten()
+                    .filter(|r| r.suppressed && r.change_mean.is_none())
+                    .count(),
+            }
+        })
+        .collect();
+    Some(TrendChart {
+        instrument: i.id.clone(),
+        unit: i.unit().into(),
+        quarters: x.quarters.to_vec(),
+        series,
+        has_improved: i.rci_threshold().is_some(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margins_are_told_apart() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(only(&l(&["All", "CBT"]), 1));
+        assert!(!only(&l(&["mh", "CBT"]), 1));
+        assert!(!only(&l(&["All", "All"]), 1));
+        assert!(overall(&l(&["All", "All"])));
+        assert_eq!(category_column(&l(&["track", "modality"])), 1);
+        assert_eq!(category_column(&l(&["site"])), 0);
+    }
+}
