@@ -1,6 +1,6 @@
 //! Criterion benchmarks of the hot stages on a seeded synthetic export, reported as rows (or
-//! values) per second: ingest and validation, pairing, the statistics of one cell, and the
-//! outcomes table. Charts are not drawn yet, so there is no chart benchmark.
+//! values) per second: ingest and validation, pairing, the statistics of one cell, the
+//! outcomes table, and drawing the charts (SVG and PNG, in parallel as `run` does).
 //! Run: `cargo bench --bench pipeline`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -86,6 +86,39 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
         b.iter(|| {
             let groups = cells::build(&ex.episodes, &pairs, &selected, &cfg.report.group_by, ids);
             black_box(outcomes::rows(&groups, &pairs, &cat, ids, Some(11)))
+        })
+    });
+    g.finish();
+
+    // Charts: the forest, Jacobson-Truax, reliable-change and trend charts of every
+    // instrument, drawn as SVG and PNG in parallel; throughput in charts per second.
+    let groups = cells::build(&ex.episodes, &pairs, &selected, &cfg.report.group_by, ids);
+    let rows = outcomes::rows(&groups, &pairs, &cat, ids, Some(11));
+    let charts = iop_outcomes::charts::build::all(&iop_outcomes::charts::build::Inputs {
+        catalog: &cat,
+        ids,
+        columns: &cfg.report.group_by,
+        outcomes: &rows,
+        abstinence: &[],
+        trend: &[],
+        quarters: &[],
+        pairs: &pairs,
+        selected: &selected,
+        hours: None,
+        dose_hours: 9.0,
+        suppress_below: Some(11),
+    });
+    let mut g = c.benchmark_group("charts");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(charts.len() as u64));
+    g.bench_function("draw_all_50k_episodes", |b| {
+        b.iter(|| {
+            use rayon::prelude::*;
+            let drawn: Vec<_> = charts
+                .par_iter()
+                .map(|c| iop_outcomes::charts::render(c).expect("chart"))
+                .collect();
+            black_box(drawn)
         })
     });
     g.finish();

@@ -172,6 +172,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         view::shown("trend", "Quarterly trend", "The headline figures per quarter of the anchor date, for the eight quarters up to the period.", &trend_table),
     ];
     // Charts, drawn in parallel, each as SVG and PNG.
+    progress.stage("drawing the charts and writing the report");
     let t = std::time::Instant::now();
     let hours = dose.as_ref().map(|(minutes, _)| {
         engagement::hours_by_group(

@@ -130,7 +130,7 @@ impl Chart for Scatter {
     }
 
     fn size(&self) -> (u32, u32) {
-        (1400, 1000)
+        (1400, if self.suppressed { 200 } else { 1000 })
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
