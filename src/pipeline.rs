@@ -107,13 +107,10 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     ));
     let t = std::time::Instant::now();
     let dose = match &export.attendance {
-        Some(a) => Some(engagement::per_episode(a, export.episodes.len())?),
+        Some(a) => Some(engagement::per_episode(a, export.episodes.len())),
         None => None,
     };
-    diag::debug(&format!(
-        "attendance per episode (polars group-by) {:.2?}",
-        t.elapsed()
-    ));
+    diag::debug(&format!("attendance per episode {:.2?}", t.elapsed()));
     let eng = engagement::rows(
         &export.episodes,
         &selected,
@@ -152,12 +149,12 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         &cfg.input.assessments,
         &cfg.input.attendance,
     ];
-    let mut inputs = Vec::new();
-    for (name, acc) in names.iter().zip(&export.accounts) {
-        if acc.present {
-            inputs.push(manifest::digest_file(&opts.input.join(name), name)?);
-        }
-    }
+    // Hashed while the files were validated, from the same bytes.
+    let inputs: Vec<manifest::FileDigest> = names
+        .iter()
+        .zip(&export.fingerprints)
+        .filter_map(|(name, fp)| fp.map(|fp| manifest::FileDigest::of_input(name, &fp)))
+        .collect();
     // The page shows the columns a reader needs; outcomes.csv has them all.
     let outcome_columns: Vec<&str> = std::iter::once("instrument")
         .chain(columns.iter().map(String::as_str))

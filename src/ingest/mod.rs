@@ -7,6 +7,7 @@
 //! bytes, unterminated quote, PHI) are [`Error::Data`] naming file, line and column, never
 //! the value. This stage writes nothing.
 
+mod accept;
 mod parse;
 mod phi;
 mod read;
@@ -153,6 +154,13 @@ pub struct QuarantineRow {
     pub raw: String,
 }
 
+/// Size and SHA-256 of an input file as read (recorded in the manifest).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fingerprint {
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
 /// The validated export.
 #[derive(Debug, Clone)]
 pub struct Export {
@@ -163,6 +171,8 @@ pub struct Export {
     pub accounts: Vec<FileAccount>,
     /// Every quarantined row, by file (in the order above) then line.
     pub quarantine: Vec<QuarantineRow>,
+    /// Size and SHA-256 of episodes, assessments and attendance (`None`: not supplied).
+    pub fingerprints: [Option<Fingerprint>; 3],
 }
 
 /// Reads and validates the export in `dir`.
@@ -184,7 +194,11 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         &cfg.columns.episodes,
         &rules,
     )?;
-    let (episodes, ep_acc) = validate::episodes(&ep, &rules, &mut quarantine)?;
+    let (ep_fp, ep_result) = rayon::join(
+        || ep.src.fingerprint(),
+        || validate::episodes(&ep, &rules, &mut quarantine),
+    );
+    let (episodes, ep_acc) = ep_result?;
     drop(ep);
     if ep_acc.rows_read == 0 {
         return Err(Error::Data(format!(
@@ -209,8 +223,11 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         &cfg.columns.assessments,
         &rules,
     )?;
-    let (assessments, as_acc) =
-        validate::assessments(&asm, &rules, catalog, &index, &mut quarantine)?;
+    let (as_fp, as_result) = rayon::join(
+        || asm.src.fingerprint(),
+        || validate::assessments(&asm, &rules, catalog, &index, &mut quarantine),
+    );
+    let (assessments, as_acc) = as_result?;
     drop(asm);
     if as_acc.rows_read == 0 {
         return Err(Error::Data(format!(
@@ -222,8 +239,13 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     crate::diag::debug(&format!("{}: {:.2?}", cfg.input.assessments, t.elapsed()));
     let t = std::time::Instant::now();
     let at_path = dir.join(&cfg.input.attendance);
-    let (attendance, at_acc) = if at_path.exists() {
+    let (attendance, at_acc, at_fp) = if at_path.exists() {
         let src = open(&cfg.input.attendance)?;
+        crate::diag::debug(&format!(
+            "{} opened and checked {:.2?}",
+            cfg.input.attendance,
+            t.elapsed()
+        ));
         let at = validate::Prepared::new(
             src,
             ATTENDANCE_COLUMNS,
@@ -231,11 +253,15 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             &cfg.columns.attendance,
             &rules,
         )?;
-        let (a, acc) = validate::attendance(&at, &rules, &index, &mut quarantine)?;
+        let (fp, result) = rayon::join(
+            || at.src.fingerprint(),
+            || validate::attendance(&at, &rules, &index, &mut quarantine),
+        );
+        let (a, acc) = result?;
         crate::diag::debug(&format!("{}: {:.2?}", cfg.input.attendance, t.elapsed()));
-        (Some(a), acc)
+        (Some(a), acc, Some(fp))
     } else {
-        (None, FileAccount::new(&cfg.input.attendance, false))
+        (None, FileAccount::new(&cfg.input.attendance, false), None)
     };
 
     let order = |f: &str| {
@@ -255,5 +281,6 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         attendance,
         accounts: vec![ep_acc, as_acc, at_acc],
         quarantine,
+        fingerprints: [Some(ep_fp), Some(as_fp), at_fp],
     })
 }

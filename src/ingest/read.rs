@@ -1,26 +1,33 @@
 //! Reading one input file: the fatal checks (missing, empty, NUL bytes, not UTF-8,
 //! unterminated quote), the header, and a parallel scan of its records.
 //!
-//! The file is read whole, then cut into chunks at record boundaries (a newline outside any
-//! quoted field, found with the same state machine the csv crate follows) so that chunks can
-//! be parsed and validated in parallel with rayon. Each record keeps its line number (the
-//! header is line 1, SPEC §10 V9) and its byte span, which is how quarantine.csv reproduces
-//! the raw row exactly. Results are collected in file order whatever the thread count.
+//! The file is memory-mapped (read-only; the page cache is used as is, with no copy and no
+//! fresh memory), then cut into chunks at record boundaries (a newline outside any quoted
+//! field, found with the same state machine the csv crate follows) so that chunks can be
+//! parsed and validated in parallel with rayon. An accepted record goes straight into the
+//! chunk's columns with its byte offset; a rejected one keeps its line number (the header is
+//! line 1, SPEC §10 V9) and byte span, which is how quarantine.csv reproduces the raw row
+//! exactly. Results are collected in file order whatever the thread count.
 
+use super::accept::{pack_runs, split_runs, Columns, Scan};
+use super::Fingerprint;
 use crate::error::{Error, Result};
 use csv::ByteRecord;
 use rayon::prelude::*;
 use std::ops::Range;
 use std::path::Path;
 
-/// One input file in memory, its header parsed.
+/// One input file, mapped into memory, its header parsed.
 pub struct Source {
     /// The file's name as shown in messages (e.g. `episodes.csv`).
     pub name: String,
-    pub bytes: Vec<u8>,
+    /// The whole file (`None`: empty, which cannot be mapped).
+    map: Option<memmap2::Mmap>,
+    /// Length of a UTF-8 byte-order mark at the start (0 or 3).
+    bom: usize,
     /// Header names, trimmed.
     pub header: Vec<String>,
-    /// Byte offset of the first data record.
+    /// Byte offset (in [`Source::bytes`]) of the first data record.
     pub data_start: usize,
 }
 
@@ -34,11 +41,16 @@ pub enum Row<T> {
     },
 }
 
-/// A checked record with where it came from.
-pub struct Scanned<T> {
+/// Each chunk's state after its scan, with the rows (of the whole file's columns) it filled.
+pub type ChunkStates<S> = Vec<(S, Range<usize>)>;
+
+/// A record quarantined by its row checks.
+pub struct Rejected {
     pub line: u64,
     pub span: Range<usize>,
-    pub row: Row<T>,
+    pub reason: super::Reason,
+    /// A position in the file's header, if one column is at fault.
+    pub column: Option<usize>,
 }
 
 /// A record handed to the per-record check.
@@ -74,28 +86,42 @@ impl Source {
     /// [`Error::Data`] naming the file (and line) for a missing, empty, non-UTF-8 or
     /// NUL-containing file, or an unterminated quoted field.
     pub fn open(path: &Path, name: &str) -> Result<Source> {
-        let mut bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        let not_read = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::NotFound => Error::Data(format!(
                 "{name}: file not found (looked for {})",
                 path.display()
             )),
             _ => Error::Data(format!("{name}: cannot read {}: {e}", path.display())),
-        })?;
-        if bytes.starts_with(b"\xEF\xBB\xBF") {
-            bytes.drain(..3);
-        }
+        };
+        let file = std::fs::File::open(path).map_err(not_read)?;
+        let len = file.metadata().map_err(not_read)?.len();
+        // SAFETY: the map is read-only and private to this process. If another program
+        // truncates the file while it is mapped, reads past the new end fault (SIGBUS); an
+        // export is written before the run starts and not touched during it.
+        let map = if len == 0 {
+            None
+        } else {
+            Some(unsafe { memmap2::Mmap::map(&file) }.map_err(not_read)?)
+        };
+        let whole: &[u8] = map.as_deref().unwrap_or(&[]);
+        let bom = if whole.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let bytes = &whole[bom..];
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::Data(format!(
                 "{name}: the file is empty; it needs a header row naming its columns"
             )));
         }
-        if let Some(p) = memchr::memchr(0, &bytes) {
+        if let Some(p) = memchr::memchr(0, bytes) {
             return Err(Error::Data(format!(
                 "{name}: line {}: contains a NUL byte (a UTF-16 or binary file?); save the export as UTF-8 CSV",
-                line_of(&bytes, p)
+                line_of(bytes, p)
             )));
         }
-        if let Err(e) = std::str::from_utf8(&bytes) {
+        if let Err(e) = std::str::from_utf8(bytes) {
             let p = e.valid_up_to();
             let line_start = bytes[..p]
                 .iter()
@@ -104,19 +130,19 @@ impl Source {
             let column = bytes[line_start..p].iter().filter(|&&b| b == b',').count() + 1;
             return Err(Error::Data(format!(
                 "{name}: line {}, field {column}: bytes that are not UTF-8; save the export as UTF-8",
-                line_of(&bytes, p)
+                line_of(bytes, p)
             )));
         }
-        if let Some(open) = unterminated_quote(&bytes) {
+        if let Some(open) = unterminated_quote(bytes) {
             return Err(Error::Data(format!(
                 "{name}: line {}: a quoted field is never closed (unterminated \"); the rest of the file cannot be read",
-                line_of(&bytes, open)
+                line_of(bytes, open)
             )));
         }
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(bytes.as_slice());
+            .from_reader(bytes);
         let mut rec = ByteRecord::new();
         let read = rdr
             .read_byte_record(&mut rec)
@@ -129,48 +155,77 @@ impl Source {
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
             .collect();
         let data_start = rdr.position().byte() as usize;
+        drop(rdr);
         Ok(Source {
             name: name.to_string(),
-            bytes,
+            map,
+            bom,
             header,
             data_start,
         })
     }
 
+    /// The file's contents after any byte-order mark.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map.as_deref().unwrap_or(&[])[self.bom..]
+    }
+
+    /// Size and SHA-256 of the whole file as it is on disk (for the manifest).
+    pub fn fingerprint(&self) -> Fingerprint {
+        use sha2::Digest;
+        let whole = self.map.as_deref().unwrap_or(&[]);
+        Fingerprint {
+            size: whole.len() as u64,
+            sha256: sha2::Sha256::digest(whole).into(),
+        }
+    }
+
+    /// The line numbers of the records starting at `offsets` (ascending), in one pass.
+    pub fn lines_at(&self, offsets: &[usize]) -> Vec<u64> {
+        let bytes = self.bytes();
+        let mut line = 1u64;
+        let mut at = 0usize;
+        offsets
+            .iter()
+            .map(|&o| {
+                line += memchr::memchr_iter(b'\n', &bytes[at..o]).count() as u64;
+                at = o;
+                line
+            })
+            .collect()
+    }
+
+    /// The span of the record starting at `start`, to the end of its line ending.
+    pub fn record_span(&self, start: usize) -> Range<usize> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&self.bytes()[start..]);
+        let mut rec = ByteRecord::new();
+        // The record was read once already, so it reads again.
+        let _ = rdr.read_byte_record(&mut rec);
+        start..start + rdr.position().byte() as usize
+    }
+
     /// The raw text of a record span, without its line ending.
     pub fn raw(&self, span: &Range<usize>) -> &str {
-        let s = std::str::from_utf8(&self.bytes[span.clone()]).unwrap_or("");
+        let s = std::str::from_utf8(&self.bytes()[span.clone()]).unwrap_or("");
         s.trim_end_matches(['\r', '\n'])
     }
 
-    /// Checks every data record with `check`, in parallel, returning the results in file order.
+    /// Checks every data record with `check`, in parallel, chunk by chunk: accepted rows go
+    /// straight into their place in the file's columns, rejected ones are listed. `init` makes
+    /// a state per chunk (for interning without locks); each state comes back with the range
+    /// of rows its chunk filled. Everything is in file order whatever the thread count.
     ///
     /// # Errors
     /// The first fatal error `check` returns, in file order.
-    pub fn scan<T, F>(&self, check: F) -> Result<Vec<Scanned<T>>>
+    pub fn scan<C, S, I, F>(&self, init: I, check: F) -> Result<(Scan<C>, ChunkStates<S>)>
     where
-        T: Send,
-        F: Fn(&Rec) -> Result<Row<T>> + Sync,
-    {
-        let parts = self.scan_with(|| (), |_, rec| check(rec))?;
-        let mut out = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
-        for (rows, ()) in parts {
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
-    /// Like [`Source::scan`], with a state of type `S` per chunk (made by `init`), returned
-    /// beside each chunk's rows in file order: for per-chunk interning without locks.
-    ///
-    /// # Errors
-    /// The first fatal error `check` returns, in file order.
-    pub fn scan_with<T, S, I, F>(&self, init: I, check: F) -> Result<Vec<(Vec<Scanned<T>>, S)>>
-    where
-        T: Send,
+        C: Columns,
         S: Send,
         I: Fn() -> S + Sync,
-        F: Fn(&mut S, &Rec) -> Result<Row<T>> + Sync,
+        F: Fn(&mut S, &Rec) -> Result<Row<C::Row>> + Sync,
     {
         let t = std::time::Instant::now();
         let chunks = self.chunks();
@@ -180,33 +235,71 @@ impl Source {
             chunks.len(),
             t.elapsed()
         ));
-        chunks
-            .par_iter()
-            .map(|(range, first_line)| {
+        // At most one record per line (plus one without a final newline) in each chunk.
+        let sizes: Vec<usize> = chunks.iter().map(|c| c.2 as usize + 1).collect();
+        let total: usize = sizes.iter().sum();
+        let mut cols = C::blank(total);
+        let mut starts = vec![0u64; total];
+        let filled: Vec<(usize, Vec<Rejected>, S)> = cols
+            .split(&sizes)
+            .into_par_iter()
+            .zip(split_runs(&mut starts, &sizes))
+            .zip(&chunks)
+            .map(|((mut slots, starts), (range, first_line, _))| {
                 let mut state = init();
-                let rows = self.scan_chunk(range.clone(), *first_line, &mut state, &check)?;
-                Ok((rows, state))
+                let (n, rejected) = self.scan_chunk::<C, S, F>(
+                    range.clone(),
+                    *first_line,
+                    &mut state,
+                    &check,
+                    &mut slots,
+                    starts,
+                )?;
+                Ok((n, rejected, state))
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        let mut runs = Vec::with_capacity(filled.len());
+        let mut base = 0;
+        for (size, (n, _, _)) in sizes.iter().zip(&filled) {
+            runs.push((base, *n));
+            base += size;
+        }
+        cols.pack(&runs);
+        pack_runs(&mut starts, &runs);
+        let mut rejected = Vec::new();
+        let mut states = Vec::with_capacity(filled.len());
+        let mut row = 0;
+        for (n, r, state) in filled {
+            rejected.extend(r);
+            states.push((state, row..row + n));
+            row += n;
+        }
+        Ok((Scan::new(cols, starts, rejected), states))
     }
 
-    fn scan_chunk<T, S, F>(
+    /// Scans one chunk into its rows; returns how many rows it filled and what it rejected.
+    fn scan_chunk<C, S, F>(
         &self,
         range: Range<usize>,
         first_line: u64,
         state: &mut S,
         check: &F,
-    ) -> Result<Vec<Scanned<T>>>
+        slots: &mut C::Slots<'_>,
+        starts: &mut [u64],
+    ) -> Result<(usize, Vec<Rejected>)>
     where
-        F: Fn(&mut S, &Rec) -> Result<Row<T>>,
+        C: Columns,
+        F: Fn(&mut S, &Rec) -> Result<Row<C::Row>>,
     {
-        let slice = &self.bytes[range.clone()];
+        let bytes = self.bytes();
+        let slice = &bytes[range.clone()];
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_reader(slice);
         let mut rec = ByteRecord::new();
-        let mut out = Vec::with_capacity(slice.len() / 32);
+        let mut n = 0;
+        let mut rejected = Vec::new();
         loop {
             let more = rdr
                 .read_byte_record(&mut rec)
@@ -218,27 +311,38 @@ impl Source {
                 .position()
                 .expect("records read from a reader have a position");
             let mut start = range.start + pos.byte() as usize;
-            let end = range.start + rdr.position().byte() as usize;
             let mut line = first_line + pos.line() - 1;
             // After a CRLF the csv crate starts the next record at the LF: step past it so
             // the line number and raw text are the record's own.
-            while start < end && matches!(self.bytes[start], b'\r' | b'\n') {
-                line += u64::from(self.bytes[start] == b'\n');
+            while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+                line += u64::from(bytes[start] == b'\n');
                 start += 1;
             }
-            let row = check(state, &Rec { fields: &rec, line })?;
-            out.push(Scanned {
-                line,
-                span: start..end,
-                row,
-            });
+            match check(state, &Rec { fields: &rec, line })? {
+                Row::Ok(row) => {
+                    C::put(slots, n, row);
+                    starts[n] = start as u64;
+                    n += 1;
+                }
+                Row::Bad { reason, column } => {
+                    let end = range.start + rdr.position().byte() as usize;
+                    rejected.push(Rejected {
+                        line,
+                        span: start..end.max(start),
+                        reason,
+                        column,
+                    });
+                }
+            }
         }
-        Ok(out)
+        Ok((n, rejected))
     }
 
-    /// Chunks of the data section cut at record boundaries, each with its first line number.
-    fn chunks(&self) -> Vec<(Range<usize>, u64)> {
-        let data = &self.bytes[self.data_start..];
+    /// Chunks of the data section cut at record boundaries, each with its first line number
+    /// and its number of newlines.
+    fn chunks(&self) -> Vec<(Range<usize>, u64, u64)> {
+        let bytes = self.bytes();
+        let data = &bytes[self.data_start..];
         let target = (data.len() / (rayon::current_num_threads() * 8)).max(1 << 20);
         let mut cuts = vec![0usize];
         if memchr::memchr(b'"', data).is_none() {
@@ -264,13 +368,14 @@ impl Source {
         if *cuts.last().expect("non-empty") < data.len() {
             cuts.push(data.len());
         }
-        let mut line = line_of(&self.bytes, self.data_start);
+        let mut line = line_of(bytes, self.data_start);
         let mut out = Vec::with_capacity(cuts.len());
         for w in cuts.windows(2) {
             let (a, b) = (self.data_start + w[0], self.data_start + w[1]);
             if a < b {
-                out.push((a..b, line));
-                line += memchr::memchr_iter(b'\n', &self.bytes[a..b]).count() as u64;
+                let newlines = memchr::memchr_iter(b'\n', &bytes[a..b]).count() as u64;
+                out.push((a..b, line, newlines));
+                line += newlines;
             }
         }
         out

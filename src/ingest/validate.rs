@@ -1,13 +1,14 @@
 //! Row checks of SPEC §3 / §10 V1–V8, duplicate resolution, and assembly of the accepted data.
 //!
 //! Each file is scanned in parallel ([`Source::scan`]); every record gets exactly one outcome:
-//! accepted, or quarantined with the first failing check in V1 order. Duplicates are judged
-//! afterwards among the records that passed every row-level check (and, for child files, the
-//! episode look-up), by sorting record indices on the key: deterministic and parallel.
+//! accepted (straight into the file's columns), or quarantined with the first failing check in
+//! V1 order. Duplicates are judged afterwards among the records that passed every row-level
+//! check (and, for child files, the episode look-up), on the columns (see `accept`).
 
+use super::accept::{self, remove_sorted, Columns, Scan};
 use super::parse::{self, FieldRules, LabelMap};
 use super::phi;
-use super::read::{Rec, Row, Scanned, Source};
+use super::read::{ChunkStates, Rec, Row, Source};
 use super::schema::{self, ColumnMap};
 use super::{Assessments, Attendance, Episodes, FileAccount, QuarantineRow, Reason};
 use crate::config::Config;
@@ -368,165 +369,127 @@ fn check_attendance(
     }))
 }
 
-/// Marks duplicates among accepted rows (SPEC §10 V7): rows sharing a key are all kept as one
-/// when equal (the first in file order stays, the rest are `duplicate`), or all quarantined as
-/// `conflicting_duplicate` when any differs.
-fn resolve_duplicates<T, K>(
-    rows: &mut [Scanned<T>],
-    key_col: Option<usize>,
-    key: impl Fn(&T) -> K + Sync,
-) where
-    T: PartialEq + Send + Sync,
-    K: Ord + Send,
-{
-    let mut keyed: Vec<(K, usize)> = rows
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, s)| match &s.row {
-            Row::Ok(t) => Some((key(t), i)),
-            Row::Bad { .. } => None,
-        })
-        .collect();
-    keyed.par_sort_unstable();
-    let mut verdicts = Vec::new();
-    judge(&keyed, rows, &mut verdicts);
-    apply(rows, verdicts, key_col);
-}
+/// Implements [`Columns`] for a store whose every field listed is a `Vec` with one entry
+/// per row: `Slots` holds a mutable run of each.
+macro_rules! columns {
+    ($store:ident, $slots:ident, $row:ty, [$($field:ident: $t:ty),*], |$s:ident, $k:ident, $r:ident| $put:block) => {
+        pub(crate) struct $slots<'a> {
+            $($field: &'a mut [$t],)*
+        }
 
-/// The same for rows of child files, whose key starts with the episode: rows are bucketed by
-/// episode with a counting sort and each episode's few rows sorted on the rest of the key, so
-/// the work is linear and parallel across episodes.
-fn resolve_child_duplicates<T, K>(
-    rows: &mut [Scanned<T>],
-    key_col: Option<usize>,
-    n_episodes: usize,
-    key: impl Fn(&T) -> (u32, K) + Sync,
-) where
-    T: PartialEq + Send + Sync,
-    K: Ord + Send,
-{
-    let mut starts = vec![0usize; n_episodes + 1];
-    for s in rows.iter() {
-        if let Row::Ok(t) = &s.row {
-            starts[key(t).0 as usize + 1] += 1;
-        }
-    }
-    for e in 0..n_episodes {
-        starts[e + 1] += starts[e];
-    }
-    let mut next = starts.clone();
-    let mut order = vec![0usize; starts[n_episodes]];
-    for (i, s) in rows.iter().enumerate() {
-        if let Row::Ok(t) = &s.row {
-            let e = key(t).0 as usize;
-            order[next[e]] = i;
-            next[e] += 1;
-        }
-    }
-    let rows_ro: &[Scanned<T>] = rows;
-    let verdicts: Vec<(usize, Reason)> = (0..n_episodes)
-        .into_par_iter()
-        .with_min_len(4096)
-        .fold(
-            || (Vec::new(), Vec::new()),
-            |(mut out, mut keyed): (Verdicts, Vec<(K, usize)>), e| {
-                let seg = &order[starts[e]..starts[e + 1]];
-                if seg.len() > 1 {
-                    keyed.clear();
-                    keyed.extend(seg.iter().map(|&i| match &rows_ro[i].row {
-                        Row::Ok(t) => (key(t).1, i),
-                        Row::Bad { .. } => unreachable!("only accepted rows are bucketed"),
-                    }));
-                    keyed.sort_unstable();
-                    judge(&keyed, rows_ro, &mut out);
+        impl Columns for $store {
+            type Row = $row;
+            type Slots<'a> = $slots<'a>;
+
+            // Stores with columns besides the per-row ones take their defaults.
+            #[allow(clippy::needless_update)]
+            fn blank(n: usize) -> Self {
+                $store {
+                    // vec! of zero numbers is a zeroed allocation: pages are touched only
+                    // when a chunk writes them, in parallel.
+                    $($field: vec![<$t>::default(); n],)*
+                    ..Default::default()
                 }
-                (out, keyed)
-            },
-        )
-        .map(|(out, _)| out)
-        .reduce(Vec::new, |mut a, b| {
-            a.extend(b);
-            a
-        });
-    apply(rows, verdicts, key_col);
-}
+            }
 
-/// Quarantine verdicts: (row index, reason).
-type Verdicts = Vec<(usize, Reason)>;
+            fn len(&self) -> usize {
+                self.episode_len()
+            }
 
-/// Verdicts for a key-sorted list of (key, row index).
-fn judge<T: PartialEq, K: Ord>(
-    keyed: &[(K, usize)],
-    rows: &[Scanned<T>],
-    out: &mut Vec<(usize, Reason)>,
-) {
-    let mut g = 0;
-    while g < keyed.len() {
-        let mut h = g + 1;
-        while h < keyed.len() && keyed[h].0 == keyed[g].0 {
-            h += 1;
-        }
-        if h - g > 1 {
-            let first = keyed[g].1;
-            let all_equal =
-                keyed[g + 1..h]
+            fn split(&mut self, sizes: &[usize]) -> Vec<$slots<'_>> {
+                $(let mut $field = accept::split_runs(&mut self.$field, sizes).into_iter();)*
+                sizes
                     .iter()
-                    .all(|(_, i)| match (&rows[*i].row, &rows[first].row) {
-                        (Row::Ok(a), Row::Ok(b)) => a == b,
-                        _ => false,
-                    });
-            if all_equal {
-                out.extend(keyed[g + 1..h].iter().map(|(_, i)| (*i, Reason::Duplicate)));
-            } else {
-                out.extend(
-                    keyed[g..h]
-                        .iter()
-                        .map(|(_, i)| (*i, Reason::ConflictingDuplicate)),
-                );
+                    .map(|_| $slots {
+                        $($field: $field.next().expect("one run per size"),)*
+                    })
+                    .collect()
+            }
+
+            fn put($s: &mut $slots<'_>, $k: usize, $r: $row) $put
+
+            fn pack(&mut self, runs: &[(usize, usize)]) {
+                $(accept::pack_runs(&mut self.$field, runs);)*
+            }
+
+            fn remove(&mut self, drop: &[usize]) {
+                $(remove_sorted(&mut self.$field, drop);)*
             }
         }
-        g = h;
+    };
+}
+
+columns!(Episodes, EpisodeSlots, EpisodeRow, [
+    id: String, client: String, track: String, modality: String, admit: Day,
+    discharge: Option<Day>, site: Option<String>, delivery: Option<String>,
+    discharge_reason: Option<String>, age_group: Option<String>, sex: Option<String>,
+    race_ethnicity: Option<String>
+], |s, k, r| {
+    s.id[k] = r.id;
+    s.client[k] = r.client;
+    s.track[k] = r.track;
+    s.modality[k] = r.modality;
+    s.admit[k] = r.admit;
+    s.discharge[k] = r.discharge;
+    let [site, delivery, reason, age, sex, race] = r.opt;
+    s.site[k] = site;
+    s.delivery[k] = delivery;
+    s.discharge_reason[k] = reason;
+    s.age_group[k] = age;
+    s.sex[k] = sex;
+    s.race_ethnicity[k] = race;
+});
+
+columns!(Assessments, AssessmentSlots, AssessmentRow, [
+    episode: u32, instrument: u16, date: Day, score: f64
+], |s, k, r| {
+    s.episode[k] = r.episode;
+    s.instrument[k] = r.instrument;
+    s.date[k] = r.date;
+    s.score[k] = r.score;
+});
+
+columns!(Attendance, AttendanceSlots, AttendanceRow, [
+    episode: u32, date: Day, service: u16, minutes: u16
+], |s, k, r| {
+    s.episode[k] = r.episode;
+    s.date[k] = r.date;
+    s.service[k] = r.service;
+    s.minutes[k] = r.minutes;
+});
+
+impl Episodes {
+    fn episode_len(&self) -> usize {
+        self.id.len()
+    }
+
+    /// Whether episodes `i` and `j` are equal in every canonical column.
+    fn same(&self, i: usize, j: usize) -> bool {
+        self.id[i] == self.id[j]
+            && self.client[i] == self.client[j]
+            && self.track[i] == self.track[j]
+            && self.modality[i] == self.modality[j]
+            && self.admit[i] == self.admit[j]
+            && self.discharge[i] == self.discharge[j]
+            && self.site[i] == self.site[j]
+            && self.delivery[i] == self.delivery[j]
+            && self.discharge_reason[i] == self.discharge_reason[j]
+            && self.age_group[i] == self.age_group[j]
+            && self.sex[i] == self.sex[j]
+            && self.race_ethnicity[i] == self.race_ethnicity[j]
     }
 }
 
-fn apply<T>(rows: &mut [Scanned<T>], verdicts: Vec<(usize, Reason)>, key_col: Option<usize>) {
-    for (i, reason) in verdicts {
-        rows[i].row = Row::Bad {
-            reason,
-            column: key_col,
-        };
+impl Assessments {
+    fn episode_len(&self) -> usize {
+        self.episode.len()
     }
 }
 
-/// Splits scanned rows into accepted values and quarantine rows, counting both.
-fn settle<T>(
-    p: &Prepared,
-    rows: Vec<Scanned<T>>,
-    quarantine: &mut Vec<QuarantineRow>,
-) -> (Vec<T>, FileAccount) {
-    let mut account = FileAccount::new(&p.src.name, true);
-    let mut ok = Vec::with_capacity(rows.len());
-    for s in rows {
-        account.rows_read += 1;
-        match s.row {
-            Row::Ok(t) => ok.push(t),
-            Row::Bad { reason, column } => {
-                *account
-                    .quarantined
-                    .entry(reason.as_str().to_string())
-                    .or_insert(0) += 1;
-                quarantine.push(QuarantineRow {
-                    file: p.src.name.clone(),
-                    line: s.line,
-                    column: column.map(|c| p.map.header[c].clone()).unwrap_or_default(),
-                    reason,
-                    raw: p.src.raw(&s.span).to_string(),
-                });
-            }
-        }
+impl Attendance {
+    fn episode_len(&self) -> usize {
+        self.episode.len()
     }
-    account.accepted = ok.len() as u64;
-    (ok, account)
 }
 
 pub(crate) fn episodes(
@@ -535,29 +498,14 @@ pub(crate) fn episodes(
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Episodes, FileAccount)> {
     let t = std::time::Instant::now();
-    let mut rows = p.src.scan(|rec| check_episode(p, rules, rec))?;
+    let (scan, _): (Scan<Episodes>, _) =
+        p.src.scan(|| (), |_, rec| check_episode(p, rules, rec))?;
     crate::diag::debug(&format!("episodes scan {:.2?}", t.elapsed()));
     let t = std::time::Instant::now();
-    resolve_duplicates(&mut rows, p.map.index[E_ID], |e: &EpisodeRow| e.id.clone());
+    let e = &scan.cols;
+    let verdicts = accept::duplicates(e.len(), |i| e.id[i].as_str(), |i, j| e.same(i, j));
     crate::diag::debug(&format!("episodes duplicates {:.2?}", t.elapsed()));
-    let (ok, account) = settle(p, rows, q);
-    let mut e = Episodes::default();
-    for r in ok {
-        e.id.push(r.id);
-        e.client.push(r.client);
-        e.track.push(r.track);
-        e.modality.push(r.modality);
-        e.admit.push(r.admit);
-        e.discharge.push(r.discharge);
-        let [site, delivery, reason, age, sex, race] = r.opt;
-        e.site.push(site);
-        e.delivery.push(delivery);
-        e.discharge_reason.push(reason);
-        e.age_group.push(age);
-        e.sex.push(sex);
-        e.race_ethnicity.push(race);
-    }
-    Ok((e, account))
+    Ok(scan.settle(&p.src, &p.map.header, verdicts, p.map.index[E_ID], q))
 }
 
 pub(crate) fn assessments(
@@ -568,29 +516,20 @@ pub(crate) fn assessments(
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Assessments, FileAccount)> {
     let ids: Vec<String> = catalog.iter().map(|i| i.id.clone()).collect();
-    let parts = p.src.scan_with(EpisodeCache::default, |cache, rec| {
-        check_assessment(p, rules, catalog, &ids, index, cache, rec)
-    })?;
-    let mut rows: Vec<Scanned<AssessmentRow>> =
-        parts.into_iter().flat_map(|(rows, _)| rows).collect();
-    resolve_child_duplicates(
-        &mut rows,
-        p.map.index[0],
+    let (mut scan, _): (Scan<Assessments>, _) =
+        p.src.scan(EpisodeCache::default, |cache, rec| {
+            check_assessment(p, rules, catalog, &ids, index, cache, rec)
+        })?;
+    let a = &scan.cols;
+    let verdicts = accept::child_duplicates(
+        a.len(),
         index.len(),
-        |a: &AssessmentRow| (a.episode, (a.instrument, a.date)),
+        |i| a.episode[i],
+        |i| (a.instrument[i], a.date[i]),
+        |i, j| a.score[i] == a.score[j],
     );
-    let (ok, account) = settle(p, rows, q);
-    let mut a = Assessments {
-        instruments: ids,
-        ..Default::default()
-    };
-    for r in ok {
-        a.episode.push(r.episode);
-        a.instrument.push(r.instrument);
-        a.date.push(r.date);
-        a.score.push(r.score);
-    }
-    Ok((a, account))
+    scan.cols.instruments = ids;
+    Ok(scan.settle(&p.src, &p.map.header, verdicts, p.map.index[0], q))
 }
 
 pub(crate) fn attendance(
@@ -600,57 +539,53 @@ pub(crate) fn attendance(
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Attendance, FileAccount)> {
     let t = std::time::Instant::now();
-    let parts = p.src.scan_with(LocalLabels::default, |labels, rec| {
-        check_attendance(p, rules, labels, index, rec)
-    })?;
+    let (mut scan, chunks): (Scan<Attendance>, ChunkStates<LocalLabels>) =
+        p.src.scan(LocalLabels::default, |labels, rec| {
+            check_attendance(p, rules, labels, index, rec)
+        })?;
     crate::diag::debug(&format!("attendance scan {:.2?}", t.elapsed()));
     // Global service ids: 0 = none given, then the labels in byte order, so ids (and the
     // duplicate keys built on them) never depend on how the file was chunked.
-    let mut all: Vec<String> = parts
+    let mut all: Vec<String> = chunks
         .iter()
-        .flat_map(|(_, l)| l.labels.iter().cloned())
+        .flat_map(|(labels, _)| labels.labels.iter().cloned())
         .collect();
     all.sort_unstable();
     all.dedup();
-    let mut rows = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
-    for (chunk, local) in parts {
-        let remap: Vec<u16> = std::iter::once(0)
-            .chain(
-                local
-                    .labels
-                    .iter()
-                    .map(|l| all.binary_search(l).expect("collected above") as u16 + 1),
-            )
-            .collect();
-        for mut s in chunk {
-            if let Row::Ok(r) = &mut s.row {
-                r.service = remap[r.service as usize];
+    let sizes: Vec<usize> = chunks.iter().map(|(_, rows)| rows.len()).collect();
+    accept::split_runs(&mut scan.cols.service, &sizes)
+        .into_par_iter()
+        .zip(&chunks)
+        .for_each(|(services, (labels, _))| {
+            let remap: Vec<u16> = std::iter::once(0)
+                .chain(
+                    labels
+                        .labels
+                        .iter()
+                        .map(|l| all.binary_search(l).expect("collected above") as u16 + 1),
+                )
+                .collect();
+            for s in services {
+                *s = remap[*s as usize];
             }
-            rows.push(s);
-        }
-    }
+        });
     let t = std::time::Instant::now();
-    resolve_child_duplicates(
-        &mut rows,
-        p.map.index[0],
+    let a = &scan.cols;
+    let verdicts = accept::child_duplicates(
+        a.len(),
         index.len(),
-        |a: &AttendanceRow| (a.episode, (a.date, a.service)),
+        |i| a.episode[i],
+        |i| (a.date[i], a.service[i]),
+        |i, j| a.minutes[i] == a.minutes[j],
     );
     crate::diag::debug(&format!("attendance duplicates {:.2?}", t.elapsed()));
-    let (ok, account) = settle(p, rows, q);
-    let mut a = Attendance {
-        services: std::iter::once(None)
-            .chain(all.into_iter().map(Some))
-            .collect(),
-        ..Default::default()
-    };
-    for r in ok {
-        a.episode.push(r.episode);
-        a.date.push(r.date);
-        a.service.push(r.service);
-        a.minutes.push(r.minutes);
-    }
-    Ok((a, account))
+    scan.cols.services = std::iter::once(None)
+        .chain(all.into_iter().map(Some))
+        .collect();
+    let t = std::time::Instant::now();
+    let settled = scan.settle(&p.src, &p.map.header, verdicts, p.map.index[0], q);
+    crate::diag::debug(&format!("attendance settle {:.2?}", t.elapsed()));
+    Ok(settled)
 }
 
 /// The canonical column lists, re-exported for the config checks.

@@ -4,18 +4,26 @@
 //! byte-identical.
 
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::ingest::FileAccount;
+use crate::ingest::{FileAccount, Fingerprint};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::io::Read;
-use std::path::Path;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FileDigest {
     pub file: String,
     pub size: u64,
     pub sha256: String,
+}
+
+impl FileDigest {
+    /// An input file's entry, from its fingerprint taken when it was read.
+    pub fn of_input(name: &str, fp: &Fingerprint) -> FileDigest {
+        FileDigest {
+            file: name.to_string(),
+            size: fp.size,
+            sha256: hex(&fp.sha256),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,30 +54,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Size and SHA-256 of a file, streamed.
-///
-/// # Errors
-/// An I/O error naming the file.
-pub fn digest_file(path: &Path, name: &str) -> Result<FileDigest> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        h.update(&buf[..n]);
-    }
-    Ok(FileDigest {
-        file: name.to_string(),
-        size,
-        sha256: hex(&h.finalize()),
-    })
 }
 
 /// The command line as recorded: the arguments without `--threads N`.
