@@ -75,73 +75,86 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
 
     progress.stage("computing the tables");
     let ids = &export.assessments.instruments;
-    let t = std::time::Instant::now();
-    let groups = cells::build(
-        &export.episodes,
-        &pairs,
-        &selected,
-        &cfg.report.group_by,
-        ids,
-    );
-    let suppress = opts.suppress.then_some(cfg.report.suppress_below);
-    let rows = outcomes::rows(&groups, &pairs, &catalog, ids, suppress);
-    let table = outcomes::table(&rows, &label, &opts.followup, &cfg.report.group_by);
-    let outcomes_table = table;
-    staging.add("outcomes.csv", render_table(&outcomes_table));
-    diag::debug(&format!("outcomes {:.2?}", t.elapsed()));
-    let t = std::time::Instant::now();
-
     let columns = &cfg.report.group_by;
-    let abst = abstinence::rows(&groups, &pairs, &catalog, ids, suppress);
-    let abst_table = abstinence::table(&abst, &label, &opts.followup, columns);
-    staging.add("abstinence.csv", render_table(&abst_table));
-    let anc = ancova::rows(&export.episodes, &pairs, &selected, ids, suppress);
-    let anc_table = ancova::table(&anc);
-    staging.add("ancova.csv", render_table(&anc_table));
-    let attr = attrition::rows(&export.episodes, &pairs, &selected, ids, suppress);
-    let attr_table = attrition::table(&attr);
-    staging.add("attrition.csv", render_table(&attr_table));
-    diag::debug(&format!(
-        "abstinence, ancova, attrition {:.2?}",
-        t.elapsed()
-    ));
-    let t = std::time::Instant::now();
-    let dose = match &export.attendance {
-        Some(a) => Some(engagement::per_episode(a, export.episodes.len())),
-        None => None,
-    };
-    diag::debug(&format!("attendance per episode {:.2?}", t.elapsed()));
-    let eng = engagement::rows(
-        &export.episodes,
-        &selected,
-        columns,
-        dose.as_ref(),
-        cfg.report.dose_hours,
-        suppress,
-    );
-    let eng_table = engagement::table(&eng, columns);
-    staging.add("engagement.csv", render_table(&eng_table));
-    diag::debug(&format!("engagement {:.2?}", t.elapsed()));
-    let t = std::time::Instant::now();
+    let suppress = opts.suppress.then_some(cfg.report.suppress_below);
     // Trend: eight quarters ending with the period's last quarter, or the latest anchor's.
     let last = bounds
         .map(|b| b.1)
         .or_else(|| anchors.iter().flatten().max().copied());
-    let tr = match last {
-        Some(last) => trend::rows(
-            &export.episodes,
-            &pairs,
-            &anchors,
-            last,
-            &catalog,
-            ids,
-            suppress,
-        ),
-        None => Vec::new(),
-    };
+    let timed =
+        |what: &str, t: std::time::Instant| diag::debug(&format!("{what} {:.2?}", t.elapsed()));
+    // The tables are independent of each other: computed concurrently (each one's own work
+    // is parallel too), then staged in a fixed order.
+    let (((rows, abst), (anc, attr)), ((dose, eng), tr)) = rayon::join(
+        || {
+            rayon::join(
+                || {
+                    let t = std::time::Instant::now();
+                    let groups = cells::build(&export.episodes, &pairs, &selected, columns, ids);
+                    let rows = outcomes::rows(&groups, &pairs, &catalog, ids, suppress);
+                    let abst = abstinence::rows(&groups, &pairs, &catalog, ids, suppress);
+                    timed("outcomes and abstinence", t);
+                    (rows, abst)
+                },
+                || {
+                    let t = std::time::Instant::now();
+                    let anc = ancova::rows(&export.episodes, &pairs, &selected, ids, suppress);
+                    let attr = attrition::rows(&export.episodes, &pairs, &selected, ids, suppress);
+                    timed("ancova and attrition", t);
+                    (anc, attr)
+                },
+            )
+        },
+        || {
+            rayon::join(
+                || {
+                    let t = std::time::Instant::now();
+                    let dose = export
+                        .attendance
+                        .as_ref()
+                        .map(|a| engagement::per_episode(a, export.episodes.len()));
+                    let eng = engagement::rows(
+                        &export.episodes,
+                        &selected,
+                        columns,
+                        dose.as_ref(),
+                        cfg.report.dose_hours,
+                        suppress,
+                    );
+                    timed("engagement", t);
+                    (dose, eng)
+                },
+                || {
+                    let t = std::time::Instant::now();
+                    let tr = last.map_or_else(Vec::new, |last| {
+                        trend::rows(
+                            &export.episodes,
+                            &pairs,
+                            &anchors,
+                            last,
+                            &catalog,
+                            ids,
+                            suppress,
+                        )
+                    });
+                    timed("trend", t);
+                    tr
+                },
+            )
+        },
+    );
+    let outcomes_table = outcomes::table(&rows, &label, &opts.followup, columns);
+    staging.add("outcomes.csv", render_table(&outcomes_table));
+    let abst_table = abstinence::table(&abst, &label, &opts.followup, columns);
+    staging.add("abstinence.csv", render_table(&abst_table));
+    let anc_table = ancova::table(&anc);
+    staging.add("ancova.csv", render_table(&anc_table));
+    let attr_table = attrition::table(&attr);
+    staging.add("attrition.csv", render_table(&attr_table));
+    let eng_table = engagement::table(&eng, columns);
+    staging.add("engagement.csv", render_table(&eng_table));
     let trend_table = trend::table(&tr);
     staging.add("trend.csv", render_table(&trend_table));
-    diag::debug(&format!("trend {:.2?}", t.elapsed()));
     staging.add("quarantine.csv", report::quarantine_csv(&export.quarantine));
 
     let names = [

@@ -214,55 +214,65 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         .collect();
 
     crate::diag::debug(&format!("{}: {:.2?}", cfg.input.episodes, t.elapsed()));
-    let t = std::time::Instant::now();
-    let as_src = open(&cfg.input.assessments)?;
-    let asm = validate::Prepared::new(
-        as_src,
-        ASSESSMENT_COLUMNS,
-        ASSESSMENT_COLUMNS,
-        &cfg.columns.assessments,
-        &rules,
-    )?;
-    let (as_fp, as_result) = rayon::join(
-        || asm.src.fingerprint(),
-        || validate::assessments(&asm, &rules, catalog, &index, &mut quarantine),
+    // Assessments and attendance depend only on the episodes: validated concurrently, so the
+    // serial steps of one (opening, judging duplicates) overlap the parallel scan of the other.
+    let (assessed, attended) = rayon::join(
+        || -> Result<_> {
+            let t = std::time::Instant::now();
+            let mut q = Vec::new();
+            let asm = validate::Prepared::new(
+                open(&cfg.input.assessments)?,
+                ASSESSMENT_COLUMNS,
+                ASSESSMENT_COLUMNS,
+                &cfg.columns.assessments,
+                &rules,
+            )?;
+            let (fp, result) = rayon::join(
+                || asm.src.fingerprint(),
+                || validate::assessments(&asm, &rules, catalog, &index, &mut q),
+            );
+            let (assessments, acc) = result?;
+            if acc.rows_read == 0 {
+                return Err(Error::Data(format!(
+                    "{}: the file has a header but no assessments",
+                    cfg.input.assessments
+                )));
+            }
+            crate::diag::debug(&format!("{}: {:.2?}", cfg.input.assessments, t.elapsed()));
+            Ok((assessments, acc, fp, q))
+        },
+        || -> Result<_> {
+            let t = std::time::Instant::now();
+            let mut q = Vec::new();
+            if !dir.join(&cfg.input.attendance).exists() {
+                return Ok((
+                    None,
+                    FileAccount::new(&cfg.input.attendance, false),
+                    None,
+                    q,
+                ));
+            }
+            let at = validate::Prepared::new(
+                open(&cfg.input.attendance)?,
+                ATTENDANCE_COLUMNS,
+                validate::ATTENDANCE_REQUIRED,
+                &cfg.columns.attendance,
+                &rules,
+            )?;
+            let (fp, result) = rayon::join(
+                || at.src.fingerprint(),
+                || validate::attendance(&at, &rules, &index, &mut q),
+            );
+            let (a, acc) = result?;
+            crate::diag::debug(&format!("{}: {:.2?}", cfg.input.attendance, t.elapsed()));
+            Ok((Some(a), acc, Some(fp), q))
+        },
     );
-    let (assessments, as_acc) = as_result?;
-    drop(asm);
-    if as_acc.rows_read == 0 {
-        return Err(Error::Data(format!(
-            "{}: the file has a header but no assessments",
-            cfg.input.assessments
-        )));
-    }
-
-    crate::diag::debug(&format!("{}: {:.2?}", cfg.input.assessments, t.elapsed()));
-    let t = std::time::Instant::now();
-    let at_path = dir.join(&cfg.input.attendance);
-    let (attendance, at_acc, at_fp) = if at_path.exists() {
-        let src = open(&cfg.input.attendance)?;
-        crate::diag::debug(&format!(
-            "{} opened and checked {:.2?}",
-            cfg.input.attendance,
-            t.elapsed()
-        ));
-        let at = validate::Prepared::new(
-            src,
-            ATTENDANCE_COLUMNS,
-            validate::ATTENDANCE_REQUIRED,
-            &cfg.columns.attendance,
-            &rules,
-        )?;
-        let (fp, result) = rayon::join(
-            || at.src.fingerprint(),
-            || validate::attendance(&at, &rules, &index, &mut quarantine),
-        );
-        let (a, acc) = result?;
-        crate::diag::debug(&format!("{}: {:.2?}", cfg.input.attendance, t.elapsed()));
-        (Some(a), acc, Some(fp))
-    } else {
-        (None, FileAccount::new(&cfg.input.attendance, false), None)
-    };
+    // The assessments' error first, as a sequential run would report it.
+    let (assessments, as_acc, as_fp, as_q) = assessed?;
+    let (attendance, at_acc, at_fp, at_q) = attended?;
+    quarantine.extend(as_q);
+    quarantine.extend(at_q);
 
     let order = |f: &str| {
         [

@@ -29,6 +29,9 @@ pub struct Source {
     pub header: Vec<String>,
     /// Byte offset (in [`Source::bytes`]) of the first data record.
     pub data_start: usize,
+    /// Quoted fields that hold a newline: (opening quote, closing quote), in file order. A
+    /// newline inside one does not end a record.
+    multiline: Vec<(usize, usize)>,
 }
 
 /// The outcome of checking one record.
@@ -121,8 +124,7 @@ impl Source {
                 line_of(bytes, p)
             )));
         }
-        if let Err(e) = std::str::from_utf8(bytes) {
-            let p = e.valid_up_to();
+        if let Some(p) = first_invalid_utf8(bytes) {
             let line_start = bytes[..p]
                 .iter()
                 .rposition(|&b| b == b'\n')
@@ -133,7 +135,12 @@ impl Source {
                 line_of(bytes, p)
             )));
         }
-        if let Some(open) = unterminated_quote(bytes) {
+        let mut multiline = Vec::new();
+        if let Some(open) = quoted_fields(bytes, |open, close| {
+            if memchr::memchr(b'\n', &bytes[open..close]).is_some() {
+                multiline.push((open, close));
+            }
+        }) {
             return Err(Error::Data(format!(
                 "{name}: line {}: a quoted field is never closed (unterminated \"); the rest of the file cannot be read",
                 line_of(bytes, open)
@@ -162,6 +169,7 @@ impl Source {
             bom,
             header,
             data_start,
+            multiline,
         })
     }
 
@@ -342,46 +350,105 @@ impl Source {
     /// and its number of newlines.
     fn chunks(&self) -> Vec<(Range<usize>, u64, u64)> {
         let bytes = self.bytes();
-        let data = &bytes[self.data_start..];
+        let data = self.data_start..bytes.len();
         let target = (data.len() / (rayon::current_num_threads() * 8)).max(1 << 20);
-        let mut cuts = vec![0usize];
-        if memchr::memchr(b'"', data).is_none() {
-            let mut at = target;
-            while at < data.len() {
-                match memchr::memchr(b'\n', &data[at..]) {
-                    Some(i) => {
-                        cuts.push(at + i + 1);
-                        at = at + i + 1 + target;
-                    }
-                    None => break,
+        let mut cuts = vec![data.start];
+        let mut at = data.start + target;
+        while at < data.end {
+            let Some(i) = memchr::memchr(b'\n', &bytes[at..]) else {
+                break;
+            };
+            let nl = at + i;
+            // A newline inside a multi-line quoted field: look again after the field.
+            let k = self.multiline.partition_point(|&(_, close)| close < nl);
+            match self.multiline.get(k) {
+                Some(&(open, close)) if open < nl => at = close + 1,
+                _ => {
+                    cuts.push(nl + 1);
+                    at = nl + 1 + target;
                 }
             }
-        } else {
-            let mut next = target;
-            for_each_record_end_fast(data, |end| {
-                if end >= next {
-                    cuts.push(end);
-                    next = end + target;
-                }
-            });
         }
-        if *cuts.last().expect("non-empty") < data.len() {
-            cuts.push(data.len());
+        if *cuts.last().expect("non-empty") < data.end {
+            cuts.push(data.end);
         }
+        let pieces: Vec<Range<usize>> = cuts
+            .windows(2)
+            .map(|w| w[0]..w[1])
+            .filter(|r| !r.is_empty())
+            .collect();
+        let newlines: Vec<u64> = pieces
+            .par_iter()
+            .map(|r| memchr::memchr_iter(b'\n', &bytes[r.clone()]).count() as u64)
+            .collect();
         let mut line = line_of(bytes, self.data_start);
-        let mut out = Vec::with_capacity(cuts.len());
-        for w in cuts.windows(2) {
-            let (a, b) = (self.data_start + w[0], self.data_start + w[1]);
-            if a < b {
-                let newlines = memchr::memchr_iter(b'\n', &bytes[a..b]).count() as u64;
-                out.push((a..b, line, newlines));
-                line += newlines;
-            }
-        }
-        out
+        pieces
+            .into_iter()
+            .zip(newlines)
+            .map(|(r, n)| {
+                let first = line;
+                line += n;
+                (r, first, n)
+            })
+            .collect()
     }
 }
 
+/// The offset of the first byte that is not valid UTF-8, checked in parallel over pieces
+/// cut at newlines (an ASCII byte never falls inside a multi-byte sequence).
+fn first_invalid_utf8(bytes: &[u8]) -> Option<usize> {
+    const PIECE: usize = 8 << 20;
+    let mut starts = vec![0];
+    while let Some(&last) = starts.last() {
+        let at = last + PIECE;
+        if at >= bytes.len() {
+            break;
+        }
+        match memchr::memchr(b'\n', &bytes[at..]) {
+            Some(i) => starts.push(at + i + 1),
+            None => break,
+        }
+    }
+    starts.push(bytes.len());
+    starts.par_windows(2).find_map_first(|w| {
+        std::str::from_utf8(&bytes[w[0]..w[1]])
+            .err()
+            .map(|e| w[0] + e.valid_up_to())
+    })
+}
+
+/// Calls `each(open, close)` for every quoted field, as the csv crate reads RFC 4180: a quote
+/// opens a quoted field only at the start of a field (the file's start, or after a comma,
+/// LF or CR), `""` inside is an escaped quote, and the field ends at the next lone quote.
+/// Walks from quote to quote with memchr. Returns the opening quote of a field never closed.
+fn quoted_fields(bytes: &[u8], mut each: impl FnMut(usize, usize)) -> Option<usize> {
+    let mut p = 0;
+    while let Some(i) = memchr::memchr(b'"', &bytes[p..]) {
+        let open = p + i;
+        if open > 0 && !matches!(bytes[open - 1], b',' | b'\n' | b'\r') {
+            // A quote inside an unquoted field is literal.
+            p = open + 1;
+            continue;
+        }
+        let mut c = open + 1;
+        loop {
+            let Some(j) = memchr::memchr(b'"', &bytes[c..]) else {
+                return Some(open);
+            };
+            let k = c + j;
+            if bytes.get(k + 1) == Some(&b'"') {
+                c = k + 2;
+                continue;
+            }
+            each(open, k);
+            p = k + 1;
+            break;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
 #[derive(Clone, Copy, PartialEq)]
 enum Q {
     FieldStart,
@@ -390,9 +457,9 @@ enum Q {
     QuoteInQuoted,
 }
 
-/// Calls `f(offset just past the newline)` at every record end outside quotes (the plain,
-/// byte-at-a-time reference for [`for_each_record_end_fast`], kept for its tests). Follows the
-/// csv crate's reading of RFC 4180: a quote opens a quoted field only at the start of a field.
+/// Calls `f(offset just past the newline)` at every record end outside quotes: the plain,
+/// byte-at-a-time state machine of the csv crate's reading of RFC 4180, the reference that
+/// [`quoted_fields`] is tested against.
 #[cfg(test)]
 fn for_each_record_end(bytes: &[u8], mut f: impl FnMut(usize)) -> Q {
     let mut s = Q::FieldStart;
@@ -416,90 +483,64 @@ fn for_each_record_end(bytes: &[u8], mut f: impl FnMut(usize)) -> Q {
     s
 }
 
-/// Record ends exactly as [`for_each_record_end`] finds them, a line at a time: a line
-/// without a quote, entered outside a quoted field, ends a record at memchr speed; only lines
-/// with a quote (or inside a quoted field) go through the state machine.
-fn for_each_record_end_fast(bytes: &[u8], mut f: impl FnMut(usize)) {
-    let mut start = 0;
-    let mut inside = false;
-    while let Some(i) = memchr::memchr(b'\n', &bytes[start..]) {
-        let nl = start + i;
-        let line = &bytes[start..nl];
-        if inside || memchr::memchr(b'"', line).is_some() {
-            let mut s = if inside { Q::Quoted } else { Q::FieldStart };
-            for &b in line {
-                s = step(s, b);
-            }
-            inside = s == Q::Quoted;
-        }
-        if !inside {
-            f(nl + 1);
-        }
-        start = nl + 1;
-    }
-}
-
-/// One step of the state machine of [`for_each_record_end`] on a byte that is not a newline.
-fn step(s: Q, b: u8) -> Q {
-    match (s, b) {
-        (Q::FieldStart, b'"') => Q::Quoted,
-        (Q::Quoted, b'"') => Q::QuoteInQuoted,
-        (Q::Quoted, _) => Q::Quoted,
-        (Q::QuoteInQuoted, b'"') => Q::Quoted,
-        (_, b',' | b'\r') => Q::FieldStart,
-        _ => Q::Unquoted,
-    }
-}
-
-/// The offset of the start of the line whose quoted field is never closed, if any (the same
-/// line-at-a-time walk as [`for_each_record_end_fast`], continued to the end of the file).
-fn unterminated_quote(bytes: &[u8]) -> Option<usize> {
-    memchr::memchr(b'"', bytes)?;
-    let mut start = 0;
-    let mut inside = false;
-    let mut opened = 0;
-    while start < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-        let line = &bytes[start..end];
-        if inside || memchr::memchr(b'"', line).is_some() {
-            let mut s = if inside { Q::Quoted } else { Q::FieldStart };
-            for (k, &b) in line.iter().enumerate() {
-                let next = step(s, b);
-                if s != Q::Quoted && next == Q::Quoted && b == b'"' && s == Q::FieldStart {
-                    opened = start + k;
-                }
-                s = next;
-            }
-            inside = s == Q::Quoted;
-        }
-        start = end + 1;
-    }
-    inside.then_some(opened)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Record ends as [`quoted_fields`] implies them: newlines outside every quoted field.
+    fn ends_from_fields(bytes: &[u8]) -> (Vec<usize>, Option<usize>) {
+        let mut fields = Vec::new();
+        let open = quoted_fields(bytes, |a, b| fields.push((a, b)));
+        let ends = memchr::memchr_iter(b'\n', bytes)
+            .filter(|&nl| !fields.iter().any(|&(a, b)| a < nl && nl < b))
+            .filter(|&nl| open.is_none_or(|o| nl < o))
+            .map(|nl| nl + 1)
+            .collect();
+        (ends, open)
+    }
+
+    fn reference(bytes: &[u8]) -> (Vec<usize>, bool) {
+        let mut ends = Vec::new();
+        let state = for_each_record_end(bytes, |e| ends.push(e));
+        (ends, state == Q::Quoted)
+    }
+
     #[test]
     fn record_ends_skip_quoted_newlines() {
         let text = b"a,\"x\ny\",c\nd,e,f\n\"g\"\"h\",i\n";
-        let mut ends = Vec::new();
-        for_each_record_end(text, |e| ends.push(e));
-        assert_eq!(ends, vec![10, 16, 25]);
-        assert_eq!(unterminated_quote(text), None);
-        assert_eq!(unterminated_quote(b"a,b\n\"open,c\nd\n"), Some(4));
-        let mut fast = Vec::new();
-        for_each_record_end_fast(text, |e| fast.push(e));
-        assert_eq!(fast, ends);
+        assert_eq!(ends_from_fields(text), (vec![10, 16, 25], None));
+        assert_eq!(quoted_fields(b"a,b\n\"open,c\nd\n", |_, _| ()), Some(4));
         let tricky: &[u8] =
             b"a,\"x\ny\nz\",c\nd,e\"f,g\nh,\"\"\"q\"\"\",i\n\"j\r\nk\",l\r\nm,\"\"\n";
-        let (mut slow, mut quick) = (Vec::new(), Vec::new());
-        for_each_record_end(tricky, |e| slow.push(e));
-        for_each_record_end_fast(tricky, |e| quick.push(e));
-        assert_eq!(quick, slow);
-        assert_eq!(slow.len(), 5);
+        assert_eq!(ends_from_fields(tricky).0, reference(tricky).0);
+        assert_eq!(reference(tricky).0.len(), 5);
         // A quote inside an unquoted field is literal, as the csv crate reads it.
-        assert_eq!(unterminated_quote(b"a,5\" tall\nb,c\n"), None);
+        assert_eq!(quoted_fields(b"a,5\" tall\nb,c\n", |_, _| ()), None);
+    }
+
+    #[test]
+    fn quoted_fields_agree_with_the_byte_state_machine_on_random_text() {
+        // 20,000 seeded strings over the bytes that matter, against the reference machine:
+        // the same record ends, and an unterminated field exactly when it ends inside one.
+        let alphabet = b"a,\"\n\r";
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|k| alphabet[((x >> (2 * k % 60)) % 5) as usize])
+                .collect();
+            let (ends, unterminated) = reference(&text);
+            let (fast, open) = ends_from_fields(&text);
+            assert_eq!(
+                open.is_some(),
+                unterminated,
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+            assert_eq!(fast, ends, "{:?}", String::from_utf8_lossy(&text));
+        }
     }
 }
