@@ -91,6 +91,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
                 || {
                     let t = std::time::Instant::now();
                     let groups = cells::build(&export.episodes, &pairs, &selected, columns, ids);
+                    timed("cells", t);
                     let rows = outcomes::rows(&groups, &pairs, &catalog, ids, suppress);
                     let abst = abstinence::rows(&groups, &pairs, &catalog, ids, suppress);
                     timed("outcomes and abstinence", t);
@@ -291,15 +292,22 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let mut json = serde_json::to_vec_pretty(&m).expect("manifest serialises");
     json.push(b'\n');
     staging.add("manifest.json", json);
+    let t = std::time::Instant::now();
     let folder = staging.publish()?;
+    diag::debug(&format!("published in {:.2?}", t.elapsed()));
     progress.finish();
-    Ok(RunSummary {
+    let summary = RunSummary {
         folder,
         outcome_rows: rows.len(),
         quarantined: export.quarantine.len(),
         cohort: cohort_size,
         active,
-    })
+    };
+    // Freeing a national export (millions of small allocations) takes most of a second: it
+    // is done on a detached thread, so the command returns as soon as the report is
+    // published (at exit the operating system reclaims whatever is left).
+    std::thread::spawn(move || drop((export, pairs, anchors, selected, rows, dose)));
+    Ok(summary)
 }
 
 /// outcomes.csv's columns shown on the page, after the instrument and grouping columns.

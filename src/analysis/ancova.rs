@@ -10,7 +10,7 @@ use crate::stats::{self, lm};
 use crate::table::{Cell, Table};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AncovaRow {
@@ -33,11 +33,15 @@ pub struct AncovaRow {
 }
 
 /// (modality, baseline, follow-up) of one paired episode.
-pub type TrackPoint = (String, f64, f64);
+pub type TrackPoint<S = String> = (S, f64, f64);
 
 /// Fits one track's model: `data` holds (modality, baseline, follow-up).
-pub fn fit_track(instrument: &str, track: &str, data: &[(String, f64, f64)]) -> Vec<AncovaRow> {
-    let mut mods: Vec<&str> = data.iter().map(|d| d.0.as_str()).collect();
+pub fn fit_track<S: AsRef<str>>(
+    instrument: &str,
+    track: &str,
+    data: &[TrackPoint<S>],
+) -> Vec<AncovaRow> {
+    let mut mods: Vec<&str> = data.iter().map(|d| d.0.as_ref()).collect();
     mods.sort_unstable();
     mods.dedup();
     if mods.len() < 2 {
@@ -50,7 +54,11 @@ pub fn fit_track(instrument: &str, track: &str, data: &[(String, f64, f64)]) -> 
     for (i, (m, b, f)) in data.iter().enumerate() {
         x[(i, 0)] = 1.0;
         x[(i, 1)] = *b;
-        if let Some(j) = mods.iter().position(|q| q == m).filter(|&j| j > 0) {
+        if let Some(j) = mods
+            .iter()
+            .position(|q| *q == m.as_ref())
+            .filter(|&j| j > 0)
+        {
             x[(i, 1 + j)] = 1.0;
         }
         y[i] = *f;
@@ -71,7 +79,7 @@ pub fn fit_track(instrument: &str, track: &str, data: &[(String, f64, f64)]) -> 
     mods.iter()
         .enumerate()
         .map(|(j, m)| {
-            let count = data.iter().filter(|d| d.0 == *m).count() as u64;
+            let count = data.iter().filter(|d| d.0.as_ref() == *m).count() as u64;
             let mut note = general.clone();
             let mut row = AncovaRow {
                 instrument: instrument.to_string(),
@@ -116,17 +124,22 @@ pub fn rows(
     ids: &[String],
     suppress_below: Option<u64>,
 ) -> Vec<AncovaRow> {
-    let mut groups: BTreeMap<(String, String), Vec<TrackPoint>> = BTreeMap::new();
+    // Grouped on (instrument index, track) with labels borrowed: no string is copied per pair.
+    let mut groups: FxHashMap<(u16, &str), Vec<TrackPoint<&str>>> = FxHashMap::default();
     for p in pairs {
         let e = p.episode as usize;
         if let (true, Some((f, _))) = (selected[e], p.followup) {
             groups
-                .entry((ids[p.instrument as usize].clone(), eps.track[e].clone()))
+                .entry((p.instrument, eps.track[e].as_str()))
                 .or_default()
-                .push((eps.modality[e].clone(), p.baseline, f));
+                .push((eps.modality[e].as_str(), p.baseline, f));
         }
     }
-    let groups: Vec<_> = groups.into_iter().collect();
+    let mut groups: Vec<_> = groups
+        .into_iter()
+        .map(|((i, track), data)| ((ids[i as usize].as_str(), track), data))
+        .collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut out: Vec<AncovaRow> = groups
         .par_iter()
         .flat_map_iter(|((inst, track), data)| fit_track(inst, track, data))

@@ -8,7 +8,7 @@ use crate::cohort::Pair;
 use crate::ingest::Episodes;
 use crate::stats::{self, ttest};
 use crate::table::{Cell, Table};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AttritionRow {
@@ -36,11 +36,10 @@ pub fn rows(
 ) -> Vec<AttritionRow> {
     // (instrument id, track) -> (followed baselines, lost baselines); keyed on ids and
     // borrowed labels so no string is copied per pair.
-    let mut groups: BTreeMap<(&str, &str), FollowedAndLost> = BTreeMap::new();
+    let mut groups: FxHashMap<(u16, &str), FollowedAndLost> = FxHashMap::default();
     for p in pairs.iter().filter(|p| selected[p.episode as usize]) {
-        let inst = ids[p.instrument as usize].as_str();
         for track in [eps.track[p.episode as usize].as_str(), ALL] {
-            let g = groups.entry((inst, track)).or_default();
+            let g = groups.entry((p.instrument, track)).or_default();
             if p.followup.is_some() {
                 g.0.push(p.baseline);
             } else {
@@ -48,6 +47,11 @@ pub fn rows(
             }
         }
     }
+    let mut groups: Vec<((&str, &str), FollowedAndLost)> = groups
+        .into_iter()
+        .map(|((i, track), g)| ((ids[i as usize].as_str(), track), g))
+        .collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     groups
         .into_iter()
         .map(|((instrument, track), (followed, lost))| {

@@ -48,6 +48,11 @@ impl FieldRules {
 pub fn number(v: &str) -> Option<f64> {
     let t = trim(v);
     let b = t.as_bytes();
+    // Whole numbers of up to 15 digits (most scores and minutes) are exact as integers:
+    // the same value `str::parse::<f64>` gives, without its general algorithm.
+    if !b.is_empty() && b.len() <= 15 && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')) as f64);
+    }
     let mut i = 0;
     if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
         i += 1;
@@ -146,6 +151,17 @@ mod tests {
             "+", "1.2.3",
         ] {
             assert_eq!(number(s), None, "{s}");
+        }
+        // The whole-number fast path gives exactly what the general parse gives, up to the
+        // longest integer it takes (15 digits) and just past it.
+        for s in [
+            "0",
+            "007",
+            "123456789012345",
+            "999999999999999",
+            "1234567890123456",
+        ] {
+            assert_eq!(number(s), s.parse::<f64>().ok(), "{s}");
         }
     }
 

@@ -121,6 +121,11 @@ pub fn value_shape(value: &str) -> Option<Shape> {
     if !v[0].is_ascii_digit() && v[0] != b'(' && v[0] != b'+' {
         return None;
     }
+    // An SSN has 9 digits and a phone number at least 10: most values (dates, scores) have
+    // fewer, and are let through without the shape checks.
+    if v.iter().filter(|b| b.is_ascii_digit()).count() < 9 {
+        return None;
+    }
     if is_ssn(v) {
         return Some(Shape::Ssn);
     }

@@ -205,6 +205,12 @@ impl Source {
 
     /// The span of the record starting at `start`, to the end of its line ending.
     pub fn record_span(&self, start: usize) -> Range<usize> {
+        let bytes = self.bytes();
+        // A line without a quote is the whole record.
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
+        if memchr::memchr(b'"', &bytes[start..end]).is_none() {
+            return start..end;
+        }
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)

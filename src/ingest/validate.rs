@@ -315,7 +315,13 @@ impl EpisodeCache {
 
 impl LocalLabels {
     fn id(&mut self, label: &str) -> u16 {
-        if let Some(&i) = self.ids.get(label) {
+        // A handful of labels (group, individual, family, ...) is searched faster in order
+        // than hashed.
+        if self.labels.len() <= 16 {
+            if let Some(k) = self.labels.iter().position(|l| l == label) {
+                return k as u16 + 1;
+            }
+        } else if let Some(&i) = self.ids.get(label) {
             return i;
         }
         self.labels.push(label.to_string());
