@@ -6,6 +6,7 @@ use crate::cohort::Pair;
 use crate::ingest::Episodes;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
+use std::hash::Hash;
 
 /// The margin label.
 pub const ALL: &str = "All";
@@ -66,6 +67,9 @@ pub struct Keys {
     k: usize,
     names: Vec<Vec<String>>,
     key: Vec<u32>,
+    /// Place values of each column in a packed key (a column's digit is its label id, or its
+    /// number of labels for `All`), when every combination fits in a u64.
+    strides: Option<Vec<u64>>,
 }
 
 impl Keys {
@@ -90,7 +94,57 @@ impl Keys {
                 key[i * k + c] = id;
             }
         }
-        Keys { k, names, key }
+        let mut strides = Some(Vec::with_capacity(k));
+        let mut place: Option<u64> = Some(1);
+        for labels in &names {
+            strides = strides.zip(place).map(|(mut v, p)| {
+                v.push(p);
+                v
+            });
+            place = place.and_then(|p| p.checked_mul(labels.len() as u64 + 1));
+        }
+        if place.is_none() {
+            strides = None;
+        }
+        Keys {
+            k,
+            names,
+            key,
+            strides,
+        }
+    }
+
+    /// Episode `i`'s key with the masked columns `All`, packed into one integer (see
+    /// `strides`).
+    fn packed(&self, strides: &[u64], i: usize, mask: u32) -> u64 {
+        (0..self.k)
+            .map(|c| {
+                let digit = if mask & (1 << c) != 0 {
+                    self.names[c].len() as u64
+                } else {
+                    u64::from(self.key[i * self.k + c])
+                };
+                digit * strides[c]
+            })
+            .sum()
+    }
+
+    /// The labels of a packed key, and whether it is a margin.
+    fn unpack(&self, strides: &[u64], code: u64) -> (Vec<String>, bool) {
+        let mut margin = false;
+        let labels = (0..self.k)
+            .map(|c| {
+                let digit = (code / strides[c]) % (self.names[c].len() as u64 + 1);
+                match self.names[c].get(digit as usize) {
+                    Some(l) => l.clone(),
+                    None => {
+                        margin = true;
+                        ALL.to_string()
+                    }
+                }
+            })
+            .collect();
+        (labels, margin)
     }
 
     /// Number of margin masks (2^columns): mask bit c set = column c is `All`.
@@ -133,22 +187,47 @@ impl Keys {
         n: usize,
         keep: impl Fn(usize) -> bool,
     ) -> Vec<(Vec<String>, bool, Vec<u32>)> {
-        let mut groups: HashMap<Key, Vec<u32>> = HashMap::default();
-        for i in (0..n).filter(|&i| keep(i)) {
-            for mask in 0..self.masks() {
-                groups
-                    .entry(self.project(i, mask))
-                    .or_default()
-                    .push(i as u32);
-            }
-        }
-        let mut out: Vec<(Vec<String>, bool, Vec<u32>)> = groups
-            .into_iter()
-            .map(|(kids, v)| (self.labels(&kids), kids.contains(&ALL_ID), v))
-            .collect();
+        let mut out = match &self.strides {
+            Some(st) => group_episodes(
+                n,
+                self.masks(),
+                &keep,
+                |i, m| self.packed(st, i, m),
+                |c| self.unpack(st, *c),
+            ),
+            None => group_episodes(
+                n,
+                self.masks(),
+                &keep,
+                |i, m| self.project(i, m),
+                |kids| (self.labels(kids), kids.contains(&ALL_ID)),
+            ),
+        };
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
+}
+
+fn group_episodes<K: Hash + Eq>(
+    n: usize,
+    masks: u32,
+    keep: &impl Fn(usize) -> bool,
+    project: impl Fn(usize, u32) -> K,
+    unpack: impl Fn(&K) -> (Vec<String>, bool),
+) -> Vec<(Vec<String>, bool, Vec<u32>)> {
+    let mut groups: HashMap<K, Vec<u32>> = HashMap::default();
+    for i in (0..n).filter(|&i| keep(i)) {
+        for mask in 0..masks {
+            groups.entry(project(i, mask)).or_default().push(i as u32);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, v)| {
+            let (labels, margin) = unpack(&key);
+            (labels, margin, v)
+        })
+        .collect()
 }
 
 /// Builds every cell and margin with at least one baseline, sorted byte-wise by
@@ -161,31 +240,62 @@ pub fn build(
     instrument_ids: &[String],
 ) -> Vec<CellGroup> {
     let keys = Keys::new(eps, columns);
-    let mut n_episodes: HashMap<Key, u64> = HashMap::default();
-    for i in (0..eps.len()).filter(|&i| selected[i]) {
-        for mask in 0..keys.masks() {
-            *n_episodes.entry(keys.project(i, mask)).or_insert(0) += 1;
+    match &keys.strides {
+        Some(st) => build_cells(
+            eps.len(),
+            pairs,
+            selected,
+            instrument_ids,
+            keys.masks(),
+            |i, m| keys.packed(st, i, m),
+            |c| keys.unpack(st, *c),
+        ),
+        None => build_cells(
+            eps.len(),
+            pairs,
+            selected,
+            instrument_ids,
+            keys.masks(),
+            |i, m| keys.project(i, m),
+            |kids| (keys.labels(kids), kids.contains(&ALL_ID)),
+        ),
+    }
+}
+
+/// [`build`] over keys of type `K` (packed integers, or label-id arrays when the
+/// combinations do not fit in one integer).
+fn build_cells<K: Hash + Eq + Copy>(
+    n: usize,
+    pairs: &[Pair],
+    selected: &[bool],
+    instrument_ids: &[String],
+    masks: u32,
+    project: impl Fn(usize, u32) -> K,
+    unpack: impl Fn(&K) -> (Vec<String>, bool),
+) -> Vec<CellGroup> {
+    let mut n_episodes: HashMap<K, u64> = HashMap::default();
+    for i in (0..n).filter(|&i| selected[i]) {
+        for mask in 0..masks {
+            *n_episodes.entry(project(i, mask)).or_insert(0) += 1;
         }
     }
-    let mut groups: HashMap<(u16, Key), Vec<u32>> = HashMap::default();
+    let mut groups: HashMap<(u16, K), Vec<u32>> = HashMap::default();
     for (p, pair) in pairs.iter().enumerate() {
         let i = pair.episode as usize;
         if !selected[i] {
             continue;
         }
-        for mask in 0..keys.masks() {
+        for mask in 0..masks {
             groups
-                .entry((pair.instrument, keys.project(i, mask)))
+                .entry((pair.instrument, project(i, mask)))
                 .or_default()
                 .push(p as u32);
         }
     }
     let mut out: BTreeMap<(String, Vec<String>), CellGroup> = BTreeMap::new();
-    for ((instrument, kids), pairs) in groups {
-        let labels = keys.labels(&kids);
-        let n = n_episodes.get(&kids).copied().unwrap_or(0);
-        let margin = kids.contains(&ALL_ID);
-        let mut pairs = pairs;
+    for ((instrument, key), mut pairs) in groups {
+        let (labels, margin) = unpack(&key);
+        let n = n_episodes.get(&key).copied().unwrap_or(0);
         pairs.sort_unstable();
         out.insert(
             (instrument_ids[instrument as usize].clone(), labels.clone()),
@@ -199,4 +309,76 @@ pub fn build(
         );
     }
     out.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn episodes(tracks: &[&str], modalities: &[&str]) -> Episodes {
+        let mut e = Episodes::default();
+        for (k, (t, m)) in tracks.iter().zip(modalities).enumerate() {
+            e.id.push(format!("E{k}"));
+            e.track.push(t.to_string());
+            e.modality.push(m.to_string());
+            e.site.push(None);
+        }
+        e
+    }
+
+    #[test]
+    fn packed_and_array_keys_give_the_same_cells() {
+        let eps = episodes(
+            &["mh", "su", "mh", "su", "ed"],
+            &["CBT", "CBT", "DBT", "MI", "CBT"],
+        );
+        let columns: Vec<String> = ["track", "modality", "site"].map(String::from).to_vec();
+        let keys = Keys::new(&eps, &columns);
+        let st = keys.strides.clone().expect("few labels pack");
+        let pairs: Vec<Pair> = [(0, 0), (1, 0), (2, 1), (3, 0), (4, 1), (0, 1)]
+            .iter()
+            .map(|&(e, i)| Pair {
+                episode: e,
+                instrument: i,
+                baseline: 10.0,
+                baseline_date: 0,
+                followup: None,
+            })
+            .collect();
+        let selected = [true, true, true, false, true];
+        let ids = ["GAD7".to_string(), "PHQ9".to_string()];
+        let packed = build_cells(
+            eps.len(),
+            &pairs,
+            &selected,
+            &ids,
+            keys.masks(),
+            |i, m| keys.packed(&st, i, m),
+            |c| keys.unpack(&st, *c),
+        );
+        let arrays = build_cells(
+            eps.len(),
+            &pairs,
+            &selected,
+            &ids,
+            keys.masks(),
+            |i, m| keys.project(i, m),
+            |kids| (keys.labels(kids), kids.contains(&ALL_ID)),
+        );
+        assert_eq!(packed, arrays);
+        // The overall GAD7 margin: episodes 0, 1 and 4 selected in the cohort (of 4), pairs
+        // 0 and 1; an empty site is "(not recorded)".
+        let all = packed
+            .iter()
+            .find(|c| c.instrument == 0 && c.labels.iter().all(|l| l == ALL))
+            .unwrap();
+        assert_eq!((all.n_episodes, all.pairs.clone()), (4, vec![0, 1]));
+        assert!(packed.iter().any(|c| c.labels[2] == NOT_RECORDED));
+        // Episode groups agree with the same keys too.
+        let groups = keys.episode_groups(eps.len(), |i| selected[i]);
+        let everyone = groups.iter().find(|g| g.0 == [ALL, ALL, ALL]).unwrap();
+        assert_eq!((everyone.1, everyone.2.clone()), (true, vec![0, 1, 2, 4]));
+        let mh_cbt = groups.iter().find(|g| g.0 == ["mh", "CBT", ALL]).unwrap();
+        assert_eq!((mh_cbt.1, mh_cbt.2.clone()), (true, vec![0]));
+    }
 }

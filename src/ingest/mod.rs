@@ -206,12 +206,16 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             cfg.input.episodes
         )));
     }
-    let index: rustc_hash::FxHashMap<String, u32> = episodes
-        .id
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.clone(), i as u32))
-        .collect();
+    // Borrowed ids: no copy of a million strings.
+    let mut index =
+        validate::EpisodeIndex::with_capacity_and_hasher(episodes.len(), Default::default());
+    index.extend(
+        episodes
+            .id
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i as u32)),
+    );
 
     crate::diag::debug(&format!("{}: {:.2?}", cfg.input.episodes, t.elapsed()));
     // Assessments and attendance depend only on the episodes: validated concurrently, so the
@@ -273,6 +277,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     let (attendance, at_acc, at_fp, at_q) = attended?;
     quarantine.extend(as_q);
     quarantine.extend(at_q);
+    drop(index);
 
     let order = |f: &str| {
         [

@@ -236,7 +236,7 @@ fn check_assessment(
     rules: &Rules,
     catalog: &Catalog,
     ids: &[String],
-    episodes: &FxHashMap<String, u32>,
+    episodes: &EpisodeIndex<'_>,
     cache: &mut EpisodeCache,
     rec: &Rec,
 ) -> Result<Row<AssessmentRow>> {
@@ -293,6 +293,9 @@ pub(crate) struct LocalLabels {
     last: EpisodeCache,
 }
 
+/// Episode ids (borrowed from the accepted episodes) to their index.
+pub(crate) type EpisodeIndex<'a> = FxHashMap<&'a str, u32>;
+
 /// The last episode id looked up in a chunk: child rows usually come grouped by episode, so
 /// most look-ups are answered without touching the (large) episode index.
 #[derive(Default)]
@@ -302,7 +305,7 @@ pub(crate) struct EpisodeCache {
 }
 
 impl EpisodeCache {
-    fn get(&mut self, raw: &str, episodes: &FxHashMap<String, u32>) -> Option<u32> {
+    fn get(&mut self, raw: &str, episodes: &EpisodeIndex<'_>) -> Option<u32> {
         let id = super::parse::trim(raw);
         if self.id != id || self.id.is_empty() {
             self.id.clear();
@@ -335,7 +338,7 @@ fn check_attendance(
     p: &Prepared,
     rules: &Rules,
     services: &mut LocalLabels,
-    episodes: &FxHashMap<String, u32>,
+    episodes: &EpisodeIndex<'_>,
     rec: &Rec,
 ) -> Result<Row<AttendanceRow>> {
     if !p.precheck(rec)? {
@@ -518,7 +521,7 @@ pub(crate) fn assessments(
     p: &Prepared,
     rules: &Rules,
     catalog: &Catalog,
-    index: &FxHashMap<String, u32>,
+    index: &EpisodeIndex<'_>,
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Assessments, FileAccount)> {
     let ids: Vec<String> = catalog.iter().map(|i| i.id.clone()).collect();
@@ -541,7 +544,7 @@ pub(crate) fn assessments(
 pub(crate) fn attendance(
     p: &Prepared,
     rules: &Rules,
-    index: &FxHashMap<String, u32>,
+    index: &EpisodeIndex<'_>,
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Attendance, FileAccount)> {
     let t = std::time::Instant::now();
