@@ -15,8 +15,11 @@ pub struct Headline {
     pub name: String,
     /// Labels of the row (first grouping column's value for per-group lines, or "All").
     pub group: String,
+    pub n_baseline: String,
     pub n_paired: String,
     pub followup_rate: String,
+    /// "yes" / "no": whether the follow-up rate reaches [`FOLLOWUP_TARGET`] ("" when unknown).
+    pub followup_target_met: String,
     pub change: String,
     /// "points", or "days" for days-of-use instruments.
     pub unit: String,
@@ -213,6 +216,9 @@ fn col(t: &Table, name: &str) -> Option<usize> {
     t.header.iter().position(|h| h == name)
 }
 
+/// SAMHSA GPRA's follow-up target: 80% of clients with an intake assessment.
+pub const FOLLOWUP_TARGET: f64 = 0.8;
+
 /// What a 95% CI of the mean change says, by the instrument's direction.
 pub fn verdict(ci: Option<(f64, f64)>, higher_is_better: bool) -> &'static str {
     match ci {
@@ -278,7 +284,13 @@ pub fn headlines(
             name: catalog.get(&id).map(|i| i.name.clone()).unwrap_or_default(),
             instrument: id,
             group: labels[0].clone(),
+            n_baseline: show(&get(r, "n_baseline"), "n_baseline"),
             n_paired: show(&get(r, "n_paired"), "n_paired"),
+            followup_target_met: match num("followup_rate") {
+                Some(x) if x >= FOLLOWUP_TARGET => "yes".into(),
+                Some(_) => "no".into(),
+                None => String::new(),
+            },
             followup_rate: show(&get(r, "followup_rate"), "followup_rate"),
             change: num("change_mean")
                 .map(|x| format!("{x:+.1}"))

@@ -118,6 +118,8 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
     // Methods name the windows, the tests and every instrument's source.
     assert!(html.contains("earliest assessment from -14 to 14 days"));
     assert!(html.contains("wilcox.test"));
+    // Data quality shows the follow-up rate of each instrument against GPRA's 80% target.
+    assert!(html.contains("80% target met"));
     assert!(html.contains("Kroenke"));
     let summary = std::fs::read_to_string(w.join("out/all/summary.md")).unwrap();
     assert!(
