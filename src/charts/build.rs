@@ -246,6 +246,11 @@ fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
                     .flatten()
                     .filter(|r| r.suppressed && r.change_mean.is_none())
                     .count(),
+                suppressed_improved: found
+                    .iter()
+                    .flatten()
+                    .filter(|r| r.suppressed && r.pct_improved.is_none())
+                    .count(),
             }
         })
         .collect();

@@ -13,8 +13,11 @@ pub struct Series {
     /// One value per quarter (`None`: suppressed or no paired episode).
     pub change: Vec<Option<f64>>,
     pub improved: Vec<Option<f64>>,
-    /// Quarters whose figures are suppressed.
+    /// Quarters whose mean change is suppressed.
     pub suppressed: usize,
+    /// Quarters whose share reliably improved is suppressed (it can be hidden alone, when a
+    /// reliable-change category is small).
+    pub suppressed_improved: usize,
 }
 
 pub struct TrendChart {
@@ -161,10 +164,17 @@ impl Chart for TrendChart {
                 ))
                 .map_err(e)?;
             Marker::nth(k).draw(&legend, (30, y + 12), 7, color)?;
-            let text = if s.suppressed > 0 {
-                format!("{} ({} suppressed)", s.label, s.suppressed)
-            } else {
+            let mut notes = Vec::new();
+            if s.suppressed > 0 {
+                notes.push(format!("{} suppressed", s.suppressed));
+            }
+            if self.has_improved && s.suppressed_improved > s.suppressed {
+                notes.push(format!("{} for reliably improved", s.suppressed_improved));
+            }
+            let text = if notes.is_empty() {
                 s.label.clone()
+            } else {
+                format!("{} ({})", s.label, notes.join("; "))
             };
             legend
                 .draw(&Text::new(text, (62, y), font(20, &INK)))
@@ -191,27 +201,32 @@ mod tests {
                     change: vec![Some(-6.0), Some(-5.5), Some(-6.2), Some(-6.1)],
                     improved: vec![Some(55.0), Some(50.0), Some(60.0), Some(58.0)],
                     suppressed: 0,
+                    suppressed_improved: 0,
                 },
                 Series {
                     label: "adolescent".into(),
                     change: vec![Some(-4.0), None, Some(-5.0), Some(-4.5)],
-                    improved: vec![Some(40.0), None, Some(45.0), Some(44.0)],
+                    improved: vec![Some(40.0), None, None, Some(44.0)],
                     suppressed: 1,
+                    suppressed_improved: 2,
                 },
             ],
             has_improved: true,
         };
         let r = crate::charts::render(&c).unwrap();
-        assert!(r.svg.contains("adolescent (1 suppressed)"));
+        assert!(r
+            .svg
+            .contains("adolescent (1 suppressed; 2 for reliably improved)"));
         assert!(r.svg.contains("2026Q3") && r.svg.contains("reliably improved"));
-        // The adolescent line (blue) is broken at its gap: Q1 stands alone (a marker, no
-        // line), Q3-Q4 are joined; one line per panel, plus the legend's sample.
+        // The adolescent line (blue) is broken at its gaps: in mean change Q1 stands alone (a
+        // marker, no line) and Q3-Q4 are joined; in reliably improved Q1 and Q4 stand alone.
+        // So one line, plus the legend's sample.
         let blue = r
             .svg
-            .matches("<polyline")
-            .zip(r.svg.split("<polyline").skip(1))
-            .filter(|(_, rest)| rest.split('>').next().unwrap_or("").contains("#0072B2"))
+            .split("<polyline")
+            .skip(1)
+            .filter(|rest| rest.split('>').next().unwrap_or("").contains("#0072B2"))
             .count();
-        assert_eq!(blue, 2 + 1);
+        assert_eq!(blue, 1 + 1);
     }
 }
