@@ -2,7 +2,7 @@
 //! no day of use at baseline and at follow-up, one pair of bars per group (the first grouping
 //! column's values, all of the others) and one for everyone. Suppressed shares say so.
 
-use super::{font, Chart, Kind, DARK_BLUE, INK, LIGHT, SUPPRESSED};
+use super::{font, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -68,7 +68,6 @@ impl Chart for AbstinenceChart {
                 .draw(&Text::new(name, (x + 36, 14), font(20, &INK)))
                 .map_err(e)?;
         }
-        let n = self.rows.len().max(1);
         let labels: Vec<String> = self
             .rows
             .iter()
@@ -77,45 +76,28 @@ impl Chart for AbstinenceChart {
                 None => r.label.clone(),
             })
             .collect();
-        let count = self.rows.len();
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(20)
-            .x_label_area_size(60)
-            .y_label_area_size(280)
-            .build_cartesian_2d(0.0..108.0, -0.5..(n as f64 - 0.5))
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .max_light_lines(0)
-            .bold_line_style(LIGHT)
-            .y_labels(n)
-            .y_label_formatter(&|y| {
-                let i = y.round() as i64;
-                if (y - y.round()).abs() < 1e-6 && i >= 0 && (i as usize) < count {
-                    labels[count - 1 - i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_label_formatter(&|x| {
+        let rows = Rows {
+            labels: &labels,
+            // Room right of a full bar for its label.
+            x: 0.0..108.0,
+            x_desc: "share of paired episodes abstinent",
+            x_format: &|x| {
                 if *x <= 100.0 {
                     format!("{x:.0}%")
                 } else {
                     String::new()
                 }
-            })
-            .x_desc("share of paired episodes abstinent")
-            .label_style(font(20, &INK))
-            .axis_desc_style(font(22, &INK))
-            .draw()
-            .map_err(e)?;
+            },
+            label_width: 280,
+            top: 20,
+        };
+        let mut chart = rows.build(&plot)?;
         let label = |v: Option<f64>| match v {
             Some(p) => format!("{p:.0}%"),
             None => SUPPRESSED.to_string(),
         };
         for (k, r) in self.rows.iter().enumerate() {
-            let y = (count - 1 - k) as f64;
+            let y = rows.y(k);
             for (offset, value, fill) in [(0.2, r.before, BEFORE), (-0.2, r.after, DARK_BLUE)] {
                 let (a, b) = (y + offset - 0.17, y + offset + 0.17);
                 let end = value.unwrap_or(0.0);

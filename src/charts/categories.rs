@@ -2,7 +2,7 @@
 //! threshold: one 100% bar per modality (all tracks) and one for everyone, split into reliably
 //! improved, unchanged and reliably deteriorated. A suppressed row says so instead of a bar.
 
-use super::{font, Chart, Kind, DARK_BLUE, INK, LIGHT, SUPPRESSED, VERMILLION};
+use super::{font, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -64,7 +64,6 @@ impl Chart for Categories {
                 .map_err(e)?;
             x += 330;
         }
-        let n = self.rows.len().max(1);
         let labels: Vec<String> = self
             .rows
             .iter()
@@ -73,35 +72,17 @@ impl Chart for Categories {
                 None => r.label.clone(),
             })
             .collect();
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(20)
-            .x_label_area_size(60)
-            .y_label_area_size(280)
-            .build_cartesian_2d(0.0..100.0, -0.5..(n as f64 - 0.5))
-            .map_err(e)?;
-        let count = self.rows.len();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .max_light_lines(0)
-            .bold_line_style(LIGHT)
-            .y_labels(n)
-            .y_label_formatter(&|y| {
-                let i = y.round() as i64;
-                if (y - y.round()).abs() < 1e-6 && i >= 0 && (i as usize) < count {
-                    labels[count - 1 - i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_label_formatter(&|x| format!("{x:.0}%"))
-            .x_desc("share of paired episodes")
-            .label_style(font(20, &INK))
-            .axis_desc_style(font(22, &INK))
-            .draw()
-            .map_err(e)?;
+        let rows = Rows {
+            labels: &labels,
+            x: 0.0..100.0,
+            x_desc: "share of paired episodes",
+            x_format: &|x| format!("{x:.0}%"),
+            label_width: 280,
+            top: 20,
+        };
+        let mut chart = rows.build(&plot)?;
         for (k, r) in self.rows.iter().enumerate() {
-            let y = (count - 1 - k) as f64;
+            let y = rows.y(k);
             // The known shares from the left, then a note for the rest: a share after a
             // suppressed one has no known position, so it is named in the note instead.
             let mut start = 0.0;

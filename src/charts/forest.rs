@@ -1,7 +1,7 @@
 //! Forest plot of mean change with its 95% CI, per instrument, by track and modality (cells
 //! and margins of outcomes.csv). Suppressed rows are shown as suppressed, not dropped.
 
-use super::{Chart, FONT_FAMILY, GREY, INK, LIGHT};
+use super::{Chart, Rows, FONT_FAMILY, GREY, INK};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -55,42 +55,26 @@ impl Chart for Forest {
         let pad = ((hi - lo) * 0.08).max(0.5);
         let (lo, hi) = (lo - pad, hi + pad);
         let n = self.rows.len().max(1) as f64;
-        let mut chart = ChartBuilder::on(area)
-            .caption(self.title(), (FONT_FAMILY, 30).into_font().color(&INK))
-            .margin(20)
-            .x_label_area_size(60)
-            .y_label_area_size(420)
-            .build_cartesian_2d(lo..hi, -0.5..(n - 0.5))
-            .map_err(e)?;
+        let body = super::titled(area, &self.title(), 30)?;
         let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
-        let count = self.rows.len();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .max_light_lines(0)
-            .bold_line_style(LIGHT)
-            .y_labels(count.max(1))
-            .y_label_formatter(&|y| {
-                let i = y.round() as i64;
-                if (y - y.round()).abs() < 1e-6 && i >= 0 && (i as usize) < count {
-                    labels[count - 1 - i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc(format!(
-                "change from baseline ({}; {} = improvement)",
-                self.unit,
-                if self.higher_is_better {
-                    "positive"
-                } else {
-                    "negative"
-                }
-            ))
-            .label_style((FONT_FAMILY, 20).into_font().color(&INK))
-            .axis_desc_style((FONT_FAMILY, 22).into_font().color(&INK))
-            .draw()
-            .map_err(e)?;
+        let x_desc = format!(
+            "change from baseline ({}; {} = improvement)",
+            self.unit,
+            if self.higher_is_better {
+                "positive"
+            } else {
+                "negative"
+            }
+        );
+        let rows = Rows {
+            labels: &labels,
+            x: lo..hi,
+            x_desc: &x_desc,
+            x_format: &|x| format!("{x:.1}"),
+            label_width: 420,
+            top: 10,
+        };
+        let mut chart = rows.build(&body)?;
         chart
             .draw_series(LineSeries::new(
                 [(0.0, -0.5), (0.0, n - 0.5)],
@@ -98,7 +82,7 @@ impl Chart for Forest {
             ))
             .map_err(e)?;
         for (k, r) in self.rows.iter().enumerate() {
-            let y = (count - 1 - k) as f64;
+            let y = rows.y(k);
             if r.suppressed && r.mean.is_none() {
                 chart
                     .draw_series(std::iter::once(Text::new(

@@ -3,7 +3,7 @@
 //! 75th percentile, whiskers from the 10th to the 90th (no single episode is drawn), the median
 //! as a bar, and the share meeting the dose beside it. Suppressed groups say so.
 
-use super::{font, tick, Chart, Kind, DARK_BLUE, INK, LIGHT, SUPPRESSED, VERMILLION};
+use super::{font, tick, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
 use crate::analysis::engagement::HoursSummary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -48,7 +48,6 @@ impl Chart for Hours {
             .fold(self.dose * 1.5, f64::max)
             * 1.05;
         let n = self.rows.len().max(1);
-        let count = self.rows.len();
         let labels: Vec<String> = self
             .rows
             .iter()
@@ -65,35 +64,17 @@ impl Chart for Hours {
                 }
             })
             .collect();
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(20)
-            .margin_top(50)
-            .x_label_area_size(60)
-            .y_label_area_size(300)
-            .build_cartesian_2d(0.0..hi, -0.5..(n as f64 - 0.5))
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .max_light_lines(0)
-            .bold_line_style(LIGHT)
-            .y_labels(n)
-            .y_label_formatter(&|y| {
-                let i = y.round() as i64;
-                if (y - y.round()).abs() < 1e-6 && i >= 0 && (i as usize) < count {
-                    labels[count - 1 - i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_label_formatter(&|x| tick(*x))
-            .x_desc("hours attended per week of stay")
-            .label_style(font(20, &INK))
-            .axis_desc_style(font(22, &INK))
-            .draw()
-            .map_err(e)?;
+        let rows = Rows {
+            labels: &labels,
+            x: 0.0..hi,
+            x_desc: "hours attended per week of stay",
+            x_format: &|x| tick(*x),
+            label_width: 300,
+            top: 50,
+        };
+        let mut chart = rows.build(&plot)?;
         for (k, r) in self.rows.iter().enumerate() {
-            let y = (count - 1 - k) as f64;
+            let y = rows.y(k);
             let Some([p10, p25, p50, p75, p90]) = r.quantiles else {
                 chart
                     .draw_series(std::iter::once(Text::new(

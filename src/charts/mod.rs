@@ -16,6 +16,7 @@ pub mod scatter;
 pub mod trend;
 
 use crate::error::{Error, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
@@ -106,6 +107,68 @@ pub fn titled<DB: DrawingBackend>(
     ))
     .map_err(|e| e.to_string())?;
     Ok(area.split_vertically(size as i32 + 36).1)
+}
+
+/// The coordinate system of a chart of labelled rows, top to bottom.
+pub type RowCoord = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+
+/// How a chart of labelled rows is laid out.
+pub struct Rows<'a> {
+    /// One label per row, top to bottom.
+    pub labels: &'a [String],
+    pub x: std::ops::Range<f64>,
+    pub x_desc: &'a str,
+    pub x_format: &'a dyn Fn(&f64) -> String,
+    /// Width of the label column, in pixels.
+    pub label_width: u32,
+    /// Room above the plot, in pixels (for text drawn over the top row).
+    pub top: u32,
+}
+
+impl Rows<'_> {
+    /// The y coordinate of row `k` from the top.
+    pub fn y(&self, k: usize) -> f64 {
+        (self.labels.len().max(1) - 1 - k) as f64
+    }
+
+    /// Builds the chart on `area` and draws its axes: one labelled tick per row, light
+    /// vertical grid lines, the x axis with its description.
+    pub fn build<'a, DB: DrawingBackend>(
+        &self,
+        area: &'a DrawingArea<DB, Shift>,
+    ) -> std::result::Result<ChartContext<'a, DB, RowCoord>, String> {
+        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+        let n = self.labels.len().max(1);
+        let mut chart = ChartBuilder::on(area)
+            .margin(20)
+            .margin_top(self.top)
+            .x_label_area_size(60)
+            .y_label_area_size(self.label_width)
+            .build_cartesian_2d(self.x.clone(), -0.5..(n as f64 - 0.5))
+            .map_err(e)?;
+        let count = self.labels.len();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .max_light_lines(0)
+            .bold_line_style(LIGHT)
+            .y_labels(n)
+            .y_label_formatter(&|y| {
+                let i = y.round() as i64;
+                if (y - y.round()).abs() < 1e-6 && i >= 0 && (i as usize) < count {
+                    self.labels[count - 1 - i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(self.x_format)
+            .x_desc(self.x_desc)
+            .label_style(font(20, &INK))
+            .axis_desc_style(font(22, &INK))
+            .draw()
+            .map_err(e)?;
+        Ok(chart)
+    }
 }
 
 /// Numbers on axes and labels: integers without decimals, others with one.
@@ -353,7 +416,7 @@ mod tests {
             .collect();
         assert_eq!(
             digest,
-            "8b5211c79f5c24e99ad9fdb7ec8d3760344b63d7c53726e636c3d056df7905f2"
+            "bda971064cde4431062229272b023480f3c1b4704f4751d095d02d958cbcbe8f"
         );
     }
 }
