@@ -2,7 +2,7 @@
 //! no day of use at baseline and at follow-up, one pair of bars per group (the first grouping
 //! column's values, all of the others) and one for everyone. Suppressed shares say so.
 
-use super::{font, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED};
+use super::{font, swatches, with_n, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -50,32 +50,12 @@ impl Chart for AbstinenceChart {
         area.fill(&WHITE).map_err(e)?;
         let body = super::titled(area, &self.title(), 28)?;
         let (legend, plot) = body.split_vertically(50);
-        for (k, (fill, name)) in [(BEFORE, "baseline"), (DARK_BLUE, "follow-up")]
-            .into_iter()
-            .enumerate()
-        {
-            let x = 320 + 260 * k as i32;
-            legend
-                .draw(&Rectangle::new([(x, 12), (x + 26, 38)], fill.filled()))
-                .map_err(e)?;
-            legend
-                .draw(&Rectangle::new(
-                    [(x, 12), (x + 26, 38)],
-                    INK.stroke_width(1),
-                ))
-                .map_err(e)?;
-            legend
-                .draw(&Text::new(name, (x + 36, 14), font(20, &INK)))
-                .map_err(e)?;
-        }
-        let labels: Vec<String> = self
-            .rows
-            .iter()
-            .map(|r| match r.n {
-                Some(n) => format!("{} (n = {n})", r.label),
-                None => r.label.clone(),
-            })
-            .collect();
+        swatches(
+            &legend,
+            &[(BEFORE, "baseline"), (DARK_BLUE, "follow-up")],
+            260,
+        )?;
+        let labels: Vec<String> = self.rows.iter().map(|r| with_n(&r.label, r.n)).collect();
         let rows = Rows {
             labels: &labels,
             // Room right of a full bar for its label.

@@ -2,7 +2,7 @@
 //! threshold: one 100% bar per modality (all tracks) and one for everyone, split into reliably
 //! improved, unchanged and reliably deteriorated. A suppressed row says so instead of a bar.
 
-use super::{font, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
+use super::{font, swatches, with_n, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -54,24 +54,9 @@ impl Chart for Categories {
         area.fill(&WHITE).map_err(e)?;
         let body = super::titled(area, &self.title(), 30)?;
         let (legend, plot) = body.split_vertically(50);
-        let mut x = 320;
-        for (fill, name) in FILLS.iter().zip(NAMES) {
-            legend
-                .draw(&Rectangle::new([(x, 12), (x + 26, 38)], fill.filled()))
-                .map_err(e)?;
-            legend
-                .draw(&Text::new(name, (x + 36, 14), font(20, &INK)))
-                .map_err(e)?;
-            x += 330;
-        }
-        let labels: Vec<String> = self
-            .rows
-            .iter()
-            .map(|r| match r.n {
-                Some(n) => format!("{} (n = {n})", r.label),
-                None => r.label.clone(),
-            })
-            .collect();
+        let items: Vec<(RGBColor, &str)> = FILLS.into_iter().zip(NAMES).collect();
+        swatches(&legend, &items, 330)?;
+        let labels: Vec<String> = self.rows.iter().map(|r| with_n(&r.label, r.n)).collect();
         let rows = Rows {
             labels: &labels,
             x: 0.0..100.0,

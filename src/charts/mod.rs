@@ -171,6 +171,34 @@ impl Rows<'_> {
     }
 }
 
+/// A row label with its count, when the count is shown (not suppressed).
+pub fn with_n(label: &str, n: Option<u64>) -> String {
+    match n {
+        Some(n) => format!("{label} (n = {n})"),
+        None => label.to_string(),
+    }
+}
+
+/// A legend of outlined colour swatches in a row, `step` pixels apart, starting at x = 320.
+pub fn swatches<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(RGBColor, &str)],
+    step: i32,
+) -> std::result::Result<(), String> {
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    for (k, (fill, name)) in items.iter().enumerate() {
+        let x = 320 + step * k as i32;
+        let square = [(x, 12), (x + 26, 38)];
+        area.draw(&Rectangle::new(square, fill.filled()))
+            .map_err(e)?;
+        area.draw(&Rectangle::new(square, INK.stroke_width(1)))
+            .map_err(e)?;
+        area.draw(&Text::new(name.to_string(), (x + 36, 14), font(20, &INK)))
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
 /// Numbers on axes and labels: integers without decimals, others with one.
 pub fn tick(x: f64) -> String {
     if (x - x.round()).abs() < 1e-9 {
