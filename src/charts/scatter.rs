@@ -9,7 +9,7 @@ use super::{font, tick, Chart, Kind, DARK_BLUE, GREY, INK, SUPPRESSED, VERMILLIO
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 /// One square: its centre and how many episodes it holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +63,7 @@ pub fn bin(points: &[(f64, f64)], range: (f64, f64)) -> (f64, Vec<Bin>) {
         .all(|&(x, y)| x.fract() == 0.0 && y.fract() == 0.0);
     let fine = whole && max - min <= FINE_SCALE;
     let width = if fine { 1.0 } else { (max - min) / GRID };
-    let mut counts: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+    let mut counts: FxHashMap<(i64, i64), u64> = FxHashMap::default();
     let index = |v: f64| -> i64 {
         if fine {
             v as i64
@@ -81,6 +81,8 @@ pub fn bin(points: &[(f64, f64)], range: (f64, f64)) -> (f64, Vec<Bin>) {
             min + (i as f64 + 0.5) * width
         }
     };
+    let mut counts: Vec<((i64, i64), u64)> = counts.into_iter().collect();
+    counts.sort_unstable();
     let bins = counts
         .into_iter()
         .map(|((i, j), count)| Bin {
