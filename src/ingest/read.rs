@@ -550,3 +550,29 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_spans_of_records_after_a_quoted_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        // Line 1 header; line 2 starts a record whose quoted field spans lines 2-3; line 4
+        // a plain record; line 5 (CRLF) a record with a quote.
+        let text = "a,b\n1,\"x\ny\"\n2,z\n3,\"q\"\r\n";
+        std::fs::write(&path, format!("\u{FEFF}{text}")).unwrap();
+        let src = Source::open(&path, "f.csv").unwrap();
+        assert_eq!(src.bytes(), text.as_bytes());
+        let starts = [4, 12, 16];
+        assert_eq!(src.lines_at(&starts), [2, 4, 5]);
+        let raws: Vec<&str> = starts
+            .iter()
+            .map(|&s| src.raw(&src.record_span(s)))
+            .collect();
+        assert_eq!(raws, ["1,\"x\ny\"", "2,z", "3,\"q\""]);
+        // The fingerprint covers the file as it is on disk, byte-order mark included.
+        assert_eq!(src.fingerprint().size, text.len() as u64 + 3);
+    }
+}
