@@ -240,10 +240,32 @@ pub fn build(
     instrument_ids: &[String],
 ) -> Vec<CellGroup> {
     let keys = Keys::new(eps, columns);
+    build_keyed(&keys, eps.len(), pairs, None, selected, instrument_ids)
+}
+
+/// [`build`] with keys made once by the caller, over the pairs at `subset` (all when
+/// `None`); the cells' pair indices are into `pairs` either way.
+pub fn build_keyed(
+    keys: &Keys,
+    n_episodes: usize,
+    pairs: &[Pair],
+    subset: Option<&[u32]>,
+    selected: &[bool],
+    instrument_ids: &[String],
+) -> Vec<CellGroup> {
+    let all: Vec<u32>;
+    let subset = match subset {
+        Some(s) => s,
+        None => {
+            all = (0..pairs.len() as u32).collect();
+            &all
+        }
+    };
     match &keys.strides {
         Some(st) => build_cells(
-            eps.len(),
+            n_episodes,
             pairs,
+            subset,
             selected,
             instrument_ids,
             keys.masks(),
@@ -251,8 +273,9 @@ pub fn build(
             |c| keys.unpack(st, *c),
         ),
         None => build_cells(
-            eps.len(),
+            n_episodes,
             pairs,
+            subset,
             selected,
             instrument_ids,
             keys.masks(),
@@ -264,9 +287,11 @@ pub fn build(
 
 /// [`build`] over keys of type `K` (packed integers, or label-id arrays when the
 /// combinations do not fit in one integer).
+#[allow(clippy::too_many_arguments)]
 fn build_cells<K: Hash + Eq + Copy>(
     n: usize,
     pairs: &[Pair],
+    subset: &[u32],
     selected: &[bool],
     instrument_ids: &[String],
     masks: u32,
@@ -280,7 +305,8 @@ fn build_cells<K: Hash + Eq + Copy>(
         }
     }
     let mut groups: HashMap<(u16, K), Vec<u32>> = HashMap::default();
-    for (p, pair) in pairs.iter().enumerate() {
+    for &p in subset {
+        let pair = &pairs[p as usize];
         let i = pair.episode as usize;
         if !selected[i] {
             continue;
@@ -289,7 +315,7 @@ fn build_cells<K: Hash + Eq + Copy>(
             groups
                 .entry((pair.instrument, project(i, mask)))
                 .or_default()
-                .push(p as u32);
+                .push(p);
         }
     }
     let mut out: BTreeMap<(String, Vec<String>), CellGroup> = BTreeMap::new();
@@ -347,9 +373,11 @@ mod tests {
             .collect();
         let selected = [true, true, true, false, true];
         let ids = ["GAD7".to_string(), "PHQ9".to_string()];
+        let every: Vec<u32> = (0..pairs.len() as u32).collect();
         let packed = build_cells(
             eps.len(),
             &pairs,
+            &every,
             &selected,
             &ids,
             keys.masks(),
@@ -359,6 +387,7 @@ mod tests {
         let arrays = build_cells(
             eps.len(),
             &pairs,
+            &every,
             &selected,
             &ids,
             keys.masks(),

@@ -48,23 +48,43 @@ pub fn rows(
     ids: &[String],
     suppress_below: Option<u64>,
 ) -> Vec<TrendRow> {
-    let track = vec!["track".to_string()];
+    let keys = cells::Keys::new(eps, &["track".to_string()]);
+    let bounds: Vec<(String, Day, Day)> = quarters(last)
+        .into_iter()
+        .map(|(y, q)| {
+            let from = dates::days_from_civil(y, (q - 1) * 3 + 1, 1);
+            let to = if q == 4 {
+                dates::days_from_civil(y + 1, 1, 1)
+            } else {
+                dates::days_from_civil(y, q * 3 + 1, 1)
+            } - 1;
+            (format!("{y}Q{q}"), from, to)
+        })
+        .collect();
+    // Each quarter's pairs, in one pass: a quarter's cells are built from its own pairs.
+    let quarter_of = |e: usize| {
+        anchors[e].and_then(|a| {
+            bounds
+                .iter()
+                .position(|&(_, from, to)| a >= from && a <= to)
+        })
+    };
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); bounds.len()];
+    for (p, pair) in pairs.iter().enumerate() {
+        if let Some(q) = quarter_of(pair.episode as usize) {
+            members[q].push(p as u32);
+        }
+    }
     let mut out = Vec::new();
-    for (y, q) in quarters(last) {
-        let from = dates::days_from_civil(y, (q - 1) * 3 + 1, 1);
-        let to = if q == 4 {
-            dates::days_from_civil(y + 1, 1, 1)
-        } else {
-            dates::days_from_civil(y, q * 3 + 1, 1)
-        } - 1;
+    for ((quarter, from, to), subset) in bounds.iter().zip(&members) {
         let selected: Vec<bool> = anchors
             .iter()
-            .map(|a| cohort::in_period(*a, Some((from, to))))
+            .map(|a| cohort::in_period(*a, Some((*from, *to))))
             .collect();
-        let groups = cells::build(eps, pairs, &selected, &track, ids);
+        let groups = cells::build_keyed(&keys, eps.len(), pairs, Some(subset), &selected, ids);
         for r in outcomes::rows(&groups, pairs, catalog, ids, suppress_below) {
             out.push(TrendRow {
-                quarter: format!("{y}Q{q}"),
+                quarter: quarter.clone(),
                 track: r.labels[0].clone(),
                 instrument: r.instrument,
                 n_paired: r.n_paired,
