@@ -8,6 +8,7 @@
 //! the value. This stage writes nothing.
 
 mod accept;
+mod bounds;
 mod parse;
 mod phi;
 mod read;
