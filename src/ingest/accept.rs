@@ -37,6 +37,57 @@ pub(crate) trait Columns: Send + Sized {
     fn remove(&mut self, drop: &[usize]);
 }
 
+/// Implements [`Columns`] for a store whose every field listed is a `Vec` with one entry
+/// per row: `Slots` holds a mutable run of each.
+macro_rules! columns {
+    ($store:ident, $slots:ident, $row:ty, [$($field:ident: $t:ty),*], |$s:ident, $k:ident, $r:ident| $put:block) => {
+        pub(crate) struct $slots<'a> {
+            $($field: &'a mut [$t],)*
+        }
+
+        impl $crate::ingest::accept::Columns for $store {
+            type Row = $row;
+            type Slots<'a> = $slots<'a>;
+
+            // Stores with columns besides the per-row ones take their defaults.
+            #[allow(clippy::needless_update)]
+            fn blank(n: usize) -> Self {
+                $store {
+                    // vec! of zero numbers is a zeroed allocation: pages are touched only
+                    // when a chunk writes them, in parallel.
+                    $($field: vec![<$t>::default(); n],)*
+                    ..Default::default()
+                }
+            }
+
+            fn len(&self) -> usize {
+                self.episode_len()
+            }
+
+            fn split(&mut self, sizes: &[usize]) -> Vec<$slots<'_>> {
+                $(let mut $field = $crate::ingest::accept::split_runs(&mut self.$field, sizes).into_iter();)*
+                sizes
+                    .iter()
+                    .map(|_| $slots {
+                        $($field: $field.next().expect("one run per size"),)*
+                    })
+                    .collect()
+            }
+
+            fn put($s: &mut $slots<'_>, $k: usize, $r: $row) $put
+
+            fn pack(&mut self, runs: &[(usize, usize)]) {
+                $($crate::ingest::accept::pack_runs(&mut self.$field, runs);)*
+            }
+
+            fn remove(&mut self, drop: &[usize]) {
+                $($crate::ingest::accept::remove_sorted(&mut self.$field, drop);)*
+            }
+        }
+    };
+}
+pub(crate) use columns;
+
 /// Consecutive disjoint runs of `v` of the given sizes.
 pub fn split_runs<'a, T>(mut v: &'a mut [T], sizes: &[usize]) -> Vec<&'a mut [T]> {
     let mut out = Vec::with_capacity(sizes.len());

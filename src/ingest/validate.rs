@@ -5,7 +5,7 @@
 //! V1 order. Duplicates are judged afterwards among the records that passed every row-level
 //! check (and, for child files, the episode look-up), on the columns (see `accept`).
 
-use super::accept::{self, remove_sorted, Columns, Scan};
+use super::accept::{self, columns, Scan};
 use super::parse::{self, FieldRules, LabelMap};
 use super::phi;
 use super::read::{ChunkStates, Rec, Row, Source};
@@ -376,56 +376,6 @@ fn check_attendance(
         service,
         minutes,
     }))
-}
-
-/// Implements [`Columns`] for a store whose every field listed is a `Vec` with one entry
-/// per row: `Slots` holds a mutable run of each.
-macro_rules! columns {
-    ($store:ident, $slots:ident, $row:ty, [$($field:ident: $t:ty),*], |$s:ident, $k:ident, $r:ident| $put:block) => {
-        pub(crate) struct $slots<'a> {
-            $($field: &'a mut [$t],)*
-        }
-
-        impl Columns for $store {
-            type Row = $row;
-            type Slots<'a> = $slots<'a>;
-
-            // Stores with columns besides the per-row ones take their defaults.
-            #[allow(clippy::needless_update)]
-            fn blank(n: usize) -> Self {
-                $store {
-                    // vec! of zero numbers is a zeroed allocation: pages are touched only
-                    // when a chunk writes them, in parallel.
-                    $($field: vec![<$t>::default(); n],)*
-                    ..Default::default()
-                }
-            }
-
-            fn len(&self) -> usize {
-                self.episode_len()
-            }
-
-            fn split(&mut self, sizes: &[usize]) -> Vec<$slots<'_>> {
-                $(let mut $field = accept::split_runs(&mut self.$field, sizes).into_iter();)*
-                sizes
-                    .iter()
-                    .map(|_| $slots {
-                        $($field: $field.next().expect("one run per size"),)*
-                    })
-                    .collect()
-            }
-
-            fn put($s: &mut $slots<'_>, $k: usize, $r: $row) $put
-
-            fn pack(&mut self, runs: &[(usize, usize)]) {
-                $(accept::pack_runs(&mut self.$field, runs);)*
-            }
-
-            fn remove(&mut self, drop: &[usize]) {
-                $(remove_sorted(&mut self.$field, drop);)*
-            }
-        }
-    };
 }
 
 columns!(Episodes, EpisodeSlots, EpisodeRow, [
