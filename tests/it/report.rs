@@ -5,12 +5,26 @@ use crate::util::{bin, WorkDir};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
-/// Parses the page strictly as XML (it is written well-formed) and returns the ids and the
-/// attribute names used.
-fn parse(html: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+/// What the page is made of, from one strict parse.
+struct Page {
+    ids: Vec<String>,
+    /// Every attribute name used.
+    attrs: Vec<String>,
+    tags: Vec<String>,
+    /// The value of every `href`.
+    hrefs: Vec<String>,
+}
+
+/// Parses the page strictly as XML (it is written well-formed).
+fn parse(html: &str) -> Page {
     let mut r = Reader::from_str(html);
     r.config_mut().check_end_names = true;
-    let (mut ids, mut attrs, mut tags) = (Vec::new(), Vec::new(), Vec::new());
+    let mut page = Page {
+        ids: Vec::new(),
+        attrs: Vec::new(),
+        tags: Vec::new(),
+        hrefs: Vec::new(),
+    };
     loop {
         match r.read_event().unwrap_or_else(|e| {
             panic!(
@@ -20,41 +34,36 @@ fn parse(html: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
         }) {
             Event::Eof => break,
             Event::Start(e) | Event::Empty(e) => {
-                tags.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                page.tags
+                    .push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
                 for a in e.attributes() {
                     let a = a.unwrap();
                     let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-                    if key == "id" {
-                        ids.push(String::from_utf8_lossy(&a.value).into_owned());
+                    let value = String::from_utf8_lossy(&a.value).into_owned();
+                    match key.as_str() {
+                        "id" => page.ids.push(value),
+                        "href" => page.hrefs.push(value),
+                        _ => {}
                     }
-                    attrs.push(key);
+                    page.attrs.push(key);
                 }
             }
             _ => {}
         }
     }
-    (ids, attrs, tags)
+    page
 }
 
-/// The values of every `href` attribute.
-fn hrefs(html: &str) -> Vec<String> {
-    let mut r = Reader::from_str(html);
-    let mut out = Vec::new();
-    loop {
-        match r.read_event().expect("well-formed") {
-            Event::Eof => break,
-            Event::Start(e) | Event::Empty(e) => {
-                for a in e.attributes() {
-                    let a = a.unwrap();
-                    if a.key.as_ref() == b"href" {
-                        out.push(String::from_utf8_lossy(&a.value).into_owned());
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+/// Runs the job on `input` into `out`, quietly, and returns report.html.
+fn report(input: &std::path::Path, out: &std::path::Path) -> String {
+    bin()
+        .args(["run", "--quiet", "--input"])
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    std::fs::read_to_string(out.join("all/report.html")).unwrap()
 }
 
 #[test]
@@ -67,15 +76,13 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
         eps.replace(",eating_disorder,", ",<script>alert(1)</script>,"),
     )
     .unwrap();
-    bin()
-        .args(["run", "--quiet", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(w.join("out"))
-        .assert()
-        .success();
-    let html = std::fs::read_to_string(w.join("out/all/report.html")).unwrap();
-    let (ids, attrs, tags) = parse(&html);
+    let html = report(&input, &w.join("out"));
+    let Page {
+        ids,
+        attrs,
+        tags,
+        hrefs,
+    } = parse(&html);
     for id in [
         "headline",
         "outcomes",
@@ -94,7 +101,7 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
     for a in ["src", "srcset", "action", "data", "xlink:href"] {
         assert!(!attrs.iter().any(|x| x == a), "attribute {a} present");
     }
-    for target in hrefs(&html) {
+    for target in &hrefs {
         let local = target.strip_prefix('#').expect("a link inside the page");
         assert!(
             ids.iter().any(|i| i == local),
@@ -105,10 +112,7 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
         assert!(!tags.iter().any(|x| x == t), "<{t}> present");
     }
     assert!(!html.contains("@import") && !html.contains("url("));
-    assert!(
-        hrefs(&html).len() > 10,
-        "the contents list links every section"
-    );
+    assert!(hrefs.len() > 10, "the contents list links every section");
     // The hostile label is shown as text, escaped.
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;"),
@@ -134,14 +138,7 @@ fn the_page_says_when_attendance_was_not_supplied() {
     let w = WorkDir::new();
     let input = w.synth("s", 500, 2, 0.0);
     std::fs::remove_file(input.join("attendance.csv")).unwrap();
-    bin()
-        .args(["run", "--quiet", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(w.join("out"))
-        .assert()
-        .success();
-    let html = std::fs::read_to_string(w.join("out/all/report.html")).unwrap();
+    let html = report(&input, &w.join("out"));
     parse(&html);
     assert!(html.contains("Attendance was not supplied"));
     // No weekly-hours chart without attendance.
@@ -156,13 +153,7 @@ fn the_page_says_when_attendance_was_not_supplied() {
 fn charts_parse_decode_and_are_inlined() {
     let w = WorkDir::new();
     let input = w.synth("s", 2000, 4, 0.0);
-    bin()
-        .args(["run", "--quiet", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(w.join("out"))
-        .assert()
-        .success();
+    let html = report(&input, &w.join("out"));
     let dir = w.join("out/all/charts");
     let mut svgs = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
@@ -195,8 +186,7 @@ fn charts_parse_decode_and_are_inlined() {
             assert!(pw >= 1200, "PNG too small for a slide: {pw}");
         }
     }
-    let html = std::fs::read_to_string(w.join("out/all/report.html")).unwrap();
-    let (ids, _, _) = parse(&html);
+    let ids = parse(&html).ids;
     assert_eq!(html.matches("<svg").count(), svgs);
     // Every kind of chart SPEC §8 lists, per instrument where it applies, each on the page
     // under its own id and in charts/.
