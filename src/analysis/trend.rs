@@ -32,9 +32,22 @@ pub fn quarters(last: Day) -> Vec<(i32, u32)> {
 
 /// The labels (`2026Q3`) of [`quarters`], as trend.csv writes them.
 pub fn quarter_labels(last: Day) -> Vec<String> {
+    quarter_bounds(last).into_iter().map(|b| b.0).collect()
+}
+
+/// The eight quarters ending with the quarter of `last`: label, first and last day.
+fn quarter_bounds(last: Day) -> Vec<(String, Day, Day)> {
     quarters(last)
         .into_iter()
-        .map(|(y, q)| format!("{y}Q{q}"))
+        .map(|(y, q)| {
+            let from = dates::days_from_civil(y, (q - 1) * 3 + 1, 1);
+            let to = if q == 4 {
+                dates::days_from_civil(y + 1, 1, 1)
+            } else {
+                dates::days_from_civil(y, q * 3 + 1, 1)
+            } - 1;
+            (format!("{y}Q{q}"), from, to)
+        })
         .collect()
 }
 
@@ -49,18 +62,7 @@ pub fn rows(
     suppress_below: Option<u64>,
 ) -> Vec<TrendRow> {
     let keys = cells::Keys::new(eps, &["track".to_string()]);
-    let bounds: Vec<(String, Day, Day)> = quarters(last)
-        .into_iter()
-        .map(|(y, q)| {
-            let from = dates::days_from_civil(y, (q - 1) * 3 + 1, 1);
-            let to = if q == 4 {
-                dates::days_from_civil(y + 1, 1, 1)
-            } else {
-                dates::days_from_civil(y, q * 3 + 1, 1)
-            } - 1;
-            (format!("{y}Q{q}"), from, to)
-        })
-        .collect();
+    let bounds = quarter_bounds(last);
     // Each quarter's pairs, in one pass: a quarter's cells are built from its own pairs.
     let quarter_of = |e: usize| {
         anchors[e].and_then(|a| {
