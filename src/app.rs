@@ -11,6 +11,9 @@ use crate::synth::{self, SynthOptions};
 use std::io::Write;
 use std::path::PathBuf;
 
+/// The default `--input`: the bundled synthetic sample.
+pub const SAMPLE_INPUT: &str = "data/sample";
+
 /// A validated command, free of clap types.
 #[derive(Debug, Clone)]
 pub enum Command {
@@ -116,12 +119,25 @@ fn validate(v: &ValidateOptions, stdout: &mut dyn Write) -> Result<ExitStatus> {
     let path = v.out.join("quarantine.csv");
     report::write_atomic(&path, &report::quarantine_csv(&export.quarantine))?;
     let mut t = accounting_table(&export.accounts);
+    if !export.unknown.is_empty() {
+        t.push_str("\nValues rejected as unknown (the commonest first):\n");
+        t.push_str(&ingest::describe_unknown(&export.unknown));
+    }
     t.push_str(&format!(
         "\nwrote {} ({} quarantined rows)\n",
         path.display(),
         export.quarantine.len()
     ));
     write_out(stdout, &t)?;
+    // Heavy loss makes the export unusable for a run: say so with the same exit code.
+    for w in ingest::check_loss(
+        &export.accounts,
+        &export.unknown,
+        cfg.input.max_quarantined_share,
+        "a run would stop here",
+    )? {
+        crate::diag::warn(&w);
+    }
     Ok(ExitStatus::Success)
 }
 

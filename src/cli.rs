@@ -41,7 +41,7 @@ pub enum Sub {
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Folder holding episodes.csv, assessments.csv and (optionally) attendance.csv.
-    #[arg(long, value_name = "DIR", default_value = "data/sample")]
+    #[arg(long, value_name = "DIR", default_value = crate::app::SAMPLE_INPUT)]
     pub input: PathBuf,
     /// TOML config: column and label mapping, date format, windows, instruments, report options.
     #[arg(long, value_name = "FILE")]
@@ -59,7 +59,8 @@ pub struct InstrumentsArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Reporting period: a quarter (2026Q3) or a year (2026); cohort = anchor date in it.
+    /// Reporting period: a quarter (2026Q3), a year (2026), or `previous` (the last complete
+    /// calendar quarter before today, for cron); cohort = anchor date in it.
     #[arg(long, value_name = "P", conflicts_with_all = ["from", "to"])]
     pub period: Option<String>,
     /// First anchor date of a custom period (YYYY-MM-DD); use with --to.
@@ -68,7 +69,7 @@ pub struct RunArgs {
     /// Last anchor date of a custom period (YYYY-MM-DD, inclusive); use with --from.
     #[arg(long, value_name = "DATE", requires = "from")]
     pub to: Option<String>,
-    /// Follow-up point named in the config (default: discharge).
+    /// Follow-up point named in the config.
     #[arg(long, value_name = "NAME", default_value = "discharge")]
     pub followup: String,
     /// Output folder; the report goes to <out>/<period label>/.
@@ -77,13 +78,14 @@ pub struct RunArgs {
     /// Do not blank small cells (for analysts inside the covered entity; recorded in the manifest).
     #[arg(long)]
     pub no_suppress: bool,
-    /// Worker threads (default: all cores). Outputs are identical whatever the number.
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Worker threads, 1 to 256 (default: all cores). Outputs are identical whatever the number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// No progress output; errors still go to stderr.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Messages on stderr from this level up (default: info on a terminal, error otherwise).
+    /// Messages on stderr from this level up (default: info on a terminal, warn without one,
+    /// error with --quiet).
     #[arg(long, value_name = "LEVEL", value_enum)]
     pub log_level: Option<crate::diag::Level>,
 }
@@ -139,12 +141,16 @@ pub enum Period {
 }
 
 impl Period {
-    /// Parses `2026Q3` or `2026`.
+    /// Parses `2026Q3`, `2026` or `previous` (the last complete quarter before today's local
+    /// date, SPEC §16 O9).
     pub fn parse(text: &str) -> Result<Period> {
         let t = text.trim();
+        if t.eq_ignore_ascii_case("previous") {
+            return Ok(Period::previous_quarter(dates::today()));
+        }
         let bad = || {
             Error::Usage(format!(
-                "--period expects a quarter like 2026Q3 or a year like 2026, not {t:?}"
+                "--period expects a quarter like 2026Q3, a year like 2026, or `previous`, not {t:?}"
             ))
         };
         if let Some((y, q)) = t.split_once(['Q', 'q']) {
@@ -158,6 +164,23 @@ impl Period {
             Ok(Period::Year(t.parse().map_err(|_| bad())?))
         } else {
             Err(bad())
+        }
+    }
+
+    /// The last complete calendar quarter before `today`.
+    pub fn previous_quarter(today: dates::Day) -> Period {
+        let (y, m, _) = dates::civil_from_days(today);
+        let q = (m - 1) / 3 + 1;
+        if q == 1 {
+            Period::Quarter {
+                year: y - 1,
+                quarter: 4,
+            }
+        } else {
+            Period::Quarter {
+                year: y,
+                quarter: q - 1,
+            }
         }
     }
 
@@ -214,9 +237,6 @@ impl Cli {
                     }
                     _ => Period::All,
                 };
-                if a.threads == Some(0) {
-                    return Err(Error::Usage("--threads must be at least 1".into()));
-                }
                 Command::Run(RunOptions {
                     input: a.input.input,
                     config: a.input.config,
@@ -224,7 +244,7 @@ impl Cli {
                     followup: a.followup,
                     out: a.out,
                     suppress: !a.no_suppress,
-                    threads: a.threads,
+                    threads: a.threads.map(usize::from),
                     quiet: a.quiet,
                     log_level: a.log_level,
                 })
@@ -265,6 +285,17 @@ mod tests {
         assert!(Period::parse("2026Q5").is_err());
         assert!(Period::parse("26Q1").is_err());
         assert!(Period::parse("Q3").is_err());
+        let day = |y, m, d| dates::days_from_civil(y, m, d);
+        let q = |year, quarter| Period::Quarter { year, quarter };
+        assert_eq!(Period::previous_quarter(day(2026, 11, 29)), q(2026, 3));
+        assert_eq!(Period::previous_quarter(day(2026, 10, 1)), q(2026, 3));
+        assert_eq!(Period::previous_quarter(day(2026, 9, 30)), q(2026, 2));
+        assert_eq!(Period::previous_quarter(day(2027, 1, 1)), q(2026, 4));
+        assert_eq!(Period::previous_quarter(day(2027, 3, 31)), q(2026, 4));
+        assert!(matches!(
+            Period::parse("previous").unwrap(),
+            Period::Quarter { .. }
+        ));
         let (f, t) = Period::parse("2026Q4").unwrap().bounds().unwrap();
         assert_eq!(dates::iso(f), "2026-10-01");
         assert_eq!(dates::iso(t), "2026-12-31");

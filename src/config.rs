@@ -37,6 +37,9 @@ pub struct InputConfig {
     pub date_format: String,
     /// Tokens read as missing (after trimming), besides the empty string (SPEC §10 V2).
     pub missing_values: Vec<String>,
+    /// Largest share of any file's rows that may be quarantined before the run is a data
+    /// error (SPEC §16 O2).
+    pub max_quarantined_share: f64,
 }
 
 impl Default for InputConfig {
@@ -47,6 +50,7 @@ impl Default for InputConfig {
             attendance: "attendance.csv".into(),
             date_format: String::new(),
             missing_values: Vec::new(),
+            max_quarantined_share: 0.10,
         }
     }
 }
@@ -60,16 +64,54 @@ pub struct ColumnsConfig {
     pub attendance: BTreeMap<String, String>,
 }
 
-/// Raw label → canonical label, per labelled field.
+/// Raw label → canonical label, per labelled field; `closed` names the fields whose labels
+/// form a closed set (any label neither mapped nor canonical is quarantined as
+/// `unknown_label`, and `validate` lists it).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LabelsConfig {
     pub track: BTreeMap<String, String>,
     pub modality: BTreeMap<String, String>,
+    pub site: BTreeMap<String, String>,
     pub delivery: BTreeMap<String, String>,
     pub discharge_reason: BTreeMap<String, String>,
+    pub age_group: BTreeMap<String, String>,
+    pub sex: BTreeMap<String, String>,
+    pub race_ethnicity: BTreeMap<String, String>,
     pub instrument: BTreeMap<String, String>,
     pub service: BTreeMap<String, String>,
+    pub closed: Vec<String>,
+}
+
+impl LabelsConfig {
+    /// Every labelled field with its map, in a fixed order.
+    pub fn fields(&self) -> [(&'static str, &BTreeMap<String, String>); 10] {
+        [
+            ("track", &self.track),
+            ("modality", &self.modality),
+            ("site", &self.site),
+            ("delivery", &self.delivery),
+            ("discharge_reason", &self.discharge_reason),
+            ("age_group", &self.age_group),
+            ("sex", &self.sex),
+            ("race_ethnicity", &self.race_ethnicity),
+            ("instrument", &self.instrument),
+            ("service", &self.service),
+        ]
+    }
+
+    /// The map of a labelled field (`None` for a field without labels).
+    pub fn get(&self, field: &str) -> Option<&BTreeMap<String, String>> {
+        self.fields()
+            .into_iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m)
+    }
+
+    /// Whether the config declares the field's labels closed.
+    pub fn is_closed(&self, field: &str) -> bool {
+        self.closed.iter().any(|c| c == field)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -147,6 +189,25 @@ pub struct InstrumentConfig {
     pub remission_source: Option<String>,
     pub response_fraction: Option<f64>,
     pub response_source: Option<String>,
+}
+
+impl InstrumentConfig {
+    /// The numeric fields by key, for the finiteness check.
+    fn numbers(&self) -> [(&'static str, Option<f64>); 8] {
+        [
+            ("min", self.min),
+            ("max", self.max),
+            ("caseness", self.caseness),
+            ("reliable_change", self.reliable_change),
+            ("reliable_change_sd", self.reliable_change_sd),
+            (
+                "reliable_change_reliability",
+                self.reliable_change_reliability,
+            ),
+            ("remission_below", self.remission_below),
+            ("response_fraction", self.response_fraction),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -253,6 +314,52 @@ impl Config {
                 ));
             }
         }
+        let share = self.input.max_quarantined_share;
+        if !(0.0..=1.0).contains(&share) {
+            return Err(format!(
+                "[input] max_quarantined_share must be a fraction from 0 to 1, not {share}"
+            ));
+        }
+        if self
+            .input
+            .missing_values
+            .iter()
+            .any(|t| t.trim().is_empty())
+        {
+            return Err(
+                "[input] missing_values: an empty token is always missing; list only other tokens"
+                    .into(),
+            );
+        }
+        for c in &self.labels.closed {
+            if c == "instrument" {
+                return Err("[labels] closed: instrument ids are always a closed set (the catalog); leave `instrument` out".into());
+            }
+            if self.labels.get(c).is_none() {
+                return Err(format!(
+                    "[labels] closed: `{c}` is not a labelled field (expected any of: {})",
+                    self.labels.fields().map(|(f, _)| f).join(", ")
+                ));
+            }
+        }
+        for (field, map) in self.labels.fields() {
+            for (raw, canon) in map {
+                if canon.trim().is_empty() {
+                    return Err(format!("[labels.{field}] `{raw}` maps to an empty label"));
+                }
+                if field != "instrument"
+                    && field != "service"
+                    && canon
+                        .trim()
+                        .eq_ignore_ascii_case(crate::analysis::cells::ALL)
+                {
+                    return Err(format!(
+                        "[labels.{field}] `{raw}` maps to `{}`, the margin label of every table; choose another label",
+                        canon.trim()
+                    ));
+                }
+            }
+        }
         let [b0, b1] = self.pairing.baseline_window;
         if b0 > b1 {
             return Err("[pairing] baseline_window must be [from, to] with from <= to".into());
@@ -275,6 +382,9 @@ impl Config {
                     ))
                 }
                 _ => {}
+            }
+            if f.target_days.is_some_and(|t| t < 0) {
+                return Err(format!("[followup.{name}] target_days must be >= 0"));
             }
             if f.min_gap_days < 0 {
                 return Err(format!("[followup.{name}] min_gap_days must be >= 0"));
@@ -299,6 +409,12 @@ impl Config {
         }
         if self.report.suppress_below == 0 {
             return Err("[report] suppress_below must be >= 1 (1 suppresses nothing)".into());
+        }
+        let dose = self.report.dose_hours;
+        if !(dose.is_finite() && dose > 0.0 && dose <= 168.0) {
+            return Err(format!(
+                "[report] dose_hours must be a number of hours a week above 0 and at most 168, not {dose}"
+            ));
         }
         self.catalog().map(|_| ())
     }
@@ -331,6 +447,20 @@ impl Config {
             let here = format!("[[instruments]] entry {} (id `{}`)", n + 1, ic.id);
             if ic.id.trim().is_empty() {
                 return Err(format!("[[instruments]] entry {} has no id", n + 1));
+            }
+            if let Some(k) = self.instruments[..n]
+                .iter()
+                .position(|o| o.id.trim().eq_ignore_ascii_case(ic.id.trim()))
+            {
+                return Err(format!(
+                    "{here}: the id is also given by entry {} (ids match case-insensitively); merge the two entries",
+                    k + 1
+                ));
+            }
+            for (key, v) in ic.numbers() {
+                if v.is_some_and(|v| !v.is_finite()) {
+                    return Err(format!("{here}: {key} must be a finite number"));
+                }
             }
             let mut inst = match catalog.get(&ic.id) {
                 Some(i) => i.clone(),
@@ -400,6 +530,22 @@ impl Config {
             }
             if inst.min.partial_cmp(&inst.max) != Some(std::cmp::Ordering::Less) {
                 return Err(format!("{here}: min must be below max"));
+            }
+            if inst.reliable_change.is_some() && !inst.rci_threshold().is_some_and(|t| t > 0.0) {
+                return Err(format!(
+                    "{here}: the reliable-change threshold must be above 0"
+                ));
+            }
+            for (key, v) in [
+                ("caseness", inst.caseness),
+                ("remission_below", inst.remission_below),
+            ] {
+                if v.is_some_and(|v| v < inst.min || v > inst.max) {
+                    return Err(format!(
+                        "{here}: {key} must lie within the score range {} to {}",
+                        inst.min, inst.max
+                    ));
+                }
             }
             catalog.insert(inst);
         }

@@ -21,6 +21,20 @@ pub fn days_from_civil(year: i32, month: u32, day: u32) -> Day {
     era * 146_097 + doe - 719_468
 }
 
+/// Today's date on this machine's local clock (for `--period previous`).
+pub fn today() -> Day {
+    use chrono::Datelike;
+    let d = chrono::Local::now().date_naive();
+    days_from_civil(d.year(), d.month(), d.day())
+}
+
+/// The current local time as ISO 8601 with its UTC offset, to the second (for messages).
+pub fn now_iso() -> String {
+    chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
 /// The (year, month, day) of a day number (H. Hinnant's `civil_from_days`).
 pub fn civil_from_days(z: Day) -> (i32, u32, u32) {
     let z = z + 719_468;

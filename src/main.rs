@@ -13,7 +13,8 @@ fn main() -> ExitCode {
     match status {
         Ok(s) => ExitCode::from(s as u8),
         Err(e) => {
-            eprintln!("iop-outcomes: error: {e}");
+            // Never panics, even on a closed or full stderr (SPEC §16 O8).
+            iop_outcomes::diag::error(&e.to_string());
             ExitCode::from(e.exit_status() as u8)
         }
     }

@@ -43,13 +43,33 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let mut staging = Staging::new(&dest)?;
 
     let mut progress = diag::Progress::new(opts.quiet);
+    // A report on generated data says so, and a forgotten --input is never silent (O11).
+    let origin = crate::synth::synthetic_origin(&opts.input).map(|o| {
+        if opts.input == std::path::Path::new(crate::app::SAMPLE_INPUT) {
+            diag::warn(&format!(
+                "reporting on the bundled synthetic sample in {} (not real data); pass --input DIR for a real export",
+                crate::app::SAMPLE_INPUT
+            ));
+            format!("the bundled sample ({}): {o}", crate::app::SAMPLE_INPUT)
+        } else {
+            o
+        }
+    });
     progress.stage("reading and validating the export");
     let export = ingest::load(&opts.input, &cfg, &catalog)?;
     if export.attendance.is_none() {
-        diag::warn(&format!(
+        diag::info(&format!(
             "{} not supplied: engagement has no attendance figures",
             cfg.input.attendance
         ));
+    }
+    for w in ingest::check_loss(
+        &export.accounts,
+        &export.unknown,
+        cfg.input.max_quarantined_share,
+        "nothing was published",
+    )? {
+        diag::warn(&w);
     }
     if !export.quarantine.is_empty() {
         diag::info(&format!(
@@ -72,6 +92,19 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         .collect();
     let cohort_size = selected.iter().filter(|s| **s).count();
     let active = anchors.iter().filter(|a| a.is_none()).count();
+    if cohort_size == 0 {
+        return Err(Error::Data(match &opts.period {
+            crate::cli::Period::All => format!(
+                "no episode has a follow-up anchor for `{}` (every accepted episode is still in care); nothing was published",
+                opts.followup
+            ),
+            p => format!(
+                "no episodes whose follow-up anchor falls in {} (follow-up point `{}`); nothing was published",
+                p.label(),
+                opts.followup
+            ),
+        }));
+    }
 
     progress.stage("computing the tables");
     let ids = &export.assessments.instruments;
@@ -239,6 +272,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         period: label.clone(),
         followup: opts.followup.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        synthetic: origin,
         cohort: cohort_size,
         active,
         headline,

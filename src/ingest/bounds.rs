@@ -8,6 +8,49 @@ use rayon::prelude::*;
 /// The offset of the first byte that is not valid UTF-8, checked in parallel over pieces
 /// cut at newlines (an ASCII byte never falls inside a multi-byte sequence).
 pub(super) fn first_invalid_utf8(bytes: &[u8]) -> Option<usize> {
+    pieces(bytes).par_windows(2).find_map_first(|w| {
+        std::str::from_utf8(&bytes[w[0]..w[1]])
+            .err()
+            .map(|e| w[0] + e.valid_up_to())
+    })
+}
+
+/// Whether the bytes hold a carriage return not followed by a line feed (old Mac line ends, or
+/// a stray CR), checked in parallel; the csv crate reads one as a record end.
+pub(super) fn has_bare_cr(bytes: &[u8]) -> bool {
+    pieces(bytes).par_windows(2).any(|w| {
+        memchr::memchr_iter(b'\r', &bytes[w[0]..w[1]])
+            .any(|i| bytes.get(w[0] + i + 1) != Some(&b'\n'))
+    })
+}
+
+/// A copy of `bytes` in which every bare carriage return outside a quoted field (see
+/// [`has_bare_cr`]) is a line feed: the same records as the csv crate reads, with one line
+/// end per record, so that line numbers, chunk cuts and record counts all follow `\n`. Byte
+/// offsets are unchanged (one byte for one byte).
+pub(super) fn bare_cr_to_lf(bytes: &[u8]) -> Vec<u8> {
+    let mut quoted = Vec::new();
+    // An unterminated field is reported by the caller's own check afterwards.
+    let _ = quoted_fields(bytes, |open, close| quoted.push((open, close)));
+    let mut out = bytes.to_vec();
+    let mut k = 0;
+    for i in memchr::memchr_iter(b'\r', bytes) {
+        if bytes.get(i + 1) == Some(&b'\n') {
+            continue;
+        }
+        while k < quoted.len() && quoted[k].1 < i {
+            k += 1;
+        }
+        if quoted.get(k).is_some_and(|&(open, _)| open < i) {
+            continue;
+        }
+        out[i] = b'\n';
+    }
+    out
+}
+
+/// Piece boundaries (starts, then the end) of about 8 MiB each, cut after newlines.
+fn pieces(bytes: &[u8]) -> Vec<usize> {
     const PIECE: usize = 8 << 20;
     let mut starts = vec![0];
     while let Some(&last) = starts.last() {
@@ -21,11 +64,7 @@ pub(super) fn first_invalid_utf8(bytes: &[u8]) -> Option<usize> {
         }
     }
     starts.push(bytes.len());
-    starts.par_windows(2).find_map_first(|w| {
-        std::str::from_utf8(&bytes[w[0]..w[1]])
-            .err()
-            .map(|e| w[0] + e.valid_up_to())
-    })
+    starts
 }
 
 /// Calls `each(open, close)` for every quoted field, as the csv crate reads RFC 4180: a quote
@@ -114,6 +153,28 @@ mod tests {
         let mut ends = Vec::new();
         let state = for_each_record_end(bytes, |e| ends.push(e));
         (ends, state == Q::Quoted)
+    }
+
+    #[test]
+    fn bare_carriage_returns_become_line_feeds_outside_quoted_fields() {
+        assert!(!has_bare_cr(b"a,b\r\nc,d\r\n"));
+        assert!(has_bare_cr(b"a,b\rc,d\r"));
+        assert!(has_bare_cr(b"a,b\r\nc\r,d\r\n"));
+        let old_mac = b"a,b\r1,\"x\ry\"\r2,z";
+        assert_eq!(bare_cr_to_lf(old_mac), b"a,b\n1,\"x\ry\"\n2,z".to_vec());
+        // The csv crate reads the same records from both.
+        let read = |b: &[u8]| {
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(b)
+                .byte_records()
+                .map(|r| r.unwrap().iter().map(<[u8]>::to_vec).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(read(old_mac), read(&bare_cr_to_lf(old_mac)));
+        let mixed = b"a,b\r\nc\r,d\r\n\"q\r\",e\r";
+        assert_eq!(read(mixed), read(&bare_cr_to_lf(mixed)));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 mod accept;
 mod bounds;
+mod loss;
 mod parse;
 mod phi;
 mod read;
@@ -16,6 +17,7 @@ mod reason;
 mod schema;
 mod validate;
 
+pub use loss::{check_loss, describe_unknown, UnknownValues};
 pub use reason::Reason;
 pub use schema::{ASSESSMENT_COLUMNS, ATTENDANCE_COLUMNS, EPISODE_COLUMNS};
 
@@ -174,6 +176,8 @@ pub struct Export {
     pub quarantine: Vec<QuarantineRow>,
     /// Size and SHA-256 of episodes, assessments and attendance (`None`: not supplied).
     pub fingerprints: [Option<Fingerprint>; 3],
+    /// Values rejected as unknown (instrument ids, labels of closed sets), per file and column.
+    pub unknown: Vec<UnknownValues>,
 }
 
 /// Reads and validates the export in `dir`.
@@ -188,18 +192,13 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
 
     let t = std::time::Instant::now();
     let ep_src = open(&cfg.input.episodes)?;
-    let ep = validate::Prepared::new(
-        ep_src,
-        EPISODE_COLUMNS,
-        validate::EPISODE_REQUIRED,
-        &cfg.columns.episodes,
-        &rules,
-    )?;
+    let ep = validate::Prepared::new(ep_src, &schema::EPISODES, &cfg.columns.episodes, &rules)?;
     let (ep_fp, ep_result) = rayon::join(
         || ep.src.fingerprint(),
         || validate::episodes(&ep, &rules, &mut quarantine),
     );
     let (episodes, ep_acc) = ep_result?;
+    let mut unknown = ep.unknown(&quarantine, EPISODE_COLUMNS);
     drop(ep);
     if ep_acc.rows_read == 0 {
         return Err(Error::Data(format!(
@@ -227,8 +226,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             let mut q = Vec::new();
             let asm = validate::Prepared::new(
                 open(&cfg.input.assessments)?,
-                ASSESSMENT_COLUMNS,
-                ASSESSMENT_COLUMNS,
+                &schema::ASSESSMENTS,
                 &cfg.columns.assessments,
                 &rules,
             )?;
@@ -237,6 +235,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
                 || validate::assessments(&asm, &rules, catalog, &index, &mut q),
             );
             let (assessments, acc) = result?;
+            let unknown = asm.unknown(&q, ASSESSMENT_COLUMNS);
             if acc.rows_read == 0 {
                 return Err(Error::Data(format!(
                     "{}: the file has a header but no assessments",
@@ -244,7 +243,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
                 )));
             }
             crate::diag::debug(&format!("{}: {:.2?}", cfg.input.assessments, t.elapsed()));
-            Ok((assessments, acc, fp, q))
+            Ok((assessments, acc, fp, q, unknown))
         },
         || -> Result<_> {
             let t = std::time::Instant::now();
@@ -255,12 +254,12 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
                     FileAccount::new(&cfg.input.attendance, false),
                     None,
                     q,
+                    Vec::new(),
                 ));
             }
             let at = validate::Prepared::new(
                 open(&cfg.input.attendance)?,
-                ATTENDANCE_COLUMNS,
-                validate::ATTENDANCE_REQUIRED,
+                &schema::ATTENDANCE,
                 &cfg.columns.attendance,
                 &rules,
             )?;
@@ -269,13 +268,16 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
                 || validate::attendance(&at, &rules, &index, &mut q),
             );
             let (a, acc) = result?;
+            let unknown = at.unknown(&q, ATTENDANCE_COLUMNS);
             crate::diag::debug(&format!("{}: {:.2?}", cfg.input.attendance, t.elapsed()));
-            Ok((Some(a), acc, Some(fp), q))
+            Ok((Some(a), acc, Some(fp), q, unknown))
         },
     );
     // The assessments' error first, as a sequential run would report it.
-    let (assessments, as_acc, as_fp, as_q) = assessed?;
-    let (attendance, at_acc, at_fp, at_q) = attended?;
+    let (assessments, as_acc, as_fp, as_q, as_unknown) = assessed?;
+    let (attendance, at_acc, at_fp, at_q, at_unknown) = attended?;
+    unknown.extend(as_unknown);
+    unknown.extend(at_unknown);
     quarantine.extend(as_q);
     quarantine.extend(at_q);
     drop(index);
@@ -298,5 +300,6 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         accounts: vec![ep_acc, as_acc, at_acc],
         quarantine,
         fingerprints: [Some(ep_fp), Some(as_fp), at_fp],
+        unknown,
     })
 }

@@ -99,6 +99,9 @@ pub fn minutes(x: f64) -> Option<u16> {
 pub struct LabelMap {
     exact: HashMap<String, String>,
     folded: HashMap<String, String>,
+    /// The known labels of a closed set (`[labels] closed`): the mapping's raw and canonical
+    /// labels; `None` when the set is open (any label passes through).
+    closed: Option<std::collections::HashSet<String>>,
 }
 
 impl LabelMap {
@@ -112,6 +115,23 @@ impl LabelMap {
                 .or_insert_with(|| canon.trim().to_string());
         }
         m
+    }
+
+    /// A map whose labels form a closed set: a label that is neither mapped nor one of the
+    /// canonical labels is unknown ([`LabelMap::known`] gives `None`).
+    pub fn closed(map: &BTreeMap<String, String>) -> Self {
+        let mut m = LabelMap::new(map);
+        m.closed = Some(map.values().map(|c| c.trim().to_string()).collect());
+        m
+    }
+
+    /// The canonical label, or `None` when the set is closed and `raw` is not in it.
+    pub fn known<'a>(&'a self, raw: &'a str) -> Option<&'a str> {
+        let out = self.apply(raw);
+        match &self.closed {
+            Some(set) if !set.contains(out) => None,
+            _ => Some(out),
+        }
     }
 
     pub fn apply<'a>(&'a self, raw: &'a str) -> &'a str {
@@ -217,5 +237,11 @@ mod tests {
         assert_eq!(l.apply(" MH "), "mental_health");
         assert_eq!(l.apply("dual dx"), "co_occurring");
         assert_eq!(l.apply("eating_disorder"), "eating_disorder");
+        assert_eq!(l.known("eating_disorder"), Some("eating_disorder"));
+        // A closed set knows its mapped and canonical labels only.
+        let c = LabelMap::closed(&m);
+        assert_eq!(c.known(" mh"), Some("mental_health"));
+        assert_eq!(c.known("co_occurring"), Some("co_occurring"));
+        assert_eq!(c.known("eating_disorder"), None);
     }
 }

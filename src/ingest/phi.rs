@@ -108,51 +108,55 @@ pub fn identifier_header(name: &str) -> bool {
     IDENTIFIER_NAMES.contains(&folded.as_str())
 }
 
-/// The identifier shape of a value, if it has one. Cheap for ordinary values: every test
-/// needs a specific length or an `@`.
+/// The identifier shape found anywhere inside a value, if any (SPEC §16 O5: `clinic
+/// 123-45-6789` is caught like `123-45-6789`). Cheap for ordinary values: an e-mail needs an
+/// `@`, an SSN 9 digits and a phone number 10, and most values (dates, scores, labels) have
+/// neither.
 pub fn value_shape(value: &str) -> Option<Shape> {
     let v = super::parse::trim(value).as_bytes();
     if v.len() < 6 {
         return None;
     }
-    if v.contains(&b'@') {
-        return is_email(v).then_some(Shape::Email);
+    if memchr::memchr(b'@', v).is_some() && has_email(v) {
+        return Some(Shape::Email);
     }
-    if !v[0].is_ascii_digit() && v[0] != b'(' && v[0] != b'+' {
-        return None;
-    }
-    // An SSN has 9 digits and a phone number at least 10: most values (dates, scores) have
-    // fewer, and are let through without the shape checks.
     if v.iter().filter(|b| b.is_ascii_digit()).count() < 9 {
         return None;
     }
-    if is_ssn(v) {
-        return Some(Shape::Ssn);
+    // Candidate starts: a digit, `(` or `+` not preceded by a digit (so a shape is never
+    // found inside a longer run of digits).
+    let starts = (0..v.len()).filter(|&i| {
+        matches!(v[i], b'0'..=b'9' | b'(' | b'+') && (i == 0 || !v[i - 1].is_ascii_digit())
+    });
+    let mut phone = false;
+    for i in starts {
+        let ends_here = |len: usize| v.get(i + len).is_none_or(|b| !b.is_ascii_digit());
+        if ssn_at(&v[i..]) && ends_here(11) {
+            return Some(Shape::Ssn);
+        }
+        phone |= phone_at(&v[i..]).is_some_and(ends_here);
     }
-    if is_phone(v) {
-        return Some(Shape::Phone);
-    }
-    None
+    phone.then_some(Shape::Phone)
 }
 
 fn digits(v: &[u8]) -> bool {
     v.iter().all(u8::is_ascii_digit)
 }
 
-/// `ddd-dd-dddd` or `ddd dd dddd`.
-fn is_ssn(v: &[u8]) -> bool {
-    v.len() == 11
+/// Whether `v` starts with `ddd-dd-dddd` or `ddd dd dddd`.
+fn ssn_at(v: &[u8]) -> bool {
+    v.len() >= 11
         && (v[3] == b'-' || v[3] == b' ')
         && v[6] == v[3]
         && digits(&v[..3])
         && digits(&v[4..6])
-        && digits(&v[7..])
+        && digits(&v[7..11])
 }
 
-/// North American numbers with separators: `555-123-4567`, `555.123.4567`, `555 123 4567`,
-/// `(555) 123-4567`, with an optional `+1`/`1` prefix. Ten bare digits are not flagged (too
-/// many record keys look like that).
-fn is_phone(v: &[u8]) -> bool {
+/// The length of a North American number with separators at the start of `v`:
+/// `555-123-4567`, `555.123.4567`, `555 123 4567`, `(555) 123-4567`, with an optional `+1`/`1`
+/// prefix. Ten bare digits are not flagged (too many record keys look like that).
+fn phone_at(v: &[u8]) -> Option<usize> {
     let mut s = v;
     if let Some(rest) = s.strip_prefix(b"+1") {
         s = rest;
@@ -166,25 +170,36 @@ fn is_phone(v: &[u8]) -> bool {
     {
         s = rest;
     }
-    let (area, rest) = if s.first() == Some(&b'(') {
+    let rest = if s.first() == Some(&b'(') {
         if s.len() < 5 || s[4] != b')' || !digits(&s[1..4]) {
-            return false;
+            return None;
         }
-        let mut r = &s[5..];
-        if let Some(x) = r.strip_prefix(b" ") {
-            r = x;
-        }
-        (true, r)
+        let r = &s[5..];
+        r.strip_prefix(b" ").unwrap_or(r)
     } else {
         if s.len() < 4 || !digits(&s[..3]) || !matches!(s[3], b'-' | b'.' | b' ') {
-            return false;
+            return None;
         }
-        (true, &s[4..])
+        &s[4..]
     };
-    area && rest.len() == 8
+    let ok = rest.len() >= 8
         && digits(&rest[..3])
         && matches!(rest[3], b'-' | b'.' | b' ')
-        && digits(&rest[4..])
+        && digits(&rest[4..8]);
+    ok.then(|| v.len() - rest.len() + 8)
+}
+
+/// Whether any word of `v` (cut at whitespace and punctuation that cannot be in an address)
+/// is an e-mail address.
+fn has_email(v: &[u8]) -> bool {
+    v.split(|b| {
+        b.is_ascii_whitespace()
+            || matches!(
+                b,
+                b',' | b';' | b'<' | b'>' | b'(' | b')' | b'"' | b'\'' | b'[' | b']'
+            )
+    })
+    .any(|w| w.contains(&b'@') && is_email(w))
 }
 
 fn is_email(v: &[u8]) -> bool {
@@ -228,9 +243,34 @@ mod tests {
             "18-25",
             "1441",
             "123-456",
+            "2025-01-05 12:30:45",
+            "site 12-345-6789",
+            "1234-56-78901",
+            "tel 5551234567",
+            "release 1.2.3 build 4567",
+            "a@b.c",
         ] {
             assert_eq!(value_shape(ok), None, "{ok}");
         }
+    }
+
+    #[test]
+    fn shapes_inside_longer_values() {
+        // SPEC §16 O5: an identifier anywhere inside a text value.
+        assert_eq!(value_shape("clinic 123-45-6789"), Some(Shape::Ssn));
+        assert_eq!(value_shape("123-45-6789 north"), Some(Shape::Ssn));
+        assert_eq!(value_shape("x:123 45 6789;"), Some(Shape::Ssn));
+        assert_eq!(value_shape("call (555) 123-4567 now"), Some(Shape::Phone));
+        assert_eq!(value_shape("site A, 555.123.4567"), Some(Shape::Phone));
+        assert_eq!(value_shape("ph:+1 555 123 4567"), Some(Shape::Phone));
+        assert_eq!(
+            value_shape("contact <jane.doe@example.org> today"),
+            Some(Shape::Email)
+        );
+        assert_eq!(value_shape("me@home.net"), Some(Shape::Email));
+        // Inside a longer run of digits it is not the shape.
+        assert_eq!(value_shape("9123-45-67890"), None);
+        assert_eq!(value_shape("5555-123-45678"), None);
     }
 
     #[test]

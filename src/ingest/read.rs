@@ -10,7 +10,7 @@
 //! exactly. Results are collected in file order whatever the thread count.
 
 use super::accept::{pack_runs, split_runs, Columns, Scan};
-use super::bounds::{first_invalid_utf8, quoted_fields};
+use super::bounds::{bare_cr_to_lf, first_invalid_utf8, has_bare_cr, quoted_fields};
 use super::Fingerprint;
 use crate::error::{Error, Result};
 use csv::ByteRecord;
@@ -26,6 +26,9 @@ pub struct Source {
     map: Option<memmap2::Mmap>,
     /// Length of a UTF-8 byte-order mark at the start (0 or 3).
     bom: usize,
+    /// The bytes after the byte-order mark with bare carriage returns read as line feeds,
+    /// when the file has any (old Mac line ends); `None`: the mapped bytes are read as is.
+    normalised: Option<Vec<u8>>,
     /// Header names, trimmed.
     pub header: Vec<String>,
     /// Byte offset (in [`Source::bytes`]) of the first data record.
@@ -119,6 +122,10 @@ impl Source {
                 "{name}: the file is empty; it needs a header row naming its columns"
             )));
         }
+        // Bare CRs end records for the csv crate but not lines for us: read them as LFs
+        // (a copy of the file, made only when it has any).
+        let normalised = has_bare_cr(bytes).then(|| bare_cr_to_lf(bytes));
+        let bytes = normalised.as_deref().unwrap_or(bytes);
         if let Some(p) = memchr::memchr(0, bytes) {
             return Err(Error::Data(format!(
                 "{name}: line {}: contains a NUL byte (a UTF-16 or binary file?); save the export as UTF-8 CSV",
@@ -168,15 +175,19 @@ impl Source {
             name: name.to_string(),
             map,
             bom,
+            normalised,
             header,
             data_start,
             multiline,
         })
     }
 
-    /// The file's contents after any byte-order mark.
+    /// The file's contents after any byte-order mark (bare CRs read as LFs).
     pub fn bytes(&self) -> &[u8] {
-        &self.map.as_deref().unwrap_or(&[])[self.bom..]
+        match &self.normalised {
+            Some(b) => b,
+            None => &self.map.as_deref().unwrap_or(&[])[self.bom..],
+        }
     }
 
     /// Size and SHA-256 of the whole file as it is on disk (for the manifest).

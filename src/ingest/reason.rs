@@ -13,6 +13,8 @@ pub enum Reason {
     BadDate,
     BadNumber,
     UnknownInstrument,
+    /// A label outside a set the config declares closed (`[labels] closed`).
+    UnknownLabel,
     ScoreOutOfRange,
     DischargeBeforeAdmit,
     BadMinutes,
@@ -23,12 +25,13 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in check order.
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 12] = [
         Reason::MalformedRow,
         Reason::MissingValue,
         Reason::BadDate,
         Reason::BadNumber,
         Reason::UnknownInstrument,
+        Reason::UnknownLabel,
         Reason::ScoreOutOfRange,
         Reason::DischargeBeforeAdmit,
         Reason::BadMinutes,
@@ -45,6 +48,7 @@ impl Reason {
             Reason::BadDate => "bad_date",
             Reason::BadNumber => "bad_number",
             Reason::UnknownInstrument => "unknown_instrument",
+            Reason::UnknownLabel => "unknown_label",
             Reason::ScoreOutOfRange => "score_out_of_range",
             Reason::DischargeBeforeAdmit => "discharge_before_admit",
             Reason::BadMinutes => "bad_minutes",

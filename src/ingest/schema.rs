@@ -23,6 +23,31 @@ pub const ASSESSMENT_COLUMNS: &[&str] = &["episode_id", "instrument", "assessed_
 pub const ATTENDANCE_COLUMNS: &[&str] = &["episode_id", "session_date", "service", "minutes"];
 pub const ATTENDANCE_REQUIRED: &[&str] = &["episode_id", "session_date", "minutes"];
 
+/// One kind of input file: its name in the config (`[columns.<kind>]`), canonical columns
+/// and the required ones.
+#[derive(Debug, Clone, Copy)]
+pub struct FileSchema {
+    pub kind: &'static str,
+    pub columns: &'static [&'static str],
+    pub required: &'static [&'static str],
+}
+
+pub const EPISODES: FileSchema = FileSchema {
+    kind: "episodes",
+    columns: EPISODE_COLUMNS,
+    required: EPISODE_REQUIRED,
+};
+pub const ASSESSMENTS: FileSchema = FileSchema {
+    kind: "assessments",
+    columns: ASSESSMENT_COLUMNS,
+    required: ASSESSMENT_COLUMNS,
+};
+pub const ATTENDANCE: FileSchema = FileSchema {
+    kind: "attendance",
+    columns: ATTENDANCE_COLUMNS,
+    required: ATTENDANCE_REQUIRED,
+};
+
 /// Where each canonical column sits in a file, and the file's own header names.
 #[derive(Debug, Clone)]
 pub struct ColumnMap {
@@ -33,16 +58,16 @@ pub struct ColumnMap {
 }
 
 impl ColumnMap {
-    /// Maps a header onto the canonical columns. `rename` holds the config's
+    /// Maps a header onto the canonical columns of `schema`. `rename` holds the config's
     /// `canonical = "Raw Name"` pairs; names match trimmed and case-insensitively (V9).
     ///
     /// # Errors
-    /// A duplicate header name, or a missing required column (named as the file expects it).
+    /// A duplicate header name; missing required columns, all of them at once, with the
+    /// header that was found and the config section that maps names.
     pub fn resolve(
         file: &str,
         header: Vec<String>,
-        canonical: &[&str],
-        required: &[&str],
+        schema: &FileSchema,
         rename: &BTreeMap<String, String>,
     ) -> Result<ColumnMap> {
         let folded: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
@@ -56,30 +81,82 @@ impl ColumnMap {
                 )));
             }
         }
-        let mut index = Vec::with_capacity(canonical.len());
-        for col in canonical {
+        let mut index = Vec::with_capacity(schema.columns.len());
+        let mut missing = Vec::new();
+        let mut example = None;
+        for col in schema.columns {
             let want = rename
                 .get(*col)
                 .map(|s| s.trim().to_lowercase())
                 .unwrap_or_else(|| col.to_string());
             let pos = folded.iter().position(|h| *h == want);
-            if pos.is_none() && required.contains(col) {
-                let hint = delimiter_hint(&header);
-                let mapped = match rename.get(*col) {
-                    Some(raw) => format!(" (mapped from `{raw}` by the config)"),
-                    None => String::new(),
-                };
-                return Err(Error::Data(format!(
-                    "{file}: line 1: required column `{col}`{mapped} is missing{hint}"
-                )));
+            if pos.is_none() && schema.required.contains(col) {
+                example.get_or_insert(*col);
+                missing.push(match rename.get(*col) {
+                    Some(raw) => format!("`{col}` (mapped from `{raw}` by the config)"),
+                    None => format!("`{col}`"),
+                });
             }
             index.push(pos);
+        }
+        if !missing.is_empty() {
+            let (s, are) = if missing.len() == 1 {
+                ("", "is")
+            } else {
+                ("s", "are")
+            };
+            return Err(Error::Data(format!(
+                "{file}: line 1: required column{s} {} {are} missing{}. The header has {}. \
+                 If the export names them differently, map them in the config: [columns.{}] \
+                 with lines like {} = \"Name In The Export\"",
+                missing.join(", "),
+                delimiter_hint(&header),
+                describe_header(&header),
+                schema.kind,
+                example.unwrap_or_default()
+            )));
         }
         Ok(ColumnMap {
             header: header.into_iter().map(|h| h.trim().to_string()).collect(),
             index,
         })
     }
+}
+
+/// The header names found, for a message: each name that could be a data value (shaped like
+/// an identifier, or holding several digits, as when a file has no header row) is left out.
+fn describe_header(header: &[String]) -> String {
+    let mut hidden = 0;
+    let names: Vec<String> = header
+        .iter()
+        .filter_map(|h| {
+            let h = h.trim();
+            let digits = h.bytes().filter(u8::is_ascii_digit).count();
+            if super::phi::value_shape(h).is_some() || digits >= 4 {
+                hidden += 1;
+                None
+            } else {
+                Some(format!("`{h}`"))
+            }
+        })
+        .collect();
+    let mut t = format!(
+        "{} column{}",
+        header.len(),
+        if header.len() == 1 { "" } else { "s" }
+    );
+    if !names.is_empty() {
+        t.push_str(": ");
+        t.push_str(&names.join(", "));
+    }
+    if hidden > 0 {
+        t.push_str(&format!(
+            " ({hidden} name{} not shown: {} like data, so the file may lack a header row)",
+            if hidden == 1 { "" } else { "s" },
+            if hidden == 1 { "it looks" } else { "they look" }
+        ));
+    }
+    t
 }
 
 fn delimiter_hint(header: &[String]) -> String {

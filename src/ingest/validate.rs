@@ -22,17 +22,42 @@ use std::collections::BTreeMap;
 /// Everything a file's checks need from the config.
 pub(crate) struct Rules {
     pub fields: FieldRules,
-    pub track: LabelMap,
-    pub modality: LabelMap,
-    pub delivery: LabelMap,
-    pub reason: LabelMap,
+    /// Label maps of the episode text columns, by canonical column position (`None` for
+    /// the ids and dates).
+    pub episode_labels: Vec<Option<LabelMap>>,
     pub instrument: LabelMap,
     pub service: LabelMap,
+    /// Episode columns (canonical positions) in which the margin label `All` is an error
+    /// (SPEC §16 O4): the grouping columns, and track and modality, which every analysis
+    /// groups by.
+    pub margin_columns: Vec<usize>,
     pub allow: Vec<String>,
+}
+
+/// The label map of a field, closed when the config says so.
+fn label_map(cfg: &Config, field: &str) -> LabelMap {
+    let map = cfg.labels.get(field).cloned().unwrap_or_default();
+    if cfg.labels.is_closed(field) {
+        LabelMap::closed(&map)
+    } else {
+        LabelMap::new(&map)
+    }
 }
 
 impl Rules {
     pub fn new(cfg: &Config) -> Rules {
+        let episode_labels = schema::EPISODE_COLUMNS
+            .iter()
+            .map(|c| cfg.labels.get(c).map(|_| label_map(cfg, c)))
+            .collect();
+        let margin_columns = schema::EPISODE_COLUMNS
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                **c == "track" || **c == "modality" || cfg.report.group_by.iter().any(|g| g == *c)
+            })
+            .map(|(i, _)| i)
+            .collect();
         Rules {
             fields: FieldRules {
                 date_format: cfg.input.date_format.clone(),
@@ -43,12 +68,10 @@ impl Rules {
                     .map(|s| s.trim().to_string())
                     .collect(),
             },
-            track: LabelMap::new(&cfg.labels.track),
-            modality: LabelMap::new(&cfg.labels.modality),
-            delivery: LabelMap::new(&cfg.labels.delivery),
-            reason: LabelMap::new(&cfg.labels.discharge_reason),
+            episode_labels,
             instrument: LabelMap::new(&cfg.labels.instrument),
-            service: LabelMap::new(&cfg.labels.service),
+            service: label_map(cfg, "service"),
+            margin_columns,
             allow: cfg
                 .phi
                 .allow_columns
@@ -71,12 +94,11 @@ impl Prepared {
     /// Maps the header and runs the header half of the PHI guard.
     pub fn new(
         src: Source,
-        canonical: &'static [&'static str],
-        required: &[&str],
+        schema: &schema::FileSchema,
         rename: &BTreeMap<String, String>,
         rules: &Rules,
     ) -> Result<Prepared> {
-        let map = ColumnMap::resolve(&src.name, src.header.clone(), canonical, required, rename)?;
+        let map = ColumnMap::resolve(&src.name, src.header.clone(), schema, rename)?;
         let allowed: Vec<bool> = map
             .header
             .iter()
@@ -97,6 +119,18 @@ impl Prepared {
             src,
             map,
             scan_phi: allowed.iter().map(|a| !a).collect(),
+        })
+    }
+
+    /// The values of this file rejected as unknown, among its quarantined `rows`.
+    pub fn unknown(
+        &self,
+        rows: &[QuarantineRow],
+        canonical: &'static [&'static str],
+    ) -> Vec<super::UnknownValues> {
+        super::loss::unknown_values(rows, &self.map.header, |pos| {
+            let c = self.map.index.iter().position(|i| *i == Some(pos))?;
+            Some(canonical[c])
         })
     }
 
@@ -133,6 +167,21 @@ impl Prepared {
             }
         }
         Ok(rec.fields.len() == self.map.header.len())
+    }
+
+    /// The fatal error for the margin label `All` in grouping column `c` (SPEC §16 O4).
+    fn margin_label_error(&self, rec: &Rec, c: usize) -> Error {
+        let canonical = schema::EPISODE_COLUMNS[c];
+        let pos = self.map.index[c].unwrap_or(0);
+        Error::Data(format!(
+            "{}: line {}, column {} (`{}`): the value `All` is the margin label of every table \
+             (the row that sums all {canonical} values), so a real {canonical} cannot be called that. \
+             Map it to another label in the config, e.g. [labels.{canonical}] \"All\" = \"all_comers\"",
+            self.src.name,
+            rec.line,
+            pos + 1,
+            self.map.header.get(pos).map(String::as_str).unwrap_or(canonical)
+        ))
     }
 
     fn bad<T>(&self, reason: Reason, c: usize) -> Result<Row<T>> {
@@ -194,31 +243,50 @@ fn check_episode(p: &Prepared, rules: &Rules, rec: &Rec) -> Result<Row<EpisodeRo
             None => return p.bad(Reason::BadDate, E_DISCHARGE),
         }
     };
+    // Labels, in the order of the canonical columns: `None` is a missing optional value.
+    let mut labels: [Option<String>; 12] = Default::default();
+    for c in [
+        E_TRACK, E_MODALITY, E_SITE, E_DELIVERY, E_REASON, E_AGE, E_SEX, E_RACE,
+    ] {
+        let v = p.get(rec, c);
+        if rules.fields.is_missing(v) {
+            continue;
+        }
+        let label = match &rules.episode_labels[c] {
+            Some(map) => match map.known(v) {
+                Some(l) => l,
+                None => return p.bad(Reason::UnknownLabel, c),
+            },
+            None => v,
+        };
+        labels[c] = Some(label.to_string());
+    }
     if discharge.is_some_and(|d| d < admit) {
         return p.bad(Reason::DischargeBeforeAdmit, E_DISCHARGE);
     }
-    let opt_text = |c: usize, map: Option<&LabelMap>| {
-        let v = p.get(rec, c);
-        if rules.fields.is_missing(v) {
-            None
-        } else {
-            Some(map.map_or(v.trim(), |m| m.apply(v)).to_string())
+    for &c in &rules.margin_columns {
+        if labels[c]
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case(crate::analysis::cells::ALL))
+        {
+            return Err(p.margin_label_error(rec, c));
         }
-    };
+    }
+    let mut take = |c: usize| std::mem::take(&mut labels[c]);
     Ok(Row::Ok(EpisodeRow {
-        id: p.get(rec, E_ID).trim().to_string(),
-        client: p.get(rec, E_CLIENT).trim().to_string(),
-        track: rules.track.apply(p.get(rec, E_TRACK)).to_string(),
-        modality: rules.modality.apply(p.get(rec, E_MODALITY)).to_string(),
+        id: p.get(rec, E_ID).to_string(),
+        client: p.get(rec, E_CLIENT).to_string(),
+        track: take(E_TRACK).unwrap_or_default(),
+        modality: take(E_MODALITY).unwrap_or_default(),
         admit,
         discharge,
         opt: [
-            opt_text(E_SITE, None),
-            opt_text(E_DELIVERY, Some(&rules.delivery)),
-            opt_text(E_REASON, Some(&rules.reason)),
-            opt_text(E_AGE, None),
-            opt_text(E_SEX, None),
-            opt_text(E_RACE, None),
+            take(E_SITE),
+            take(E_DELIVERY),
+            take(E_REASON),
+            take(E_AGE),
+            take(E_SEX),
+            take(E_RACE),
         ],
     }))
 }
@@ -358,18 +426,22 @@ fn check_attendance(
     let Some(x) = parse::number(p.get(rec, 3)) else {
         return p.bad(Reason::BadNumber, 3);
     };
+    let s = p.get(rec, 2);
+    let label = if rules.fields.is_missing(s) {
+        None
+    } else {
+        match rules.service.known(s) {
+            Some(l) => Some(l),
+            None => return p.bad(Reason::UnknownLabel, 2),
+        }
+    };
     let Some(minutes) = parse::minutes(x) else {
         return p.bad(Reason::BadMinutes, 3);
     };
     let Some(episode) = services.last.get(p.get(rec, 0), episodes) else {
         return p.bad(Reason::UnknownEpisode, 0);
     };
-    let s = p.get(rec, 2);
-    let service = if rules.fields.is_missing(s) {
-        0
-    } else {
-        services.id(rules.service.apply(s))
-    };
+    let service = label.map_or(0, |l| services.id(l));
     Ok(Row::Ok(AttendanceRow {
         episode,
         date,
@@ -546,6 +618,3 @@ pub(crate) fn attendance(
     crate::diag::debug(&format!("attendance settle {:.2?}", t.elapsed()));
     Ok(settled)
 }
-
-/// The canonical column lists, re-exported for the config checks.
-pub(crate) use schema::{ATTENDANCE_REQUIRED, EPISODE_REQUIRED};

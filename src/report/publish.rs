@@ -65,13 +65,10 @@ impl OutputLock {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
         let info = format!(
-            "pid {}, started at unix time {started}\n",
-            std::process::id()
+            "pid {}, started at {}\n",
+            std::process::id(),
+            crate::dates::now_iso()
         );
         file.set_len(0)
             .and_then(|_| file.rewind())

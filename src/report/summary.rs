@@ -53,8 +53,17 @@ fn line(h: &Headline) -> String {
 /// Renders summary.md.
 pub fn render(v: &ReportView) -> String {
     let mut s = format!(
-        "# IOP outcomes: {}\n\nFollow-up point: {}. Cohort: {} episodes ({} still in care). {}\n\n## Overall\n\n",
+        "# IOP outcomes: {}{}\n\n{}Follow-up point: {}. Cohort: {} episodes ({} still in care). {}\n\n## Overall\n\n",
         escape(&v.period),
+        if v.synthetic.is_some() {
+            " (synthetic data)"
+        } else {
+            ""
+        },
+        v.synthetic
+            .as_ref()
+            .map(|o| format!("**Synthetic data**: {}.\n\n", escape(o)))
+            .unwrap_or_default(),
         escape(&v.followup),
         v.cohort,
         v.active,

@@ -58,6 +58,8 @@ pub struct ReportView {
     pub period: String,
     pub followup: String,
     pub version: String,
+    /// What the data is when `synth` generated it (SPEC §16 O11): named in the title.
+    pub synthetic: Option<String>,
     pub cohort: usize,
     pub active: usize,
     pub headline: Vec<Headline>,

@@ -12,6 +12,7 @@
 
 pub mod dirty;
 pub mod model;
+pub mod output;
 
 use crate::dates::{self, Day};
 use crate::error::{Error, Result};
@@ -84,6 +85,23 @@ pub struct Planted {
     pub abstinence_probability: BTreeMap<String, f64>,
 }
 
+/// What an export folder is, when `synth` made it: "a synthetic export made by iop-outcomes
+/// synth (seed 7, 2000 episodes)", read from its `synth.json`; `None` for any other folder.
+/// Reports on such an export say so (SPEC §16 O11).
+pub fn synthetic_origin(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("synth.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let generator = v.get("generator")?.as_str()?;
+    if !generator.starts_with("iop-outcomes") {
+        return None;
+    }
+    Some(format!(
+        "a synthetic export made by iop-outcomes synth (seed {}, {} episodes), not real clients",
+        v.get("seed")?.as_u64()?,
+        v.get("episodes")?.as_u64()?
+    ))
+}
+
 /// A small wrapper over ChaCha8 with the few draws the model needs. Its sampling is written
 /// here, not borrowed from `rand`, so the output depends only on the ChaCha8 stream.
 pub struct Draw(ChaCha8Rng);
@@ -148,11 +166,13 @@ pub fn generate(opts: &SynthOptions) -> Result<Truth> {
             "--dirty must be a fraction between 0 and 0.5".into(),
         ));
     }
-    std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
+    // Written into a staging folder, moved into place when complete (SPEC §16 O7).
+    let staged = output::Staged::new(&opts.out, opts.episodes)?;
+    let dir = staged.path().to_path_buf();
     let mut writers = [
-        open(&opts.out, FileId::Episodes, EPISODES_HEADER)?,
-        open(&opts.out, FileId::Assessments, ASSESSMENTS_HEADER)?,
-        open(&opts.out, FileId::Attendance, ATTENDANCE_HEADER)?,
+        open(&dir, FileId::Episodes, EPISODES_HEADER)?,
+        open(&dir, FileId::Assessments, ASSESSMENTS_HEADER)?,
+        open(&dir, FileId::Attendance, ATTENDANCE_HEADER)?,
     ];
     let chunks = opts.episodes.div_ceil(CHUNK);
     let batch = (rayon::current_num_threads() as u64 * 4).max(4);
@@ -175,13 +195,16 @@ pub fn generate(opts: &SynthOptions) -> Result<Truth> {
     }
     for (w, file) in writers.iter_mut().zip(FileId::ALL) {
         w.flush()
+            .and_then(|_| w.get_ref().sync_all())
             .map_err(|e| Error::io(opts.out.join(file.file_name()), e))?;
     }
+    drop(writers);
     let truth = truth(opts, &counts);
-    let path = opts.out.join("synth.json");
     let mut json = serde_json::to_vec_pretty(&truth).expect("truth serialises");
     json.push(b'\n');
-    std::fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
+    std::fs::write(dir.join("synth.json"), json)
+        .map_err(|e| Error::io(opts.out.join("synth.json"), e))?;
+    staged.finish()?;
     Ok(truth)
 }
 

@@ -36,6 +36,9 @@ fn run_help_documents_every_flag() {
     ] {
         assert!(text.contains(flag), "run --help lacks {flag}");
     }
+    // Each default is stated once, by clap.
+    assert!(!text.contains("(default: discharge)"), "{text}");
+    assert!(text.contains("[default: discharge]"), "{text}");
 }
 
 #[test]

@@ -84,7 +84,14 @@ fn a_second_concurrent_run_exits_3_naming_the_holder() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("holds the lock"))
-        .stderr(predicate::str::contains(format!("pid {}", first.id())));
+        .stderr(predicate::str::contains(format!("pid {}", first.id())))
+        // The start time reads as ISO 8601 local time with its offset, not a Unix timestamp.
+        .stderr(
+            predicate::str::is_match(
+                r"started at \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}\)",
+            )
+            .unwrap(),
+        );
     assert!(first.wait().unwrap().success());
     complete(&out.join("all")).unwrap();
 }
@@ -97,7 +104,7 @@ fn a_stale_lock_left_by_a_dead_run_does_not_block() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(
         out.join(".iop-outcomes.lock"),
-        "pid 999999, started at unix time 1\n",
+        "pid 999999, started at 2026-01-01T00:00:00+00:00\n",
     )
     .unwrap();
     // And the debris of a run killed mid-publish.

@@ -337,7 +337,83 @@ fn silent_under_cron_and_chatty_when_asked() {
         .stderr(predicate::str::contains("input rows quarantined"));
     let input = w.synth("s", 200, 1, 0.0);
     std::fs::remove_file(input.join("attendance.csv")).unwrap();
-    run(&input, &w.join("b"), &["--log-level", "warn"])
+    run(&input, &w.join("b"), &["--log-level", "info"])
         .success()
         .stderr(predicate::str::contains("attendance.csv not supplied"));
+}
+
+#[test]
+fn data_loss_warnings_reach_stderr_under_cron_and_quiet_keeps_errors_only() {
+    // 3% of rows bad: above the 1% warning line, below the 10% error line (SPEC §16 O2).
+    let w = WorkDir::new();
+    let input = w.synth("s", 300, 5, 0.03);
+    run(&input, &w.join("a"), &[])
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("warning: assessments.csv:"))
+        .stderr(predicate::str::contains("were quarantined"));
+    run(&input, &w.join("b"), &["--quiet"]).success().stderr("");
+    // The share threshold from the config turns the same loss into a data error.
+    let cfg = w.join("strict.toml");
+    std::fs::write(&cfg, "[input]\nmax_quarantined_share = 0.01\n").unwrap();
+    run(&input, &w.join("c"), &["--config", cfg.to_str().unwrap()])
+        .code(1)
+        .stderr(predicate::str::contains("max_quarantined_share = 0.01"))
+        .stderr(predicate::str::contains("nothing was published"));
+    assert!(!w.join("c/all").exists());
+}
+
+#[test]
+fn a_run_on_the_bundled_sample_says_so() {
+    // A forgotten --input (cron, SPEC §16 O11): the default is the bundled sample, and the
+    // report, the summary and stderr all say that it is synthetic.
+    let w = WorkDir::new();
+    bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "--out"])
+        .arg(w.join("r"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "reporting on the bundled synthetic sample",
+        ));
+    let html = std::fs::read_to_string(w.join("r/all/report.html")).unwrap();
+    assert!(html.contains("<title>IOP outcomes report: all (synthetic data)</title>"));
+    // (minijinja escapes `/` as `&#x2f;`.)
+    assert!(html.contains("the bundled sample (data&#x2f;sample): a synthetic export made by iop-outcomes synth (seed 7, 2000 episodes)"));
+    let summary = std::fs::read_to_string(w.join("r/all/summary.md")).unwrap();
+    assert!(
+        summary.starts_with("# IOP outcomes: all (synthetic data)\n"),
+        "{summary}"
+    );
+    // A generated export elsewhere is named as synthetic too; a real one (no synth.json) is not.
+    let input = w.synth("s", 200, 1, 0.0);
+    run(&input, &w.join("x"), &[]).success().stderr("");
+    let html = std::fs::read_to_string(w.join("x/all/report.html")).unwrap();
+    assert!(html.contains("a synthetic export made by iop-outcomes synth (seed 1, 200 episodes)"));
+    std::fs::remove_file(input.join("synth.json")).unwrap();
+    run(&input, &w.join("y"), &[]).success();
+    let html = std::fs::read_to_string(w.join("y/all/report.html")).unwrap();
+    assert!(!html.contains("synthetic"));
+}
+
+#[test]
+fn period_previous_is_the_last_complete_quarter() {
+    let w = WorkDir::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let want = iop_outcomes::cli::Period::previous_quarter(iop_outcomes::dates::today()).label();
+    // The sample ends in 2026Q4; a later quarter has no cohort (exit 1), an earlier one a report.
+    let out = run(&sample, &w.join("r"), &["--period", "previous"])
+        .get_output()
+        .clone();
+    if out.status.success() {
+        assert!(
+            w.join("r").join(&want).join("outcomes.csv").exists(),
+            "{want}"
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("falls in {want}")), "{err}");
+    }
 }
