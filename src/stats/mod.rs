@@ -10,6 +10,7 @@ pub mod binom;
 pub mod effect;
 pub mod lm;
 pub mod multiplicity;
+pub mod survival;
 pub mod ttest;
 pub mod wilcoxon;
 
