@@ -9,6 +9,7 @@
 pub mod binom;
 pub mod discrete;
 pub mod effect;
+pub mod funnel;
 pub mod glm;
 pub mod lm;
 pub mod multiplicity;
