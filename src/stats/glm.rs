@@ -8,7 +8,9 @@
 //! norm is aliased: no coefficient, like R's `NA`, and 0 in the linear predictor);
 //! convergence when |dev − dev_old|/(|dev| + 0.1) < 1e-8, at most 25 iterations, with
 //! glm.fit's step halving when the deviance is not finite. The logit link, its inverse and
-//! μ.η are R's C versions, clamped at |η| > 30, so fitted probabilities stay inside (0, 1).
+//! μ.η are R's C versions, clamped at |η| > 30, so fitted probabilities stay inside (0, 1)
+//! and the deviance finite: with this link the step halving is kept for fidelity but cannot
+//! be reached.
 
 use nalgebra::DMatrix;
 
