@@ -7,7 +7,10 @@
 //! 1e-9 relative (or 1e-15 absolute for values below 1e-300).
 
 pub mod binom;
+pub mod discrete;
 pub mod effect;
+pub mod funnel;
+pub mod glm;
 pub mod lm;
 pub mod multiplicity;
 pub mod survival;
