@@ -9,6 +9,7 @@
 pub mod binom;
 pub mod effect;
 pub mod lm;
+pub mod lmm;
 pub mod multiplicity;
 pub mod ttest;
 pub mod wilcoxon;
