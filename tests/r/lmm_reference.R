@@ -50,7 +50,7 @@ dump_case <- function(name, d, formula, n_arms, random) {
   cat(sprintf("// R (%s): %s, %d rows, %d groups\n", name, deparse(formula), nrow(d), nlevels(d$g)))
   cat(sprintf("// REMLcrit by optimizer: %s\n", paste(names(r$crit), g17(r$crit), collapse = ", ")))
   cat(sprintf("// REMLcrit with lme4's default control: %s\n", g17(r$default)))
-  cat(sprintf("const %s: Data = Data {\n", toupper(name)))
+  cat(sprintf("pub(super) const %s: Data = Data {\n", toupper(name)))
   cat(sprintf("    g: &[%s],\n", vec(as.integer(as.character(d$g)))))
   cat(sprintf("    arm: &[%s],\n", vec(d$arm)))
   cat(sprintf("    t: &[%s],\n", vec(g17(d$t))))

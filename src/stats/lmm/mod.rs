@@ -81,11 +81,13 @@
 mod data;
 mod newton;
 mod reml;
+mod setup;
 
 pub use data::{group_stats, GroupStats, InputError};
 
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
-use reml::{ArmData, Compact, Problem};
+use reml::Problem;
+use setup::Prepared;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// R's `qr` tolerance used by lme4's `chkRank.drop.cols`.
@@ -210,156 +212,52 @@ pub struct LmmFit {
     pub model: Option<ModelFit>,
 }
 
-/// Per-arm pooled quantities from the groups.
-struct ArmPool {
-    groups: Vec<usize>,
-    n: f64,
-    sum_nt: f64,
-    sum_stt: f64,
-    sum_stt_slope: f64,
-}
-
 /// Fits the model to groups in arms 0..`n_arms` (see the module doc). The result does not
 /// depend on the order of `groups` beyond rounding (~1e-13). Panics if a group's arm is
 /// ≥ `n_arms`.
 pub fn fit(groups: &[GroupStats], n_arms: usize, random: RandomPart) -> LmmFit {
-    let mut pools: Vec<ArmPool> = (0..n_arms)
-        .map(|_| ArmPool {
-            groups: Vec::new(),
-            n: 0.0,
-            sum_nt: 0.0,
-            sum_stt: 0.0,
-            sum_stt_slope: 0.0,
-        })
-        .collect();
-    let mut arms = vec![ArmFit::default(); n_arms];
-    for (i, g) in groups.iter().enumerate() {
-        assert!(g.arm < n_arms, "group arm {} >= n_arms {n_arms}", g.arm);
-        let p = &mut pools[g.arm];
-        p.groups.push(i);
-        p.n += g.n as f64;
-        p.sum_nt += g.n as f64 * g.t_mean;
-        p.sum_stt += g.stt;
-        p.sum_stt_slope += g.stt * g.slope;
-        arms[g.arm].n_groups += 1;
-        arms[g.arm].n_obs += g.n;
-    }
-    let n_obs: usize = groups.iter().map(|g| g.n).sum();
+    let (sums, prepared) = setup::prepare(groups, n_arms, random);
     let mut out = LmmFit {
         status: Status::Ok,
         random_part: random,
         n_groups: groups.len(),
-        n_obs,
-        arms,
+        n_obs: sums.iter().map(|s| s.n_obs).sum(),
+        arms: sums
+            .iter()
+            .map(|s| ArmFit {
+                n_groups: s.n_groups,
+                n_obs: s.n_obs,
+                ..ArmFit::default()
+            })
+            .collect(),
         model: None,
     };
-    if groups.iter().filter(|g| g.n >= 2).count() < 2 {
-        out.status = Status::TooFew;
-        return out;
-    }
-    let present: Vec<usize> = (0..n_arms)
-        .filter(|&a| !pools[a].groups.is_empty())
-        .collect();
-    // Slope estimable: R's pivoted QR keeps arm:t when its part orthogonal to the arm
-    // indicator (t − t̄_arm) has norm ≥ 1e-7 of the column's norm.
-    let slope_kept: Vec<bool> = (0..n_arms)
-        .map(|a| {
-            let p = &pools[a];
-            if p.groups.is_empty() {
-                return false;
-            }
-            let t_arm = p.sum_nt / p.n;
-            let (mut stt, mut sumsq) = (0.0, 0.0);
-            for &i in &p.groups {
-                let g = &groups[i];
-                let dt = g.t_mean - t_arm;
-                stt += g.stt + g.n as f64 * dt * dt;
-                sumsq += g.stt + g.n as f64 * g.t_mean * g.t_mean;
-            }
-            stt > 0.0 && stt.sqrt() >= RANK_TOL * sumsq.sqrt()
-        })
-        .collect();
-    let n_fixed: usize = present.iter().map(|&a| 1 + slope_kept[a] as usize).sum();
-    if present.iter().all(|&a| pools[a].groups.len() == 1)
-        || (random == RandomPart::InterceptSlope && n_obs <= 2 * groups.len())
-        || n_obs <= n_fixed
-    {
-        out.status = Status::Unidentified;
-        return out;
-    }
-    // The arm's pooled within-group slope: the reference line's slope, and for (1 | g) the
-    // common slope of the degenerate test.
-    let pooled_slope = |a: usize| {
-        let p = &pools[a];
-        if slope_kept[a] && p.sum_stt > 0.0 {
-            p.sum_stt_slope / p.sum_stt
-        } else {
-            0.0
+    let Prepared {
+        prob,
+        present,
+        pilot,
+    } = match prepared {
+        Ok(p) => p,
+        Err(status) => {
+            out.status = status;
+            return out;
         }
     };
-    let (mut resid, mut scale) = (0.0, 0.0);
-    for g in groups {
-        resid += g.rss;
-        scale += g.scale;
-        if random == RandomPart::Intercept {
-            let d = g.slope - pooled_slope(g.arm);
-            resid += g.stt * d * d;
+    let mut start = match random {
+        RandomPart::InterceptSlope => vec![1.0, 0.0, 1.0],
+        RandomPart::Intercept => vec![1.0],
+    };
+    if let Some(pilot) = &pilot {
+        // Only the start changes (Newton then needs ~3 passes over all groups, not ~8); the
+        // optimum is the full data's.
+        let (theta, obj) = newton::minimise(pilot, &start);
+        if obj.dev.is_finite() && theta.iter().all(|x| x.is_finite()) {
+            start = theta;
         }
     }
-    if resid <= DEGENERATE_REL * scale {
-        out.status = Status::Degenerate;
-        return out;
-    }
-
-    let arm_data: Vec<ArmData> = present
-        .iter()
-        .map(|&a| {
-            let p = &pools[a];
-            let delta = pooled_slope(a);
-            let alpha = p
-                .groups
-                .iter()
-                .map(|&i| groups[i].n as f64 * (groups[i].y_mean - delta * groups[i].t_mean))
-                .sum::<f64>()
-                / p.n;
-            let compact = p
-                .groups
-                .iter()
-                .map(|&i| {
-                    let g = &groups[i];
-                    Compact {
-                        n: g.n as f64,
-                        tb: g.t_mean,
-                        stt: g.stt,
-                        g0: g.y_mean - g.slope * g.t_mean - alpha,
-                        g1: g.slope - delta,
-                    }
-                })
-                .collect();
-            ArmData {
-                groups: compact,
-                slope_kept: slope_kept[a],
-                shift: [alpha, delta],
-            }
-        })
-        .collect();
-    let n_theta = match random {
-        RandomPart::InterceptSlope => 3,
-        RandomPart::Intercept => 1,
-    };
-    let prob = Problem {
-        arms: arm_data,
-        nmp: (n_obs - n_fixed) as f64,
-        rss_within: groups.iter().map(|g| g.rss).sum(),
-        n_theta,
-    };
-    let start: Vec<f64> = if n_theta == 3 {
-        vec![1.0, 0.0, 1.0]
-    } else {
-        vec![1.0]
-    };
-    let theta = canonical(&prob, newton::minimise(&prob, &start));
-    let (dev, _, _, e) = prob.objective(&theta);
+    let (theta, obj) = newton::minimise(&prob, &start);
+    let (theta, e) = canonical(&prob, theta, obj.eval);
+    let dev = e.dev;
     if !dev.is_finite() || e.r2 <= 0.0 {
         out.status = Status::Degenerate;
         return out;
@@ -410,7 +308,7 @@ pub fn fit(groups: &[GroupStats], n_arms: usize, random: RandomPart) -> LmmFit {
             arm.slope_ci = q.map(|q| (c.estimate - q * c.se, c.estimate + q * c.se));
         }
     }
-    let (sd_slope, corr, singular) = if n_theta == 3 {
+    let (sd_slope, corr, singular) = if prob.n_theta == 3 {
         let s = theta[1].hypot(theta[2]);
         let corr = (theta[0] > 0.0 && s > 0.0).then(|| theta[1] / s);
         (
@@ -433,8 +331,9 @@ pub fn fit(groups: &[GroupStats], n_arms: usize, random: RandomPart) -> LmmFit {
     out
 }
 
-/// θ mapped into lme4's box (θ1, θ3 ≥ 0), with boundary values snapped to 0 (module doc).
-fn canonical(prob: &Problem, mut th: Vec<f64>) -> Vec<f64> {
+/// θ mapped into lme4's box (θ1, θ3 ≥ 0), with boundary values snapped to 0 (module doc), and
+/// the evaluation there (the sign changes leave B, hence the evaluation, bit for bit the same).
+fn canonical(prob: &Problem, mut th: Vec<f64>, e: reml::Eval) -> (Vec<f64>, reml::Eval) {
     if th[0] < 0.0 {
         th[0] = -th[0];
         if th.len() == 3 {
@@ -444,7 +343,6 @@ fn canonical(prob: &Problem, mut th: Vec<f64>) -> Vec<f64> {
     if th.len() == 3 {
         th[2] = th[2].abs();
     }
-    let dev = prob.eval(&th, 0).dev;
     let mut snapped = th.clone();
     if snapped[0] < SNAP {
         snapped[0] = 0.0;
@@ -456,11 +354,13 @@ fn canonical(prob: &Problem, mut th: Vec<f64>) -> Vec<f64> {
     if th.len() == 3 && snapped[2] < SNAP {
         snapped[2] = 0.0;
     }
-    if snapped != th && prob.eval(&snapped, 0).dev <= dev + 1e-12 * (1.0 + dev.abs()) {
-        snapped
-    } else {
-        th
+    if snapped != th {
+        let es = prob.eval(&snapped, 2);
+        if es.dev <= e.dev + 1e-12 * (1.0 + e.dev.abs()) {
+            return (snapped, es);
+        }
     }
+    (th, e)
 }
 
 /// lmerTest's `vcov_varpar`: 2·H⁺, H the Hessian of the unprofiled REML deviance in (θ, σ).

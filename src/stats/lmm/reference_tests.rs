@@ -173,7 +173,7 @@ fn check(name: &str, data: &Data, r: &Ref) -> LmmFit {
 // R (sleepstudy): y ~ 1 + t + (1 + t | g), 180 rows, 18 groups
 // REMLcrit by optimizer: bobyqa_0.2 1743.628271958491, bobyqa_1 1743.628271958491, Nelder_Mead 1743.6282719594246, nloptwrap 1743.6282719584906
 // REMLcrit with lme4's default control: 1743.6282719599519
-const SLEEPSTUDY: Data = Data {
+pub(super) const SLEEPSTUDY: Data = Data {
     g: &[
         308, 308, 308, 308, 308, 308, 308, 308, 308, 308, 309, 309, 309, 309, 309, 309, 309, 309,
         309, 309, 310, 310, 310, 310, 310, 310, 310, 310, 310, 310, 330, 330, 330, 330, 330, 330,
@@ -433,7 +433,7 @@ const SLEEPSTUDY_R: Ref = Ref {
 // R (three_arms): y ~ 0 + armf + armf:t + (1 + t | g), 170 rows, 36 groups
 // REMLcrit by optimizer: bobyqa_0.2 856.62585058487161, bobyqa_1 856.62585058487196, Nelder_Mead 856.62585058621971, nloptwrap 856.62585058487139
 // REMLcrit with lme4's default control: 856.62585062623612
-const THREE_ARMS: Data = Data {
+pub(super) const THREE_ARMS: Data = Data {
     g: &[
         1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6,
         6, 7, 7, 7, 7, 8, 8, 8, 8, 9, 9, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 12, 13, 13, 13,
@@ -721,7 +721,7 @@ const THREE_ARMS_R: Ref = Ref {
 // R (singular): y ~ 1 + t + (1 + t | g), 91 rows, 20 groups
 // REMLcrit by optimizer: bobyqa_0.2 493.57807369870585, bobyqa_1 493.5780736987054, Nelder_Mead 493.57807370054167, nloptwrap 493.5780736987054
 // REMLcrit with lme4's default control: 493.57807369952894
-const SINGULAR: Data = Data {
+pub(super) const SINGULAR: Data = Data {
     g: &[
         1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3, 4, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7,
         7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 12, 12,
@@ -876,7 +876,7 @@ const SINGULAR_R: Ref = Ref {
 // R (zero_variance): y ~ 0 + armf + armf:t + (1 | g), 58 rows, 30 groups
 // REMLcrit by optimizer: bobyqa_0.2 266.71741103444947, bobyqa_1 266.71741103444947, Nelder_Mead 266.71741103444947, nloptwrap 266.71741103444947
 // REMLcrit with lme4's default control: 266.71741103444947
-const ZERO_VARIANCE: Data = Data {
+pub(super) const ZERO_VARIANCE: Data = Data {
     g: &[
         1, 1, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 7, 8, 8, 8, 9, 9, 10, 11, 11, 12, 13, 14, 14, 15, 15,
         15, 16, 16, 16, 17, 17, 17, 18, 19, 19, 20, 20, 21, 21, 21, 22, 23, 23, 24, 24, 24, 25, 25,
@@ -1014,7 +1014,7 @@ const ZERO_VARIANCE_R: Ref = Ref {
 // R (intercept_only): y ~ 0 + armf + armf:t + (1 | g), 80 rows, 40 groups
 // REMLcrit by optimizer: bobyqa_0.2 424.24045729033423, bobyqa_1 424.24045729033435, Nelder_Mead 424.24045729034555, nloptwrap 424.24045729033423
 // REMLcrit with lme4's default control: 424.24045729033435
-const INTERCEPT_ONLY: Data = Data {
+pub(super) const INTERCEPT_ONLY: Data = Data {
     g: &[
         1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 6, 6, 7, 7, 8, 8, 9, 10, 11, 12, 13, 13, 14, 14, 14,
         15, 16, 16, 16, 17, 18, 18, 19, 20, 20, 21, 22, 22, 22, 23, 23, 24, 25, 25, 25, 26, 26, 27,
@@ -1178,7 +1178,7 @@ const INTERCEPT_ONLY_R: Ref = Ref {
 // R (one_arm): y ~ 1 + t + (1 + t | g), 98 rows, 25 groups
 // REMLcrit by optimizer: bobyqa_0.2 567.41585759302848, bobyqa_1 567.41585759302916, Nelder_Mead 567.41585759333373, nloptwrap 567.41585759302825
 // REMLcrit with lme4's default control: 567.41585762298212
-const ONE_ARM: Data = Data {
+pub(super) const ONE_ARM: Data = Data {
     g: &[
         1, 2, 2, 3, 3, 3, 3, 3, 3, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8, 9,
         9, 9, 10, 10, 11, 11, 11, 11, 12, 13, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 16, 16, 16,
@@ -1345,7 +1345,7 @@ const ONE_ARM_R: Ref = Ref {
 // R (aliased_slope): y ~ 0 + armf + armf:t + (1 + t | g), 57 rows, 24 groups
 // REMLcrit by optimizer: bobyqa_0.2 301.77225384705173, bobyqa_1 301.77225384705167, Nelder_Mead 301.77225384710022, nloptwrap 301.77225384705167
 // REMLcrit with lme4's default control: 301.77225387926649
-const ALIASED_SLOPE: Data = Data {
+pub(super) const ALIASED_SLOPE: Data = Data {
     g: &[
         1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 3, 4, 5, 5, 5, 5, 5, 6, 7, 8, 9, 9, 9, 9, 10, 11, 11, 11, 11,
         11, 12, 13, 13, 13, 13, 13, 13, 14, 15, 16, 17, 18, 19, 19, 19, 20, 21, 21, 21, 21, 22, 23,

@@ -103,6 +103,9 @@ fn accumulate<const NB: usize, const ORDER: usize>(groups: &[Compact], th: [f64;
     let (b0, b1, b2) = (t1 * t1, t1 * t2, t2 * t2 + t3 * t3);
     let det_b = (t1 * t3) * (t1 * t3);
     let mut acc = Acc::default();
+    // Σ log D as the log of running products (D ≥ 1): one log per ~dozen groups, not one
+    // per group; the rounding is that of summing the logs.
+    let mut prod = 1.0;
     for g in groups {
         let (n, tb, stt) = (g.n, g.tb, g.stt);
         let c = n * stt;
@@ -120,7 +123,11 @@ fn accumulate<const NB: usize, const ORDER: usize>(groups: &[Compact], th: [f64;
         let qq = g.g0 * h0 + g.g1 * h1;
         let a = [w00, w01, w11, h0, h1, qq];
         add6(&mut acc.a, &a);
-        acc.ld += d.ln();
+        prod *= d;
+        if prod > 1e150 {
+            acc.ld += prod.ln();
+            prod = 1.0;
+        }
         if ORDER >= 1 {
             let om = c * inv;
             let m = [
@@ -160,6 +167,7 @@ fn accumulate<const NB: usize, const ORDER: usize>(groups: &[Compact], th: [f64;
             }
         }
     }
+    acc.ld += prod.ln();
     acc
 }
 
@@ -384,17 +392,36 @@ impl Problem {
     }
 
     /// The profiled criterion with its θ-gradient and θ-Hessian.
-    pub fn objective(&self, th: &[f64]) -> (f64, DVector<f64>, DMatrix<f64>, Eval) {
+    pub fn objective(&self, th: &[f64]) -> Objective {
         let e = self.eval(th, 2);
+        let k = self.n_theta;
         if !e.dev.is_finite() {
-            let k = self.n_theta;
-            return (e.dev, DVector::zeros(k), DMatrix::zeros(k, k), e);
+            return Objective {
+                dev: e.dev,
+                grad: DVector::zeros(k),
+                hess: DMatrix::zeros(k, k),
+                eval: e,
+            };
         }
         let g_b = &e.ld_b + &e.r2_b * (self.nmp / e.r2);
         let h_b = &e.ld_bb
             + (&e.r2_bb * (1.0 / e.r2) - &e.r2_b * e.r2_b.transpose() * (1.0 / (e.r2 * e.r2)))
                 * self.nmp;
-        let (g, h) = self.chain(th, &g_b, &h_b);
-        (e.dev, g, h, e)
+        let (grad, hess) = self.chain(th, &g_b, &h_b);
+        Objective {
+            dev: e.dev,
+            grad,
+            hess,
+            eval: e,
+        }
     }
+}
+
+/// The profiled criterion at one θ with its θ-derivatives, and the evaluation they came from.
+#[derive(Debug, Clone)]
+pub(super) struct Objective {
+    pub dev: f64,
+    pub grad: DVector<f64>,
+    pub hess: DMatrix<f64>,
+    pub eval: Eval,
 }
