@@ -88,7 +88,7 @@ pub use data::{group_stats, GroupStats, InputError};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use reml::Problem;
 use setup::Prepared;
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::distribution::{Continuous, ContinuousCDF, StudentsT};
 
 /// R's `qr` tolerance used by lme4's `chkRank.drop.cols`.
 const RANK_TOL: f64 = 1e-7;
@@ -216,7 +216,12 @@ pub struct LmmFit {
 /// depend on the order of `groups` beyond rounding (~1e-13). Panics if a group's arm is
 /// ≥ `n_arms`.
 pub fn fit(groups: &[GroupStats], n_arms: usize, random: RandomPart) -> LmmFit {
-    let (sums, prepared) = setup::prepare(groups, n_arms, random);
+    fit_with(groups, n_arms, random, setup::PILOT_MIN)
+}
+
+/// [`fit`], with a pilot start from `pilot_min` groups on.
+fn fit_with(groups: &[GroupStats], n_arms: usize, random: RandomPart, pilot_min: usize) -> LmmFit {
+    let (sums, prepared) = setup::prepare(groups, n_arms, random, pilot_min);
     let mut out = LmmFit {
         status: Status::Ok,
         random_part: random,
@@ -288,7 +293,7 @@ pub fn fit(groups: &[GroupStats], n_arms: usize, random: RandomPart) -> LmmFit {
             let t = estimate / se;
             let dist = df.and_then(|d| StudentsT::new(0.0, 1.0, d).ok());
             let p = dist.as_ref().map(|d| (2.0 * d.cdf(-t.abs())).min(1.0));
-            let q = dist.as_ref().map(|d| d.inverse_cdf(0.975));
+            let q = dist.as_ref().map(qt_975);
             (
                 Coef {
                     estimate,
@@ -329,6 +334,21 @@ pub fn fit(groups: &[GroupStats], n_arms: usize, random: RandomPart) -> LmmFit {
         singular,
     });
     out
+}
+
+/// R's `qt(0.975, df)`: statrs's quantile (its inverse incomplete beta stops at ~1e-10, and
+/// not smoothly in df), refined by Newton steps on the upper tail, which statrs computes to
+/// rounding.
+fn qt_975(d: &StudentsT) -> f64 {
+    let mut q = d.inverse_cdf(0.975);
+    for _ in 0..3 {
+        let step = (d.sf(q) - 0.025) / d.pdf(q);
+        if !step.is_finite() {
+            break;
+        }
+        q += step;
+    }
+    q
 }
 
 /// θ mapped into lme4's box (θ1, θ3 ≥ 0), with boundary values snapped to 0 (module doc), and

@@ -15,9 +15,11 @@ use super::reml::{Objective, Problem};
 const MAX_ITER: usize = 200;
 /// Armijo's sufficient-decrease fraction.
 const ARMIJO: f64 = 1e-4;
-/// A Newton step this small (relative to 1 + |θ|, max norm) ends the iteration: θ is then
-/// within ~1e-10 of the optimum and the criterion within rounding of its minimum.
+/// A Newton step this small (relative to 1 + |θ|, max norm) ends the iteration, after it is
+/// taken: θ is then at the optimum to rounding.
 const STEP_TOL: f64 = 1e-10;
+/// Smaller final steps are not taken (they are rounding).
+const POLISH_MIN: f64 = 1e-14;
 /// Predicted decreases below this fraction of 1 + |criterion| are below rounding: the Newton
 /// step is then taken without a line search (the criterion's value cannot tell).
 const NOISE: f64 = 1e-11;
@@ -58,13 +60,19 @@ pub(super) fn minimise(prob: &Problem, start: &[f64]) -> (Vec<f64>, Objective) {
             }
         }
         if p.amax() <= STEP_TOL * scale {
+            // Converged; the last step (quadratic convergence: error ~step²) makes θ exact to
+            // rounding, so the result does not depend on the path taken to it.
+            if p.amax() > POLISH_MIN * scale {
+                th += &p;
+                cur = prob.objective(th.as_slice());
+            }
             break;
         }
         if -slope <= noise {
             // Pure Newton: at this distance the step is accurate and the value is not.
             let cand = &th + &p;
             let next = prob.objective(cand.as_slice());
-            if !(next.dev <= f + noise) {
+            if next.dev.is_nan() || next.dev > f + noise {
                 break;
             }
             (th, cur) = (cand, next);

@@ -140,18 +140,18 @@ fn accumulate<const NB: usize, const ORDER: usize>(groups: &[Compact], th: [f64;
             ];
             add6(&mut acc.om, &m);
             let u = [w00, 2.0 * w01, w11];
-            for k in 0..NB {
-                for (s, x) in acc.ua[k].iter_mut().zip(&a) {
-                    *s += u[k] * x;
+            for (ua, uk) in acc.ua.iter_mut().zip(u).take(NB) {
+                for (s, x) in ua.iter_mut().zip(&a) {
+                    *s += uk * x;
                 }
             }
             if ORDER >= 2 {
                 for (s, x) in acc.oa.iter_mut().zip(&a) {
                     *s += om * x;
                 }
-                for l in 0..NB {
-                    for (s, x) in acc.uom[l].iter_mut().zip(&m) {
-                        *s += u[l] * x;
+                for (uom, ul) in acc.uom.iter_mut().zip(u).take(NB) {
+                    for (s, x) in uom.iter_mut().zip(&m) {
+                        *s += ul * x;
                     }
                 }
                 for k in 0..NB {
@@ -304,13 +304,13 @@ impl Problem {
             let mut e = Vec::new();
             if order >= 1 {
                 let u_sum = [acc.a[0], 2.0 * acc.a[1], acc.a[2]];
-                for k in 0..nb {
+                for (k, u_k) in u_sum.into_iter().enumerate().take(nb) {
                     let mut dm = k_apply(k, &acc.om);
                     for (s, x) in dm.iter_mut().zip(&acc.ua[k]) {
                         *s -= x;
                     }
                     let (dwk, dhk, dqk) = split(&restrict(&sym3(&dm), arm.slope_kept));
-                    out.ld_b[k] += u_sum[k] + (&winv * &dwk).trace();
+                    out.ld_b[k] += u_k + (&winv * &dwk).trace();
                     let dwb = &dwk * &beta;
                     out.r2_b[k] += dqk - 2.0 * beta.dot(&dhk) + beta.dot(&dwb);
                     e.push(dhk - dwb);

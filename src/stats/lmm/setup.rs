@@ -7,7 +7,7 @@ use super::reml::{ArmData, Compact, Problem};
 use super::{RandomPart, Status, DEGENERATE_REL, RANK_TOL};
 
 /// Models with at least this many groups start from a pilot fit.
-const PILOT_MIN: usize = 200_000;
+pub(super) const PILOT_MIN: usize = 200_000;
 /// About this many groups make the pilot.
 const PILOT_GROUPS: u64 = 50_000;
 
@@ -33,12 +33,14 @@ pub(super) struct Prepared {
     pub pilot: Option<Problem>,
 }
 
-/// Per-arm sums, and the problem or the status that stops the fit (module doc of `lmm`).
+/// Per-arm sums, and the problem or the status that stops the fit (module doc of `lmm`); a
+/// pilot problem when there are at least `pilot_min` groups.
 /// Panics if a group's arm is ≥ `n_arms`.
 pub(super) fn prepare(
     groups: &[GroupStats],
     n_arms: usize,
     random: RandomPart,
+    pilot_min: usize,
 ) -> (Vec<ArmSums>, Result<Prepared, Status>) {
     let mut sums = vec![ArmSums::default(); n_arms];
     let mut with_two = 0;
@@ -98,7 +100,7 @@ pub(super) fn prepare(
             [(s.ny - delta * s.nt) / s.n, delta]
         })
         .collect();
-    let use_pilot = groups.len() >= PILOT_MIN;
+    let use_pilot = groups.len() >= pilot_min;
     let every = (groups.len() as u64 / PILOT_GROUPS).max(1);
     let mut full: Vec<Vec<Compact>> = sums
         .iter()
@@ -124,7 +126,7 @@ pub(super) fn prepare(
             resid += g.stt * c.g1 * c.g1;
         }
         full[g.arm].push(c);
-        if use_pilot && splitmix64(key(g)) % every == 0 {
+        if use_pilot && splitmix64(key(g)).is_multiple_of(every) {
             pilot[g.arm].push(c);
             pilot_obs += g.n;
             pilot_rss += g.rss;
