@@ -38,7 +38,7 @@ g17 <- function(x) {
 vec <- function(x) paste(x, collapse = ", ")
 opt <- function(x) if (is.na(x)) "None" else sprintf("Some(%s)", g17(x))
 
-dump_case <- function(name, d, formula, n_arms, random) {
+dump_case <- function(name, d, formula, n_arms, random, data_name = NULL) {
   r <- tight_fit(formula, d)
   f <- r$fit
   m <- lt_model(f, formula, d)
@@ -50,11 +50,15 @@ dump_case <- function(name, d, formula, n_arms, random) {
   cat(sprintf("// R (%s): %s, %d rows, %d groups\n", name, deparse(formula), nrow(d), nlevels(d$g)))
   cat(sprintf("// REMLcrit by optimizer: %s\n", paste(names(r$crit), g17(r$crit), collapse = ", ")))
   cat(sprintf("// REMLcrit with lme4's default control: %s\n", g17(r$default)))
-  cat(sprintf("pub(super) const %s: Data = Data {\n", toupper(name)))
-  cat(sprintf("    g: &[%s],\n", vec(as.integer(as.character(d$g)))))
-  cat(sprintf("    arm: &[%s],\n", vec(d$arm)))
-  cat(sprintf("    t: &[%s],\n", vec(g17(d$t))))
-  cat(sprintf("    y: &[%s],\n};\n", vec(g17(d$y))))
+  if (is.null(data_name)) {
+    cat(sprintf("pub(super) const %s: Data = Data {\n", toupper(name)))
+    cat(sprintf("    g: &[%s],\n", vec(as.integer(as.character(d$g)))))
+    cat(sprintf("    arm: &[%s],\n", vec(d$arm)))
+    cat(sprintf("    t: &[%s],\n", vec(g17(d$t))))
+    cat(sprintf("    y: &[%s],\n};\n", vec(g17(d$y))))
+  } else {
+    cat(sprintf("// Data: %s\n", toupper(data_name)))
+  }
   cat(sprintf("const %s_R: Ref = Ref {\n", toupper(name)))
   cat(sprintf("    random: RandomPart::%s,\n    n_arms: %d,\n", random, n_arms))
   cat(sprintf("    // REMLcrit(fit); getME(fit, \"theta\"); sigma(fit); as.data.frame(VarCorr(fit))$sdcor\n"))
@@ -135,3 +139,7 @@ d6 <- sim(29, 24, 2, 3, 0.4, 0, 2, nmax = 6)
 d6$t[d6$arm == 1] <- 2
 d6 <- d6[!duplicated(d6[, c("g", "t")]) | d6$arm == 0, ]
 dump_case("aliased_slope", d6, y ~ 0 + armf + armf:t + (1 + t | g), 2, "InterceptSlope")
+
+# 6b. The same rows with (1 | g).
+dump_case("aliased_slope_intercept", d6, y ~ 0 + armf + armf:t + (1 | g), 2, "Intercept",
+          data_name = "aliased_slope")

@@ -1467,6 +1467,56 @@ const ALIASED_SLOPE_R: Ref = Ref {
     ci: &[(0, -0.64302428107874732, 0.045744873207187564)],
 };
 
+// R (aliased_slope_intercept): y ~ 0 + armf + armf:t + (1 | g), 57 rows, 24 groups
+// REMLcrit by optimizer: bobyqa_0.2 319.03467291544473, bobyqa_1 319.03467291544473, Nelder_Mead 319.03467291555643, nloptwrap 319.03467291544473
+// REMLcrit with lme4's default control: 319.03467291544484
+// Data: ALIASED_SLOPE
+const ALIASED_SLOPE_INTERCEPT_R: Ref = Ref {
+    random: RandomPart::Intercept,
+    n_arms: 2,
+    // REMLcrit(fit); getME(fit, "theta"); sigma(fit); as.data.frame(VarCorr(fit))$sdcor
+    reml: 319.03467291544473,
+    theta: &[1.4962509047079739],
+    sigma: 2.9517904411150866,
+    sd_intercept: 4.416619118026798,
+    sd_slope: None,
+    corr: None,
+    // isSingular(fit, tol = 1e-4)
+    singular: false,
+    // summary(as_lmerModLmerTest(fit))$coefficients: (arm, slope?, Estimate, Std. Error, df, t value, Pr(>|t|))
+    coefs: &[
+        (
+            0,
+            false,
+            11.053344600981283,
+            1.7524081731596732,
+            37.362588822065149,
+            6.3075171471333586,
+            2.3138863626683567e-07,
+        ), // armf0
+        (
+            1,
+            false,
+            10.666666666666671,
+            1.5335033757700642,
+            28.318549503899316,
+            6.9557503656033992,
+            1.3707116319737999e-07,
+        ), // armf1
+        (
+            0,
+            true,
+            -0.17082896398104019,
+            0.10806470373581938,
+            39.88324467003045,
+            -1.5808025939594266,
+            0.12182231249337984,
+        ), // armf0:t
+    ],
+    // Estimate -/+ qt(0.975, df) * Std. Error for each slope
+    ci: &[(0, -0.38925579563387513, 0.047597867671794719)],
+};
+
 #[test]
 fn sleepstudy_matches_lme4_and_bates_2015() {
     let fit = check("sleepstudy", &SLEEPSTUDY, &SLEEPSTUDY_R);
@@ -1521,4 +1571,15 @@ fn aliased_slope_matches_lme4() {
     let fit = check("aliased_slope", &ALIASED_SLOPE, &ALIASED_SLOPE_R);
     assert!(fit.arms[1].slope.is_none() && fit.arms[1].slope_ci.is_none());
     assert!(fit.arms[1].intercept.is_some());
+}
+
+#[test]
+fn aliased_slope_with_random_intercept_matches_lme4() {
+    // The rows of `aliased_slope` (R: the same d6) with (1 | g).
+    let fit = check(
+        "aliased_slope_intercept",
+        &ALIASED_SLOPE,
+        &ALIASED_SLOPE_INTERCEPT_R,
+    );
+    assert!(fit.arms[1].slope.is_none() && fit.arms[1].intercept.is_some());
 }
