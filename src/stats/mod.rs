@@ -12,6 +12,7 @@ pub mod effect;
 pub mod funnel;
 pub mod glm;
 pub mod lm;
+pub mod lmm;
 pub mod multiplicity;
 pub mod survival;
 pub mod ttest;
