@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use iop_outcomes::analysis::{cells, outcomes};
-use iop_outcomes::cohort::{self, Rules};
+use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
 use iop_outcomes::ingest;
 use iop_outcomes::stats::{ttest, wilcoxon};
@@ -59,7 +59,7 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
     let cfg = Config::default();
     let cat = cfg.catalog().unwrap();
     let ex = ingest::load(dir.path(), &cfg, &cat).unwrap();
-    let rules = Rules {
+    let rules = PairingRules {
         baseline: [-14, 14],
         followup_name: "discharge".into(),
         followup: cfg.followups()["discharge"].clone(),

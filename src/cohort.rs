@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 /// The windows of a run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rules {
+pub struct PairingRules {
     /// Baseline window relative to admission, inclusive.
     pub baseline: [i32; 2],
     /// Name of the follow-up point (the `followup` column).
@@ -57,7 +57,7 @@ pub fn pair(
     eps: &Episodes,
     asm: &Assessments,
     anchors: &[Option<Day>],
-    rules: &Rules,
+    rules: &PairingRules,
 ) -> Vec<Pair> {
     let order = sorted_assessments(asm, anchors);
     // Groups of one episode × instrument, in date order.
@@ -123,7 +123,7 @@ fn pair_group(
     eps: &Episodes,
     asm: &Assessments,
     anchors: &[Option<Day>],
-    rules: &Rules,
+    rules: &PairingRules,
     ks: &[u32],
 ) -> Option<Pair> {
     let k0 = ks[0] as usize;
@@ -231,8 +231,8 @@ mod tests {
         (e, a)
     }
 
-    fn rules(anchor: Anchor, target: Option<i32>) -> Rules {
-        Rules {
+    fn rules(anchor: Anchor, target: Option<i32>) -> PairingRules {
+        PairingRules {
             baseline: [-14, 14],
             followup_name: "x".into(),
             followup: FollowupConfig {
@@ -244,7 +244,7 @@ mod tests {
         }
     }
 
-    fn run(discharge: Option<&str>, dates: &[&str], r: &Rules) -> Vec<Pair> {
+    fn run(discharge: Option<&str>, dates: &[&str], r: &PairingRules) -> Vec<Pair> {
         let (e, a) = setup(discharge, dates);
         pair(&e, &a, &anchors(&e, &r.followup), r)
     }

@@ -8,7 +8,8 @@
 //! file and the key (toml reports line and column) and map to exit code 2.
 
 use crate::error::{Error, Result};
-use crate::instruments::{Catalog, Direction, Instrument, Kind, ReliableChange};
+use crate::instruments::{Catalog, Direction, Instrument, ReliableChange, ScoreKind};
+use crate::schema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -175,7 +176,7 @@ pub struct InstrumentConfig {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub direction: Option<Direction>,
-    pub kind: Option<Kind>,
+    pub kind: Option<ScoreKind>,
     pub source: Option<String>,
     pub caseness: Option<f64>,
     pub caseness_source: Option<String>,
@@ -231,18 +232,6 @@ impl Default for ReportConfig {
     }
 }
 
-/// Episode columns a report may group by.
-pub const GROUPABLE: &[&str] = &[
-    "track",
-    "modality",
-    "site",
-    "delivery",
-    "discharge_reason",
-    "age_group",
-    "sex",
-    "race_ethnicity",
-];
-
 impl Config {
     /// Reads and checks a config file.
     ///
@@ -264,6 +253,19 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Loads the config (the defaults when `path` is `None`) and its instrument catalog.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file and key.
+    pub fn load_with_catalog(path: Option<&Path>) -> Result<(Config, Catalog)> {
+        let cfg = Config::load_or_default(path)?;
+        let catalog = cfg.catalog().map_err(|message| Error::Config {
+            path: path.map(Path::to_path_buf).unwrap_or_default(),
+            message,
+        })?;
+        Ok((cfg, catalog))
+    }
+
     /// Loads `path` if given, else the defaults.
     pub fn load_or_default(path: Option<&Path>) -> Result<Config> {
         match path {
@@ -277,17 +279,17 @@ impl Config {
             (
                 "columns.episodes",
                 &self.columns.episodes,
-                crate::ingest::EPISODE_COLUMNS,
+                schema::EPISODE_COLUMNS,
             ),
             (
                 "columns.assessments",
                 &self.columns.assessments,
-                crate::ingest::ASSESSMENT_COLUMNS,
+                schema::ASSESSMENT_COLUMNS,
             ),
             (
                 "columns.attendance",
                 &self.columns.attendance,
-                crate::ingest::ATTENDANCE_COLUMNS,
+                schema::ATTENDANCE_COLUMNS,
             ),
         ];
         for (section, map, cols) in known {
@@ -349,9 +351,7 @@ impl Config {
                 }
                 if field != "instrument"
                     && field != "service"
-                    && canon
-                        .trim()
-                        .eq_ignore_ascii_case(crate::analysis::cells::ALL)
+                    && canon.trim().eq_ignore_ascii_case(crate::table::MARGIN)
                 {
                     return Err(format!(
                         "[labels.{field}] `{raw}` maps to `{}`, the margin label of every table; choose another label",
@@ -391,10 +391,10 @@ impl Config {
             }
         }
         for g in &self.report.group_by {
-            if !GROUPABLE.contains(&g.as_str()) {
+            if !schema::GROUPABLE.contains(&g.as_str()) {
                 return Err(format!(
                     "[report] group_by: `{g}` is not an episode column (expected any of: {})",
-                    GROUPABLE.join(", ")
+                    schema::GROUPABLE.join(", ")
                 ));
             }
         }
@@ -473,7 +473,7 @@ impl Config {
                         .ok_or_else(|| format!("{here}: a new instrument needs max"))?,
                     ic.direction
                         .ok_or_else(|| format!("{here}: a new instrument needs direction"))?,
-                    ic.kind.unwrap_or(Kind::Symptom),
+                    ic.kind.unwrap_or(ScoreKind::Symptom),
                     ic.source.as_deref().unwrap_or("defined in the config"),
                 ),
             };

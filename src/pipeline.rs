@@ -2,13 +2,14 @@
 //! another. Returns what was published; prints nothing.
 
 use crate::analysis::{abstinence, ancova, attrition, cells, engagement, outcomes, trend};
-use crate::app::{load_config, RunOptions};
-use crate::cohort::{self, Rules};
+use crate::cohort::{self, PairingRules};
+use crate::config::Config;
 use crate::diag;
 use crate::error::{Error, Result};
 use crate::ingest;
+use crate::options::{Period, RunOptions, SAMPLE_INPUT};
 use crate::report::publish::{self, OutputLock, Staging};
-use crate::report::{self, csv::render_table, html, manifest, summary, view};
+use crate::report::{self, csv_writer::render_table, html, manifest, summary, view};
 use std::path::PathBuf;
 
 /// What a run published.
@@ -26,7 +27,7 @@ pub struct RunSummary {
 /// # Errors
 /// Usage/config errors (exit 2), data errors and write failures (exit 1).
 pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
-    let (cfg, catalog) = load_config(opts.config.as_deref())?;
+    let (cfg, catalog) = Config::load_with_catalog(opts.config.as_deref())?;
     let followups = cfg.followups();
     let point = followups.get(&opts.followup).cloned().ok_or_else(|| {
         Error::Usage(format!(
@@ -45,12 +46,12 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let mut progress = diag::Progress::new(opts.quiet);
     // A report on generated data says so, and a forgotten --input is never silent (O11).
     let origin = crate::synth::synthetic_origin(&opts.input).map(|o| {
-        if opts.input == std::path::Path::new(crate::app::SAMPLE_INPUT) {
+        if opts.input == std::path::Path::new(SAMPLE_INPUT) {
             diag::warn(&format!(
                 "reporting on the bundled synthetic sample in {} (not real data); pass --input DIR for a real export",
-                crate::app::SAMPLE_INPUT
+                SAMPLE_INPUT
             ));
-            format!("the bundled sample ({}): {o}", crate::app::SAMPLE_INPUT)
+            format!("the bundled sample ({}): {o}", SAMPLE_INPUT)
         } else {
             o
         }
@@ -78,7 +79,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         ));
     }
     progress.stage("pairing baseline and follow-up scores");
-    let rules = Rules {
+    let rules = PairingRules {
         baseline: cfg.pairing.baseline_window,
         followup_name: opts.followup.clone(),
         followup: point,
@@ -94,7 +95,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let active = anchors.iter().filter(|a| a.is_none()).count();
     if cohort_size == 0 {
         return Err(Error::Data(match &opts.period {
-            crate::cli::Period::All => format!(
+            Period::All => format!(
                 "no episode has a follow-up anchor for `{}` (every accepted episode is still in care); nothing was published",
                 opts.followup
             ),
@@ -374,7 +375,7 @@ const METHODS_TESTS: &[&str] = &[
     "Engagement: weekly hours = minutes / 60 / max(1, (length of stay + 1) / 7); medians as R's median.",
 ];
 
-fn methods_windows(rules: &Rules) -> Vec<String> {
+fn methods_windows(rules: &PairingRules) -> Vec<String> {
     let [b0, b1] = rules.baseline;
     let f = &rules.followup;
     let anchor = match (f.anchor, f.target_days) {

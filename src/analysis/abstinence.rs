@@ -5,7 +5,7 @@
 use super::cells::CellGroup;
 use super::suppress::small;
 use crate::cohort::Pair;
-use crate::instruments::{Catalog, Kind};
+use crate::instruments::{Catalog, ScoreKind};
 use crate::stats::binom::binom_test_half;
 use crate::table::{Cell, Table};
 
@@ -99,7 +99,7 @@ pub fn rows(
         .iter()
         .filter_map(|c| {
             let inst = catalog.get(&ids[c.instrument as usize])?;
-            (inst.kind == Kind::DaysOfUse).then(|| {
+            (inst.kind == ScoreKind::DaysOfUse).then(|| {
                 let mut r = row(c, pairs, &inst.id);
                 if let Some(below) = suppress_below {
                     suppress(&mut r, below);

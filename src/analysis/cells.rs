@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::hash::Hash;
 
 /// The margin label.
-pub const ALL: &str = "All";
+pub use crate::table::MARGIN as ALL;
 /// The label of an optional grouping column left empty in the export.
 pub const NOT_RECORDED: &str = "(not recorded)";
 

@@ -16,7 +16,7 @@ use crate::analysis::outcomes::OutcomeRow;
 use crate::analysis::suppress::small;
 use crate::analysis::trend::TrendRow;
 use crate::cohort::Pair;
-use crate::instruments::{Catalog, Instrument, Kind};
+use crate::instruments::{Catalog, Instrument, ScoreKind};
 use std::collections::BTreeSet;
 
 /// What the charts are drawn from.
@@ -67,7 +67,7 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
     out.extend(
         instruments
             .iter()
-            .filter(|i| i.kind == Kind::DaysOfUse)
+            .filter(|i| i.kind == ScoreKind::DaysOfUse)
             .map(|i| AnyChart::Abstinence(abstinence(x, i))),
     );
     out.extend(

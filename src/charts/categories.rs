@@ -2,7 +2,8 @@
 //! threshold: one 100% bar per modality (all tracks) and one for everyone, split into reliably
 //! improved, unchanged and reliably deteriorated. A suppressed row says so instead of a bar.
 
-use super::{font, swatches, with_n, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
+use super::kind::{Chart, ChartKind};
+use super::kit::{font, swatches, with_n, DrawError, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -33,8 +34,8 @@ pub const NAMES: [&str; 3] = [
 const ROW: u32 = 56;
 
 impl Chart for Categories {
-    fn kind(&self) -> Kind {
-        Kind::Categories
+    fn kind(&self) -> ChartKind {
+        ChartKind::Categories
     }
 
     fn name(&self) -> String {
@@ -49,10 +50,9 @@ impl Chart for Categories {
         (1400, 230 + ROW * self.rows.len().max(1) as u32)
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-        area.fill(&WHITE).map_err(e)?;
-        let body = super::titled(area, &self.title(), 30)?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        area.fill(&WHITE)?;
+        let body = super::kit::titled(area, &self.title(), 30)?;
         let (legend, plot) = body.split_vertically(50);
         let items: Vec<(RGBColor, &str)> = FILLS.into_iter().zip(NAMES).collect();
         swatches(&legend, &items, 330)?;
@@ -74,21 +74,17 @@ impl Chart for Categories {
             let mut k = 0;
             while let Some(Some(p)) = r.pct.get(k) {
                 let end = (start + p).min(100.0);
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(start, y - 0.34), (end, y + 0.34)],
-                        FILLS[k].filled(),
-                    )))
-                    .map_err(e)?;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(start, y - 0.34), (end, y + 0.34)],
+                    FILLS[k].filled(),
+                )))?;
                 if *p >= 6.0 {
                     let ink = if k == 1 { INK } else { WHITE };
-                    chart
-                        .draw_series(std::iter::once(Text::new(
-                            format!("{p:.0}%"),
-                            ((start + end) / 2.0, y),
-                            font(20, &ink).pos(Pos::new(HPos::Center, VPos::Center)),
-                        )))
-                        .map_err(e)?;
+                    chart.draw_series(std::iter::once(Text::new(
+                        format!("{p:.0}%"),
+                        ((start + end) / 2.0, y),
+                        font(20, &ink).pos(Pos::new(HPos::Center, VPos::Center)),
+                    )))?;
                 }
                 start = end;
                 k += 1;
@@ -102,13 +98,11 @@ impl Chart for Categories {
                 } else {
                     format!("rest {SUPPRESSED}")
                 });
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        note.join("; "),
-                        (start + 1.0, y),
-                        font(20, &RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center)),
-                    )))
-                    .map_err(e)?;
+                chart.draw_series(std::iter::once(Text::new(
+                    note.join("; "),
+                    (start + 1.0, y),
+                    font(20, &RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center)),
+                )))?;
             }
         }
         Ok(())

@@ -9,9 +9,9 @@
 //! line 1, SPEC §10 V9) and byte span, which is how quarantine.csv reproduces the raw row
 //! exactly. Results are collected in file order whatever the thread count.
 
-use super::accept::{pack_runs, split_runs, Columns, Scan};
+use super::accept::{pack_runs, split_runs, Columns, Records, Rejected, Scan};
 use super::bounds::{bare_cr_to_lf, first_invalid_utf8, has_bare_cr, quoted_fields};
-use super::Fingerprint;
+use super::types::Fingerprint;
 use crate::error::{Error, Result};
 use csv::ByteRecord;
 use rayon::prelude::*;
@@ -43,22 +43,13 @@ pub enum Row<T> {
     Ok(T),
     /// Quarantined for `reason`; `column` is a position in the file's header, if one applies.
     Bad {
-        reason: super::Reason,
+        reason: super::reason::Reason,
         column: Option<usize>,
     },
 }
 
 /// Each chunk's state after its scan, with the rows (of the whole file's columns) it filled.
 pub type ChunkStates<S> = Vec<(S, Range<usize>)>;
-
-/// A record quarantined by its row checks.
-pub struct Rejected {
-    pub line: u64,
-    pub span: Range<usize>,
-    pub reason: super::Reason,
-    /// A position in the file's header, if one column is at fault.
-    pub column: Option<usize>,
-}
 
 /// A record handed to the per-record check.
 pub struct Rec<'a> {
@@ -409,6 +400,24 @@ impl Source {
                 (r, first, n)
             })
             .collect()
+    }
+}
+
+impl Records for Source {
+    fn file_name(&self) -> &str {
+        &self.name
+    }
+
+    fn raw(&self, span: &Range<usize>) -> &str {
+        Source::raw(self, span)
+    }
+
+    fn lines_at(&self, offsets: &[usize]) -> Vec<u64> {
+        Source::lines_at(self, offsets)
+    }
+
+    fn record_span(&self, start: usize) -> Range<usize> {
+        Source::record_span(self, start)
     }
 }
 

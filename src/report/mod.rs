@@ -1,7 +1,7 @@
 //! Outputs: tables as CSV, the quarantine file, and (as they land) the manifest, summary,
 //! HTML report and atomic publish. Each writer returns bytes; only publish touches files.
 
-pub mod csv;
+pub mod csv_writer;
 pub mod html;
 pub mod manifest;
 pub mod publish;
@@ -9,7 +9,7 @@ pub mod summary;
 pub mod view;
 
 use crate::ingest::QuarantineRow;
-use csv::Cell;
+use csv_writer::Cell;
 
 /// quarantine.csv: file, line, column, reason, raw (SPEC §8).
 pub fn quarantine_csv(rows: &[QuarantineRow]) -> Vec<u8> {
@@ -25,7 +25,7 @@ pub fn quarantine_csv(rows: &[QuarantineRow]) -> Vec<u8> {
             ]
         })
         .collect();
-    csv::table(&["file", "line", "column", "reason", "raw"], &body)
+    csv_writer::table(&["file", "line", "column", "reason", "raw"], &body)
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed.

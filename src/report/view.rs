@@ -88,7 +88,7 @@ pub struct ChartGroup {
 
 /// The rendered charts grouped by kind, in the page's order; kinds without a chart are left out.
 pub fn chart_groups(rendered: &[crate::charts::Rendered]) -> Vec<ChartGroup> {
-    crate::charts::Kind::ALL
+    crate::charts::ChartKind::ALL
         .iter()
         .map(|&kind| ChartGroup {
             id: kind.id().into(),

@@ -2,7 +2,7 @@
 //! follow-up points, determinism and exit codes.
 
 use crate::util::{assert_covered, bin, snapshot, Table, WorkDir};
-use iop_outcomes::cohort::{self, Rules};
+use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
 use iop_outcomes::ingest;
 use iop_outcomes::synth::model::expected_followup;
@@ -106,7 +106,7 @@ fn planted_modality_effects_are_recovered() {
     let cfg = Config::default();
     let cat = cfg.catalog().unwrap();
     let export = ingest::load(&input, &cfg, &cat).unwrap();
-    let rules = Rules {
+    let rules = PairingRules {
         baseline: cfg.pairing.baseline_window,
         followup_name: "discharge".into(),
         followup: cfg.followups()["discharge"].clone(),
@@ -401,7 +401,8 @@ fn a_run_on_the_bundled_sample_says_so() {
 fn period_previous_is_the_last_complete_quarter() {
     let w = WorkDir::new();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    let want = iop_outcomes::cli::Period::previous_quarter(iop_outcomes::dates::today()).label();
+    let want =
+        iop_outcomes::options::Period::previous_quarter(iop_outcomes::dates::today()).label();
     // The sample ends in 2026Q4; a later quarter has no cohort (exit 1), an earlier one a report.
     let out = run(&sample, &w.join("r"), &["--period", "previous"])
         .get_output()

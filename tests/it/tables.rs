@@ -2,7 +2,7 @@
 
 use crate::util::{assert_covered, bin, Table, WorkDir};
 use iop_outcomes::analysis::ancova;
-use iop_outcomes::cohort::{self, Rules};
+use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
 use iop_outcomes::ingest;
 use iop_outcomes::synth::model::expected_followup;
@@ -37,7 +37,7 @@ fn planted_modality_differences_appear_in_the_ancova() {
     // expected follow-up (given its baseline and modality) gives the estimate's expectation.
     let cfg = Config::default();
     let export = ingest::load(&input, &cfg, &cfg.catalog().unwrap()).unwrap();
-    let rules = Rules {
+    let rules = PairingRules {
         baseline: [-14, 14],
         followup_name: "discharge".into(),
         followup: cfg.followups()["discharge"].clone(),

@@ -1,6 +1,7 @@
 //! `survival.rs` against survival 3.5-3 (R 4.2.2). The values, with the R code beside each
 //! case, are in `reference_values.rs`, printed by `tests/r/survival_reference.R`.
 
+use super::reference_cases::CifCase;
 use super::reference_values::*;
 use super::*;
 use std::time::Instant;
@@ -11,34 +12,6 @@ const ESTIMATE: f64 = 1e-10;
 const SE: f64 = 1e-8;
 /// Where R's value is 0 the result must be within this of 0.
 const ZERO: f64 = 1e-15;
-
-/// (pstate, std.err, lower, upper) of one outcome.
-pub(super) type Est = (f64, f64, Option<f64>, Option<f64>);
-
-/// One survfit row: time, n.risk, n.event of the 3 outcomes, n.censor, estimates of the 3
-/// outcomes.
-pub(super) type Row = (u32, usize, [usize; 3], usize, [Est; 3]);
-
-/// One survfit case: data, then one row per time.
-pub(super) struct CifCase {
-    pub name: &'static str,
-    pub times: &'static [u32],
-    pub outcomes: &'static [u8],
-    pub rows: &'static [Row],
-}
-
-/// One survdiff case; `expected` is `None` where R stops.
-pub(super) struct LrCase {
-    pub name: &'static str,
-    pub times: &'static [u32],
-    pub events: &'static [u8],
-    pub groups: &'static [usize],
-    pub observed: &'static [f64],
-    pub expected: Option<&'static [f64]>,
-    pub chisq: Option<f64>,
-    pub df: Option<usize>,
-    pub p: Option<f64>,
-}
 
 /// Relative error of `got` against R's `want` (absolute when R's is 0), asserted below `rel`.
 fn close(got: f64, want: f64, rel: f64, what: &str) -> f64 {

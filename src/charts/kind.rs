@@ -1,0 +1,78 @@
+//! What a chart is to the rest of the report: the [`Chart`] trait every chart implements, and
+//! the [`ChartKind`]s that group charts on the page.
+
+use super::kit::DrawError;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// A chart that can draw itself on any plotters backend.
+pub trait Chart: Sync {
+    /// The kind of chart, which groups charts on the page.
+    fn kind(&self) -> ChartKind;
+    /// File stem under charts/.
+    fn name(&self) -> String;
+    fn title(&self) -> String;
+    /// Width and height in pixels (the PNG's size; the SVG's viewport).
+    fn size(&self) -> (u32, u32);
+    /// Draws onto `area`; errors are reported as text.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), DrawError>;
+}
+
+/// The kinds of chart, in the order the page shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChartKind {
+    Forest,
+    Scatter,
+    Categories,
+    Abstinence,
+    Trend,
+    Hours,
+}
+
+impl ChartKind {
+    pub const ALL: [ChartKind; 6] = [
+        ChartKind::Forest,
+        ChartKind::Scatter,
+        ChartKind::Categories,
+        ChartKind::Abstinence,
+        ChartKind::Trend,
+        ChartKind::Hours,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            ChartKind::Forest => "forest",
+            ChartKind::Scatter => "scatter",
+            ChartKind::Categories => "categories",
+            ChartKind::Abstinence => "abstinence",
+            ChartKind::Trend => "trend",
+            ChartKind::Hours => "hours",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ChartKind::Forest => "Mean change by track and modality",
+            ChartKind::Scatter => "Baseline against follow-up (Jacobson-Truax)",
+            ChartKind::Categories => "Reliable change by modality",
+            ChartKind::Abstinence => "Abstinence before and after",
+            ChartKind::Trend => "Quarterly trend",
+            ChartKind::Hours => "Weekly hours attended",
+        }
+    }
+
+    /// How to read the charts of this kind.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            ChartKind::Forest => "Mean change from baseline to follow-up with its 95% confidence interval, per instrument. Circles are single cells (track and modality), triangles margins (all modalities or all tracks). An interval that does not cross the zero line is a change unlikely to be chance.",
+            ChartKind::Scatter => "Each paired episode's baseline (across) against its follow-up (up), counted in squares shaded by how many episodes they hold. On the diagonal nothing changed; the grey band holds changes smaller than the instrument's reliable-change threshold; the dashed lines are the caseness cutoff. Squares beyond the band on the improving side are reliable improvements; those also past the cutoff are reliable recoveries.",
+            ChartKind::Categories => "Share of paired episodes reliably improved, unchanged and reliably deteriorated (Jacobson-Truax), per modality across all tracks, and overall.",
+            ChartKind::Abstinence => "Share of paired episodes reporting no days of use at baseline and at follow-up, per group and overall.",
+            ChartKind::Trend => "Mean change and share reliably improved per quarter of the follow-up anchor date, per track and for all tracks. A missing point is a small cell that is suppressed, or a quarter without paired episodes; the legend counts the suppressed points.",
+            ChartKind::Hours => "Weekly hours attended per discharged episode: the box spans the middle half (25th to 75th percentile), the whiskers the 10th to 90th percentile, the bar is the median. The dashed line is the IOP dose; the right column gives the share meeting it.",
+        }
+    }
+}
