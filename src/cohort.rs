@@ -33,6 +33,52 @@ pub struct Pair {
     pub followup: Option<(f64, Day)>,
 }
 
+/// The paired data of a run: every episode's anchor, every pair, and the episodes of the
+/// period's cohort.
+#[derive(Debug, Clone)]
+pub struct Cohort {
+    pub rules: PairingRules,
+    /// The anchor date of every accepted episode (`None`: still in care, for the discharge
+    /// anchor).
+    pub anchors: Vec<Option<Day>>,
+    /// Baseline/follow-up pairs of every anchored episode, sorted by (instrument, episode).
+    pub pairs: Vec<Pair>,
+    /// Whether each episode's anchor falls in the period.
+    pub selected: Vec<bool>,
+    /// Episodes selected.
+    pub size: usize,
+    /// Episodes without an anchor (still in care), in the whole export.
+    pub active: usize,
+    /// The last anchor day the trend covers: the period's end, else the latest anchor.
+    pub last: Option<Day>,
+}
+
+impl Cohort {
+    /// Pairs every anchored episode and selects those anchored within `bounds` (inclusive;
+    /// `None`: all).
+    pub fn build(
+        eps: &Episodes,
+        asm: &Assessments,
+        rules: PairingRules,
+        bounds: Option<(Day, Day)>,
+    ) -> Cohort {
+        let anchors = anchors(eps, &rules.followup);
+        let pairs = pair(eps, asm, &anchors, &rules);
+        let selected: Vec<bool> = anchors.iter().map(|a| in_period(*a, bounds)).collect();
+        Cohort {
+            size: selected.iter().filter(|s| **s).count(),
+            active: anchors.iter().filter(|a| a.is_none()).count(),
+            last: bounds
+                .map(|b| b.1)
+                .or_else(|| anchors.iter().flatten().max().copied()),
+            rules,
+            anchors,
+            pairs,
+            selected,
+        }
+    }
+}
+
 /// The anchor date of every episode (`None`: no anchor, e.g. still in care).
 pub fn anchors(eps: &Episodes, point: &FollowupConfig) -> Vec<Option<Day>> {
     (0..eps.len())

@@ -43,6 +43,13 @@ pub struct InputConfig {
     pub max_quarantined_share: f64,
 }
 
+impl InputConfig {
+    /// The names of episodes, assessments and attendance, in that order.
+    pub fn names(&self) -> [&str; 3] {
+        [&self.episodes, &self.assessments, &self.attendance]
+    }
+}
+
 impl Default for InputConfig {
     fn default() -> Self {
         InputConfig {

@@ -8,4 +8,7 @@ pub mod cells;
 pub mod engagement;
 pub mod outcomes;
 pub mod suppress;
+pub mod tables;
 pub mod trend;
+
+pub use tables::{Settings, Tables};

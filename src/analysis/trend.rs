@@ -2,12 +2,14 @@
 //! ending with the period's last quarter (no period: the quarter of the latest anchor date);
 //! each quarter's cohort is the episodes anchored in it; rows per track plus `All`.
 
-use super::{cells, outcomes};
+use super::cells::{self, RunKeys};
+use super::outcomes;
 use crate::cohort::{self, Pair};
 use crate::dates::{self, Day};
 use crate::ingest::Episodes;
 use crate::instruments::Catalog;
-use crate::table::{Cell, Table};
+use crate::table::spec::{count, flag, number, text};
+use crate::table::{Column, TableSpec};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendRow {
@@ -103,34 +105,27 @@ pub fn rows(
     out
 }
 
-pub fn table(rows: &[TrendRow]) -> Table {
-    let header = [
-        "quarter",
-        "track",
-        "instrument",
-        "n_paired",
-        "change_mean",
-        "pct_improved",
-        "pct_recovered",
-        "suppressed",
-    ];
-    Table::new(
-        &header,
-        rows.iter()
-            .map(|r| {
-                vec![
-                    Cell::text(&r.quarter),
-                    Cell::text(&r.track),
-                    Cell::text(&r.instrument),
-                    Cell::count(r.n_paired),
-                    Cell::opt(r.change_mean),
-                    Cell::opt(r.pct_improved),
-                    Cell::opt(r.pct_recovered),
-                    Cell::Bool(r.suppressed),
-                ]
-            })
-            .collect(),
+/// trend.csv's description (SPEC §8, §10 S12). Its rows are projections of each quarter's
+/// outcomes rows, suppressed as those are.
+pub fn spec(keys: &RunKeys) -> TableSpec<TrendRow> {
+    type R = TrendRow;
+    const PAIRED: &[&str] = &["n_paired"];
+    TableSpec::new(
+        "trend",
+        "Quarterly trend",
+        "The headline figures per quarter of the anchor date, for the eight quarters up to the period.",
     )
+    .columns(keys.run_columns())
+    .columns([
+        Column::new("quarter", text!(R, quarter)),
+        Column::new("track", text!(R, track)),
+        Column::new("instrument", text!(R, instrument)),
+        Column::new("n_paired", count!(R, n_paired)),
+        Column::new("change_mean", number!(R, change_mean)).from(PAIRED),
+        Column::new("pct_improved", number!(R, pct_improved)).from(PAIRED),
+        Column::new("pct_recovered", number!(R, pct_recovered)).from(PAIRED),
+        Column::new("suppressed", flag!(R, suppressed)),
+    ])
 }
 
 #[cfg(test)]

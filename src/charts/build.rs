@@ -8,14 +8,18 @@ use super::forest::{Forest, ForestRow};
 use super::hours::Hours;
 use super::scatter::{self, Scatter};
 use super::trend::{Series, TrendChart};
-use super::AnyChart;
+use super::{AnyChart, Rendered};
 use crate::analysis::abstinence::AbstinenceRow;
 use crate::analysis::cells::ALL;
 use crate::analysis::engagement::HoursSummary;
 use crate::analysis::outcomes::OutcomeRow;
 use crate::analysis::suppress::small;
 use crate::analysis::trend::TrendRow;
+use crate::analysis::{Settings, Tables};
+use crate::cohort::Cohort;
 use crate::cohort::Pair;
+use crate::error::Result;
+use crate::ingest::Export;
 use crate::instruments::{Catalog, Instrument, ScoreKind};
 use std::collections::BTreeSet;
 
@@ -38,6 +42,34 @@ pub struct Inputs<'a> {
     pub hours: Option<&'a [HoursSummary]>,
     pub dose_hours: f64,
     pub suppress_below: Option<u64>,
+}
+
+/// Every chart of the report, drawn (in parallel) as SVG and PNG, in the page's order.
+///
+/// # Errors
+/// An internal error when a chart fails to draw or encode.
+pub fn draw(
+    export: &Export,
+    cohort: &Cohort,
+    tables: &Tables,
+    settings: &Settings,
+) -> Result<Vec<Rendered>> {
+    use rayon::prelude::*;
+    let charts = all(&Inputs {
+        catalog: settings.catalog,
+        ids: &export.assessments.instruments,
+        columns: settings.groups,
+        outcomes: &tables.outcomes,
+        abstinence: &tables.abstinence,
+        trend: &tables.trend,
+        quarters: &tables.quarters,
+        pairs: &cohort.pairs,
+        selected: &cohort.selected,
+        hours: tables.hours.as_deref(),
+        dose_hours: settings.dose_hours,
+        suppress_below: settings.suppress_below,
+    });
+    charts.par_iter().map(super::render).collect()
 }
 
 /// Every chart of the report.

@@ -1,9 +1,13 @@
-//! Outputs: tables as CSV, the quarantine file, and (as they land) the manifest, summary,
-//! HTML report and atomic publish. Each writer returns bytes; only publish touches files.
+//! Outputs: the tables as CSV, the quarantine file, the charts, summary.md, report.html and
+//! manifest.json ([`assemble`] lists them in publishing order), and their atomic publish.
+//! Each writer returns bytes; only `publish` (and [`write_atomic`], for `validate`) touches
+//! files.
 
+pub mod assemble;
 pub mod csv_writer;
 pub mod html;
 pub mod manifest;
+pub mod methods;
 pub mod publish;
 pub mod summary;
 pub mod view;

@@ -68,10 +68,9 @@ fn the_readme_run_command_writes_the_report_for_the_sample() {
             "{inst}"
         );
     }
-    let keys: Vec<(String, String, String)> = t
-        .rows
+    let keys: Vec<Vec<&str>> = t
         .iter()
-        .map(|r| (r[2].clone(), r[3].clone(), r[4].clone()))
+        .map(|r| r.cells(&["instrument", "track", "modality"]))
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -217,19 +216,22 @@ fn a_period_selects_episodes_by_discharge_date() {
     let w = WorkDir::new();
     let input = w.synth("s", 4000, 21, 0.0);
     run(&input, &w.join("out"), &["--period", "2025Q3"]).success();
-    let (_, rows) = outcomes(&w.join("out/2025Q3/outcomes.csv"));
+    let q3 = Table::read(&w.join("out/2025Q3/outcomes.csv"));
     let e = Table::read(&input.join("episodes.csv"));
-    let dis = e.col("discharge_date");
     let in_q3 = e
-        .rows
         .iter()
-        .filter(|r| ("2025-07-01".."2025-10-01").contains(&r[dis].as_str()))
+        .filter(|r| ("2025-07-01".."2025-10-01").contains(&r.get("discharge_date")))
         .count();
-    let all = &rows[&("PHQ9".to_string(), "All".to_string(), "All".to_string())];
-    assert_eq!(all[0], "2025Q3");
+    let phq9 = [
+        ("instrument", "PHQ9"),
+        ("track", "All"),
+        ("modality", "All"),
+    ];
+    let all = q3.find(&phq9);
+    assert_eq!(all.get("period"), "2025Q3");
     assert_eq!(
-        all[5].parse::<usize>().unwrap(),
-        in_q3,
+        all.num("n_episodes"),
+        Some(in_q3 as f64),
         "n_episodes of the overall margin"
     );
     run(
@@ -238,11 +240,10 @@ fn a_period_selects_episodes_by_discharge_date() {
         &["--from", "2025-07-01", "--to", "2025-09-30"],
     )
     .success();
-    let (_, rows2) = outcomes(&w.join("out/2025-07-01_2025-09-30/outcomes.csv"));
-    assert_eq!(
-        rows2[&("PHQ9".to_string(), "All".to_string(), "All".to_string())][5],
-        all[5]
-    );
+    let range = Table::read(&w.join("out/2025-07-01_2025-09-30/outcomes.csv"));
+    let r = range.find(&phq9);
+    assert_eq!(r.get("n_episodes"), all.get("n_episodes"));
+    assert_eq!(r.get("period"), "2025-07-01_2025-09-30");
 }
 
 #[test]
@@ -263,10 +264,15 @@ fn an_admit_anchored_followup_point_from_the_config() {
         .arg(w.join("out"))
         .assert()
         .success();
-    let (_, rows) = outcomes(&w.join("out/all/outcomes.csv"));
-    let r = &rows[&("PHQ9".to_string(), "All".to_string(), "All".to_string())];
-    assert_eq!(r[1], "day90");
-    assert!(r[7].parse::<u64>().unwrap() > 50, "day-90 pairs: {}", r[7]);
+    let t = Table::read(&w.join("out/all/outcomes.csv"));
+    let r = t.find(&[
+        ("instrument", "PHQ9"),
+        ("track", "All"),
+        ("modality", "All"),
+    ]);
+    assert_eq!(r.get("followup"), "day90");
+    let paired = r.num("n_paired").unwrap();
+    assert!(paired > 50.0, "day-90 pairs: {paired}");
     bin()
         .args(["run", "--followup", "day30", "--input"])
         .arg(&input)
@@ -309,18 +315,13 @@ fn grouping_columns_come_from_the_config() {
     let t = Table::read(&w.join("out/all/outcomes.csv"));
     assert_eq!(&t.header[2..5], &["instrument", "delivery", "site"]);
     let deliveries: std::collections::BTreeSet<&str> =
-        t.rows.iter().map(|r| r[3].as_str()).collect();
+        t.iter().map(|r| r.get("delivery")).collect();
     assert_eq!(
         deliveries.into_iter().collect::<Vec<_>>(),
         vec!["All", "hybrid", "in_person", "telehealth"]
     );
     // Each instrument has exactly one overall margin.
-    let overall = t
-        .rows
-        .iter()
-        .filter(|r| r[2] == "PHQ9" && r[3] == "All" && r[4] == "All")
-        .count();
-    assert_eq!(overall, 1);
+    t.find(&[("instrument", "PHQ9"), ("delivery", "All"), ("site", "All")]);
 }
 
 #[test]

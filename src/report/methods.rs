@@ -1,0 +1,48 @@
+//! The report's methods prose: the windows and cohort rules of the run, the statistics with
+//! the R calls they equal, and the suppression setting — written once, shown on the page.
+
+use crate::cohort::PairingRules;
+use crate::config::Anchor;
+
+/// The statistics, each with the R call it equals.
+pub const TESTS: &[&str] = &[
+    "Means and SDs (n - 1) of baseline, follow-up and change over paired episodes.",
+    "Paired t-test, t.test(followup, baseline, paired = TRUE) in R: t, df, two-sided p, 95% CI of the mean change; Benjamini-Hochberg q over the cells (p.adjust(p, \"BH\")).",
+    "Wilcoxon signed-rank test as R's wilcox.test(followup, baseline, paired = TRUE): exact below 50 non-zero untied differences, else normal approximation with tie and continuity correction.",
+    "Effect sizes: d_z = mean(change) / sd(change); g_av = J * mean(change) / ((sd baseline + sd follow-up) / 2), J Hedges' correction.",
+    "Reliable change (Jacobson and Truax): |change| at least the instrument's threshold; reliable recovery: a case at baseline, not a case at follow-up, reliably improved; response: improvement of at least the instrument's fraction of baseline; remission: follow-up below the threshold (all over cases).",
+    "Abstinence: exact McNemar test, binom.test(b, b + c, 0.5).",
+    "ANCOVA: lm(followup ~ baseline + modality) per track by QR, first modality in byte order as reference; sequential F test of modality.",
+    "Retention bias: Welch t.test(lost, followed) of baseline scores.",
+    "Engagement: weekly hours = minutes / 60 / max(1, (length of stay + 1) / 7); medians as R's median.",
+];
+
+/// The baseline, follow-up and cohort rules of a run, as sentences.
+pub fn windows(rules: &PairingRules) -> Vec<String> {
+    let [b0, b1] = rules.baseline;
+    let f = &rules.followup;
+    let anchor = match (f.anchor, f.target_days) {
+        (Anchor::Admit, Some(t)) => format!("admission + {t} days"),
+        _ => "the discharge date (discharged episodes only)".to_string(),
+    };
+    vec![
+        format!("Baseline: the earliest assessment from {b0} to {b1} days after admission (inclusive)."),
+        format!(
+            "Follow-up point {}: anchored at {anchor}; the assessment from {} to {} days around the anchor, at least {} days after the baseline, closest to the anchor (ties go to the later date).",
+            rules.followup_name, f.window[0], f.window[1], f.min_gap_days
+        ),
+        "Cohort: episodes whose anchor date falls in the period; episodes still in care are counted as active, not as lost.".to_string(),
+        "Change = follow-up minus baseline; improvement follows each instrument's direction.".to_string(),
+    ]
+}
+
+/// The suppression setting, as a sentence.
+pub fn suppression(suppress_below: Option<u64>) -> String {
+    match suppress_below {
+        Some(below) => format!(
+            "Small cells: counts from 1 to {} are suppressed, with every statistic computed from them.",
+            below - 1
+        ),
+        None => "Small-cell suppression is OFF (--no-suppress): for analysts inside the covered entity only; do not distribute.".to_string(),
+    }
+}

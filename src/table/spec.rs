@@ -1,0 +1,569 @@
+//! One description per output table ([`TableSpec`]): every column once, with its name, its
+//! heading on the page, its number format, whether the page shows it, its role in small-cell
+//! suppression, and how to read (and blank) it on the typed row. The CSV header and cells,
+//! the Parquet columns, the page's table, the formats and the suppression pass all come from
+//! it; nothing downstream looks a column up by name or position.
+//!
+//! Adding a table: a row type, a `spec()` listing its columns, a compute function (see
+//! ARCHITECTURE.md).
+
+use super::cell::{Cell, Table};
+use std::sync::Arc;
+
+/// How a column reads on the page (the CSV always has full precision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A label, left-aligned.
+    Text,
+    /// A whole number.
+    Count,
+    /// Two decimals.
+    Number,
+    /// A p- or q-value: `< 0.001` or three decimals.
+    P,
+    /// Degrees of freedom: whole when whole, else one decimal.
+    Df,
+    /// A proportion shown as a percentage: `0.83` reads `83%`.
+    Rate,
+    /// The `suppressed` flag: `suppressed` or nothing.
+    Flag,
+}
+
+impl Format {
+    /// A cell as a reader sees it.
+    pub fn show(self, cell: &Cell) -> String {
+        match cell {
+            Cell::Text(t) => t.clone(),
+            Cell::Int(n) => n.to_string(),
+            Cell::Bool(b) => if *b { "suppressed" } else { "" }.to_string(),
+            Cell::Empty => String::new(),
+            Cell::Num(x) => match self {
+                Format::P if *x < 0.001 => "< 0.001".into(),
+                Format::P => format!("{x:.3}"),
+                Format::Df => {
+                    let r = x.round();
+                    if (x - r).abs() < 1e-9 {
+                        format!("{r:.0}")
+                    } else {
+                        format!("{x:.1}")
+                    }
+                }
+                Format::Rate => format!("{:.0}%", 100.0 * x),
+                _ => format!("{x:.2}"),
+            },
+        }
+    }
+}
+
+/// A column's part in small-cell suppression (SPEC §7, §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Identifies the row (period, instrument, grouping labels): never blanked.
+    Key,
+    /// A count: blanked when from 1 to `below − 1`, or when any of the named counts is.
+    Count(&'static [&'static str]),
+    /// A statistic computed from the named counts: blanked when any of them is.
+    Stat(&'static [&'static str]),
+    /// Not computed from a count of this row (a threshold, a model-wide test, a note).
+    Fixed,
+    /// The `suppressed` flag: set when the pass blanks anything in the row.
+    Flag,
+}
+
+/// How a column is read from the typed row, and blanked in it.
+pub enum Access<R> {
+    Count(fn(&R) -> Option<u64>, fn(&mut R) -> &mut Option<u64>),
+    Number(fn(&R) -> Option<f64>, fn(&mut R) -> &mut Option<f64>),
+    /// Text computed from the row (and whatever the column captured, e.g. the period).
+    Text(Arc<dyn Fn(&R) -> String + Send + Sync>),
+    Flag(fn(&R) -> bool, fn(&mut R) -> &mut bool),
+}
+
+impl<R> Clone for Access<R> {
+    fn clone(&self) -> Self {
+        match self {
+            Access::Count(g, s) => Access::Count(*g, *s),
+            Access::Number(g, s) => Access::Number(*g, *s),
+            Access::Text(f) => Access::Text(Arc::clone(f)),
+            Access::Flag(g, s) => Access::Flag(*g, *s),
+        }
+    }
+}
+
+/// [`Access::Count`] of a field `Option<u64>` of a row type.
+macro_rules! count {
+    ($row:ty, $field:ident) => {
+        $crate::table::spec::Access::Count(|r: &$row| r.$field, |r: &mut $row| &mut r.$field)
+    };
+}
+/// [`Access::Number`] of a field `Option<f64>` of a row type.
+macro_rules! number {
+    ($row:ty, $field:ident) => {
+        $crate::table::spec::Access::Number(|r: &$row| r.$field, |r: &mut $row| &mut r.$field)
+    };
+}
+/// [`Access::Flag`] of a field `bool` of a row type.
+macro_rules! flag {
+    ($row:ty, $field:ident) => {
+        $crate::table::spec::Access::Flag(|r: &$row| r.$field, |r: &mut $row| &mut r.$field)
+    };
+}
+/// [`Access::Text`] of a field `String` of a row type.
+macro_rules! text {
+    ($row:ty, $field:ident) => {
+        $crate::table::spec::Access::Text(std::sync::Arc::new(|r: &$row| r.$field.clone()))
+    };
+}
+pub(crate) use {count, flag, number, text};
+
+/// One column of a table.
+pub struct Column<R> {
+    pub name: String,
+    pub heading: String,
+    pub format: Format,
+    pub role: Role,
+    /// Shown in the page's table.
+    pub shown: bool,
+    /// Written to the CSV and Parquet files (a hidden count exists for suppression only).
+    pub written: bool,
+    pub access: Access<R>,
+}
+
+impl<R> Column<R> {
+    /// A column with the defaults of its kind of value: counts are [`Role::Count`],
+    /// numbers [`Role::Fixed`] until `.from()` says what they are computed from, text is a
+    /// [`Role::Key`]; the heading comes from [`heading`]; shown and written.
+    pub fn new(name: impl Into<String>, access: Access<R>) -> Column<R> {
+        let name = name.into();
+        let (format, role) = match access {
+            Access::Count(..) => (Format::Count, Role::Count(&[])),
+            Access::Number(..) => (Format::Number, Role::Fixed),
+            Access::Text(_) => (Format::Text, Role::Key),
+            Access::Flag(..) => (Format::Flag, Role::Flag),
+        };
+        Column {
+            heading: heading(&name),
+            name,
+            format,
+            role,
+            shown: true,
+            written: true,
+            access,
+        }
+    }
+
+    /// A key column whose text is the same on every row (the period, the follow-up point).
+    pub fn constant(name: &str, value: &str) -> Column<R> {
+        let value = value.to_string();
+        Column::new(name, Access::Text(Arc::new(move |_| value.clone())))
+    }
+
+    pub fn format(mut self, f: Format) -> Self {
+        self.format = f;
+        self
+    }
+
+    /// A count blanked with any of `counts` (besides being small itself).
+    pub fn within(mut self, counts: &'static [&'static str]) -> Self {
+        self.role = Role::Count(counts);
+        self
+    }
+
+    /// A statistic computed from `counts`.
+    pub fn from(mut self, counts: &'static [&'static str]) -> Self {
+        self.role = Role::Stat(counts);
+        self
+    }
+
+    /// Not computed from a count of its row: never blanked.
+    pub fn fixed(mut self) -> Self {
+        self.role = Role::Fixed;
+        self
+    }
+
+    /// Left out of the page's table (still in the files).
+    pub fn off_page(mut self) -> Self {
+        self.shown = false;
+        self
+    }
+
+    /// In no output: a count kept for suppression only.
+    pub fn hidden(mut self) -> Self {
+        self.shown = false;
+        self.written = false;
+        self
+    }
+
+    /// The cell of row `r`.
+    pub fn cell(&self, r: &R) -> Cell {
+        match &self.access {
+            Access::Count(get, _) => Cell::count(get(r)),
+            Access::Number(get, _) => Cell::opt(get(r)),
+            Access::Text(get) => Cell::Text(get(r)),
+            Access::Flag(get, _) => Cell::Bool(get(r)),
+        }
+    }
+
+    /// Whether row `r` has a value here that suppression could blank.
+    fn has_value(&self, r: &R) -> bool {
+        match &self.access {
+            Access::Count(get, _) => get(r).is_some(),
+            Access::Number(get, _) => get(r).is_some_and(f64::is_finite),
+            _ => false,
+        }
+    }
+
+    fn blank(&self, r: &mut R) {
+        match &self.access {
+            Access::Count(_, set) => *set(r) = None,
+            Access::Number(_, set) => *set(r) = None,
+            _ => {}
+        }
+    }
+
+    fn count(&self, r: &R) -> Option<u64> {
+        match &self.access {
+            Access::Count(get, _) => get(r),
+            _ => None,
+        }
+    }
+}
+
+/// Parts that add up to a total in the same row (improved + unchanged + deteriorated =
+/// paired): when exactly one part is blank, the smallest other non-zero part goes too, so the
+/// blank cannot be recovered by subtraction within the row.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts(pub &'static [&'static str]);
+
+/// A table as the page shows it: headings, which columns are text, formatted cells.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PageTable {
+    pub id: String,
+    pub title: String,
+    pub caption: String,
+    pub header: Vec<String>,
+    /// Whether each column holds text (left-aligned) rather than numbers.
+    pub text: Vec<bool>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The description of one output table.
+pub struct TableSpec<R> {
+    /// File stem (`outcomes` → outcomes.csv, outcomes.parquet) and the page's anchor.
+    pub name: &'static str,
+    /// The page's heading for the table.
+    pub title: String,
+    /// The page's explanation of the table.
+    pub caption: String,
+    pub columns: Vec<Column<R>>,
+    /// Parts of a total in one row (see [`Parts`]).
+    pub parts: Vec<Parts>,
+}
+
+impl<R> TableSpec<R> {
+    pub fn new(name: &'static str, title: &str, caption: &str) -> TableSpec<R> {
+        TableSpec {
+            name,
+            title: title.to_string(),
+            caption: caption.to_string(),
+            columns: Vec::new(),
+            parts: Vec::new(),
+        }
+    }
+
+    pub fn column(mut self, c: Column<R>) -> Self {
+        self.columns.push(c);
+        self
+    }
+
+    pub fn columns(mut self, cs: impl IntoIterator<Item = Column<R>>) -> Self {
+        self.columns.extend(cs);
+        self
+    }
+
+    pub fn parts(mut self, p: Parts) -> Self {
+        self.parts.push(p);
+        self
+    }
+
+    /// The position of the column named `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    fn written(&self) -> impl Iterator<Item = &Column<R>> {
+        self.columns.iter().filter(|c| c.written)
+    }
+
+    /// The table as the files hold it: the written columns.
+    pub fn render(&self, rows: &[R]) -> Table {
+        Table {
+            header: self.written().map(|c| c.name.clone()).collect(),
+            rows: rows
+                .iter()
+                .map(|r| self.written().map(|c| c.cell(r)).collect())
+                .collect(),
+        }
+    }
+
+    /// The table as the page shows it: the shown columns, formatted.
+    pub fn page(&self, rows: &[R]) -> PageTable {
+        let shown: Vec<&Column<R>> = self.columns.iter().filter(|c| c.shown).collect();
+        PageTable {
+            id: self.name.to_string(),
+            title: self.title.clone(),
+            caption: self.caption.clone(),
+            header: shown.iter().map(|c| c.heading.clone()).collect(),
+            text: shown.iter().map(|c| c.format == Format::Text).collect(),
+            rows: rows
+                .iter()
+                .map(|r| shown.iter().map(|c| c.format.show(&c.cell(r))).collect())
+                .collect(),
+        }
+    }
+
+    /// Small-cell suppression of one row (SPEC §7): counts from 1 to `below − 1` are blanked,
+    /// then every count and statistic that depends on a blanked count (to a fixed point),
+    /// then one more part of any [`Parts`] with a single blank; the flag is set when anything
+    /// written was blanked (it is never cleared, so the pass is idempotent).
+    pub fn suppress(&self, r: &mut R, below: u64) {
+        let had: Vec<bool> = self.columns.iter().map(|c| c.has_value(r)).collect();
+        let mut blank: Vec<bool> = self
+            .columns
+            .iter()
+            .map(|c| {
+                matches!(c.role, Role::Count(_)) && c.count(r).is_some_and(|n| n >= 1 && n < below)
+            })
+            .collect();
+        self.propagate(&mut blank);
+        for p in &self.parts {
+            let idx: Vec<usize> = p.0.iter().filter_map(|n| self.position(n)).collect();
+            let empty = |i: usize, blank: &[bool]| blank[i] || !had[i];
+            if idx.iter().filter(|&&i| empty(i, &blank)).count() != 1 {
+                continue;
+            }
+            // The smallest other non-zero part (the first of equals).
+            let mut best: Option<(u64, usize)> = None;
+            for &i in &idx {
+                if let Some(n) = self.columns[i].count(r).filter(|&n| n > 0 && !blank[i]) {
+                    if best.is_none_or(|(m, _)| n < m) {
+                        best = Some((n, i));
+                    }
+                }
+            }
+            if let Some((_, i)) = best {
+                blank[i] = true;
+            }
+        }
+        self.propagate(&mut blank);
+        let mut any = false;
+        for (i, c) in self.columns.iter().enumerate() {
+            if blank[i] {
+                any |= c.written && had[i];
+                c.blank(r);
+            }
+        }
+        for c in &self.columns {
+            if let Access::Flag(_, set) = &c.access {
+                *set(r) |= any;
+            }
+        }
+    }
+
+    /// Marks every count and statistic depending on a marked count, to a fixed point.
+    fn propagate(&self, blank: &mut [bool]) {
+        loop {
+            let mut changed = false;
+            for (i, c) in self.columns.iter().enumerate() {
+                let deps = match c.role {
+                    Role::Count(d) | Role::Stat(d) => d,
+                    _ => continue,
+                };
+                if !blank[i]
+                    && deps
+                        .iter()
+                        .any(|d| self.position(d).is_some_and(|j| blank[j]))
+                {
+                    blank[i] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+}
+
+/// A table ready to publish: its description with its rows.
+pub trait Published {
+    /// File stem and page anchor.
+    fn name(&self) -> &'static str;
+    /// The cells the files hold.
+    fn table(&self) -> Table;
+    /// The table as the page shows it.
+    fn page(&self) -> PageTable;
+}
+
+impl<R> Published for (TableSpec<R>, &[R]) {
+    fn name(&self) -> &'static str {
+        self.0.name
+    }
+
+    fn table(&self) -> Table {
+        self.0.render(self.1)
+    }
+
+    fn page(&self) -> PageTable {
+        self.0.page(self.1)
+    }
+}
+
+/// A column's heading on the page: short words for the common columns, else the name with
+/// spaces for underscores (so a reader can still find it in the CSV).
+pub fn heading(name: &str) -> String {
+    match name {
+        "n_paired" => "paired",
+        "followup_rate" => "follow-up rate",
+        "change_mean" => "mean change",
+        "followup_mean" => "follow-up mean",
+        "change_ci_low" => "95% CI low",
+        "change_ci_high" => "95% CI high",
+        "p_t" => "p (t-test)",
+        "q_bh" => "q (BH)",
+        "g_av" => "g_av",
+        "pct_improved" => "% reliably improved",
+        "pct_recovered" => "% reliably recovered",
+        "pct_remission" => "% remission",
+        other => return other.replace('_', " "),
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    struct Row {
+        label: String,
+        n: Option<u64>,
+        a: Option<u64>,
+        b: Option<u64>,
+        c: Option<u64>,
+        pct_a: Option<f64>,
+        mean: Option<f64>,
+        threshold: Option<f64>,
+        suppressed: bool,
+    }
+
+    fn spec() -> TableSpec<Row> {
+        TableSpec::new("t", "T", "")
+            .column(Column::constant("period", "2026Q3").off_page())
+            .column(Column::new("label", text!(Row, label)))
+            .column(Column::new("n", count!(Row, n)))
+            .column(Column::new("a", count!(Row, a)).within(&["n"]))
+            .column(Column::new("b", count!(Row, b)).within(&["n"]))
+            .column(Column::new("c", count!(Row, c)).within(&["n"]).hidden())
+            .column(
+                Column::new("pct_a", number!(Row, pct_a))
+                    .from(&["a", "n"])
+                    .format(Format::Rate),
+            )
+            .column(Column::new("mean", number!(Row, mean)).from(&["n"]))
+            .column(Column::new("threshold", number!(Row, threshold)))
+            .column(Column::new("suppressed", flag!(Row, suppressed)))
+            .parts(Parts(&["a", "b", "c"]))
+    }
+
+    fn row(n: u64, a: u64, b: u64, c: u64) -> Row {
+        Row {
+            label: "x".into(),
+            n: Some(n),
+            a: Some(a),
+            b: Some(b),
+            c: Some(c),
+            pct_a: Some(a as f64 / n as f64),
+            mean: Some(1.5),
+            threshold: Some(6.0),
+            suppressed: false,
+        }
+    }
+
+    #[test]
+    fn files_and_page_come_from_the_description() {
+        let s = spec();
+        let t = s.render(&[row(40, 20, 15, 5)]);
+        assert_eq!(
+            t.header,
+            [
+                "period",
+                "label",
+                "n",
+                "a",
+                "b",
+                "pct_a",
+                "mean",
+                "threshold",
+                "suppressed"
+            ]
+        );
+        assert_eq!(t.rows[0][0], Cell::text("2026Q3"));
+        let p = s.page(&[row(40, 20, 15, 5)]);
+        assert_eq!(p.header[0], "label");
+        assert_eq!(
+            p.text,
+            [true, false, false, false, false, false, false, false]
+        );
+        assert_eq!(p.rows[0][4], "50%");
+        assert_eq!(p.rows[0][5], "1.50");
+    }
+
+    #[test]
+    fn suppression_follows_the_roles() {
+        let s = spec();
+        // A small total blanks every count and statistic built on it; the threshold stays.
+        let mut r = row(7, 3, 2, 2);
+        s.suppress(&mut r, 11);
+        assert_eq!(
+            (r.n, r.a, r.b, r.c, r.pct_a, r.mean),
+            (None, None, None, None, None, None)
+        );
+        assert_eq!(r.threshold, Some(6.0));
+        assert!(r.suppressed);
+        // One small part: it and the smallest other non-zero part go, with their statistics.
+        let mut r = row(60, 40, 16, 4);
+        s.suppress(&mut r, 11);
+        assert_eq!((r.a, r.b, r.c), (Some(40), None, None));
+        assert_eq!(
+            (r.n, r.pct_a, r.mean),
+            (Some(60), Some(40.0 / 60.0), Some(1.5))
+        );
+        assert!(r.suppressed);
+        // Zeros reveal nobody.
+        let mut r = row(60, 60, 0, 0);
+        s.suppress(&mut r, 11);
+        assert_eq!((r.a, r.b, r.c), (Some(60), Some(0), Some(0)));
+        assert!(!r.suppressed);
+        // The pass is idempotent and never clears the flag.
+        let mut r = row(60, 40, 16, 4);
+        s.suppress(&mut r, 11);
+        let once = r.clone();
+        s.suppress(&mut r, 11);
+        assert_eq!(r, once);
+    }
+
+    #[test]
+    fn formats_read_as_before() {
+        assert_eq!(Format::P.show(&Cell::Num(0.0004)), "< 0.001");
+        assert_eq!(Format::P.show(&Cell::Num(0.0423)), "0.042");
+        assert_eq!(Format::Df.show(&Cell::Num(12.0)), "12");
+        assert_eq!(Format::Df.show(&Cell::Num(12.34)), "12.3");
+        assert_eq!(Format::Rate.show(&Cell::Num(0.834)), "83%");
+        assert_eq!(Format::Number.show(&Cell::Num(-5.125)), "-5.12");
+        assert_eq!(Format::Flag.show(&Cell::Bool(true)), "suppressed");
+        assert_eq!(Format::Count.show(&Cell::Empty), "");
+        assert_eq!(heading("pct_improved"), "% reliably improved");
+        assert_eq!(heading("median_los_days"), "median los days");
+    }
+}
