@@ -19,6 +19,7 @@ fn export(episodes: u64) -> tempfile::TempDir {
         seed: 42,
         out: dir.path().to_path_buf(),
         dirty: 0.01,
+        site_effects: Vec::new(),
     })
     .expect("synth");
     dir

@@ -4,6 +4,7 @@
 use crate::dates;
 use crate::error::{Error, Result};
 use crate::options::{Command, Period, RunOptions, ValidateOptions, SAMPLE_INPUT};
+use crate::synth::model::SiteEffect;
 use crate::synth::SynthOptions;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -113,6 +114,12 @@ pub struct SynthArgs {
     /// Share of rows (0 to 0.5) made bad, of every kind validation must catch.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
     pub dirty: f64,
+    /// Plant a site effect (repeatable, one per site): at SITE (site_01 … site_08) the mean
+    /// slope of every symptom score is multiplied by FACTOR (0 to 4; above 1: more clients
+    /// reliably improve), and baselines are SEVERITY baseline SDs higher (-2 to 2; default 0).
+    /// Recorded in synth.json; see data/README.md.
+    #[arg(long, value_name = "SITE=FACTOR[,SEVERITY]")]
+    pub site_effect: Vec<String>,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
@@ -170,6 +177,11 @@ impl Cli {
                     seed: a.seed,
                     out: a.out,
                     dirty: a.dirty,
+                    site_effects: a
+                        .site_effect
+                        .iter()
+                        .map(|s| SiteEffect::parse(s).map_err(Error::Usage))
+                        .collect::<Result<_>>()?,
                 },
                 quiet: a.quiet,
             },

@@ -117,7 +117,11 @@ fn planted_modality_effects_are_recovered() {
         let e = p.episode as usize;
         let inst = export.assessments.instruments[p.instrument as usize].clone();
         let m = &export.episodes.modality[e];
-        let exp = expected_followup(&inst, m, p.baseline) - p.baseline;
+        // The follow-up's planted expectation given the baseline and the weeks between them
+        // (any later assessment follows the trajectory: discharge, mid-treatment or day 90).
+        let (_, fu_date) = p.followup.unwrap();
+        let weeks = f64::from(fu_date - p.baseline_date) / 7.0;
+        let exp = expected_followup(&inst, m, p.baseline, weeks, 1.0) - p.baseline;
         let entry = planted
             .entry((inst, export.episodes.track[e].clone(), m.clone()))
             .or_insert((0.0, 0));

@@ -49,7 +49,9 @@ fn planted_modality_differences_appear_in_the_ancova() {
         let e = p.episode as usize;
         let inst = export.assessments.instruments[p.instrument as usize].clone();
         let m = export.episodes.modality[e].clone();
-        let expected = expected_followup(&inst, &m, p.baseline);
+        let (_, fu_date) = p.followup.unwrap();
+        let weeks = f64::from(fu_date - p.baseline_date) / 7.0;
+        let expected = expected_followup(&inst, &m, p.baseline, weeks, 1.0);
         groups
             .entry((inst, export.episodes.track[e].clone()))
             .or_default()
