@@ -189,12 +189,12 @@ pub fn spec(keys: &RunKeys) -> TableSpec<AncovaRow> {
 mod tests {
     use super::*;
 
+    use crate::stats::prec::CLOSED;
+
+    /// A value R prints, within the closed-form tolerance.
     fn close(got: Option<f64>, want: f64, what: &str) {
-        let g = got.unwrap_or_else(|| panic!("{what} empty"));
-        assert!(
-            (g - want).abs() <= 1e-10 * want.abs().max(1e-300) || (g - want).abs() < 1e-13,
-            "{what}: {g} vs {want}"
-        );
+        let got = got.unwrap_or_else(|| panic!("{what} empty"));
+        crate::assert_close!(got, want, CLOSED, "{what}");
     }
 
     fn data(mods: &[(&str, &[f64], &[f64])]) -> Vec<(String, f64, f64)> {

@@ -72,6 +72,19 @@ impl Rec<'_> {
     }
 }
 
+/// Environment variable that lowers the smallest chunk (1 MiB) for the tests, so that a small
+/// export is cut into many chunks, at different places for different thread counts.
+pub const TEST_CHUNK_ENV: &str = "IOP_OUTCOMES_TEST_CHUNK_BYTES";
+
+/// The smallest chunk a file is cut into: 1 MiB, or the test override.
+fn min_chunk_bytes() -> usize {
+    std::env::var(TEST_CHUNK_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(1 << 20)
+}
+
 /// Line number (1-based) of byte `offset`.
 fn line_of(bytes: &[u8], offset: usize) -> u64 {
     memchr::memchr_iter(b'\n', &bytes[..offset.min(bytes.len())]).count() as u64 + 1
@@ -360,7 +373,7 @@ impl Source {
     fn chunks(&self) -> Vec<(Range<usize>, u64, u64)> {
         let bytes = self.bytes();
         let data = self.data_start..bytes.len();
-        let target = (data.len() / (rayon::current_num_threads() * 8)).max(1 << 20);
+        let target = (data.len() / (rayon::current_num_threads() * 8)).max(min_chunk_bytes());
         let mut cuts = vec![data.start];
         let mut at = data.start + target;
         while at < data.end {

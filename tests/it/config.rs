@@ -18,5 +18,9 @@ fn the_readme_config_example_is_valid() {
     assert_eq!(cat.get("phq9").unwrap().rci_threshold(), Some(5.0));
     let w = cat.get("weight_kg").unwrap();
     // R: 1.96 * sqrt(2) * 4 * sqrt(1 - 0.9) = 3.5061545887196695
-    assert!((w.rci_threshold().unwrap() - 3.506_154_588_719_669_5).abs() < 1e-12);
+    iop_outcomes::assert_close!(
+        w.rci_threshold().unwrap(),
+        3.506_154_588_719_669_5,
+        iop_outcomes::stats::prec::CLOSED
+    );
 }

@@ -200,12 +200,23 @@ fn small_cells_are_suppressed_unless_asked_not_to() {
 
 #[test]
 fn outputs_are_byte_identical_whatever_the_thread_count() {
+    // Chunks of at least 64 KiB (not 1 MiB): the files are cut into several chunks, at
+    // different places with 1, 2 and 3 threads, so a chunk-boundary bug shows.
     let w = WorkDir::new();
     let input = w.synth("s", 5000, 12, 0.01);
-    run(&input, &w.join("out"), &["--threads", "1"]).success();
-    let one = snapshot(&w.join("out/all"));
-    run(&input, &w.join("out"), &["--threads", "2"]).success();
-    let two = snapshot(&w.join("out/all"));
+    let at = |threads: &str| {
+        bin()
+            .env("IOP_OUTCOMES_TEST_CHUNK_BYTES", "65536")
+            .args(["run", "--threads", threads, "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(w.join("out"))
+            .assert()
+            .success();
+        snapshot(&w.join("out/all"))
+    };
+    let (one, two) = (at("1"), at("2"));
+    assert_eq!(at("3"), one, "3 threads");
     assert_eq!(
         one.keys().collect::<Vec<_>>(),
         two.keys().collect::<Vec<_>>()

@@ -5,6 +5,7 @@ use iop_outcomes::analysis::ancova;
 use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
 use iop_outcomes::ingest;
+use iop_outcomes::stats::prec::CLOSED;
 use iop_outcomes::synth::model::expected_followup;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -152,7 +153,7 @@ fn engagement_abstinence_and_attrition_on_a_hand_checked_export() {
     assert_eq!(all.get("median_los_days"), "46"); // R: median(c(39, 53))
                                                   // R: median(c(180/60/((39+1)/7), 150/60/((53+1)/7))) = 0.42453703703703705
     let wh = all.num("median_weekly_hours").unwrap();
-    assert!((wh - 0.424_537_037_037_037_05).abs() < 1e-15, "{wh}");
+    iop_outcomes::assert_close!(wh, 0.424_537_037_037_037_05, CLOSED, "median weekly hours");
     assert_eq!(
         all.cells(&["pct_meeting_dose", "median_sessions", "suppressed"]),
         ["0", "1", "false"]
