@@ -11,6 +11,7 @@ mod props;
 mod reliability;
 mod report;
 mod run;
+mod snapshots;
 mod synth;
 mod tables;
 mod util;
