@@ -17,11 +17,13 @@
 //! after it) and the cheapest addition that makes the blank safe wins: fewest margins, then
 //! fewest zeros, fewest cells, smallest sum, keys byte-wise; when none suffices alone, the
 //! one that widens the blank most. Only groups of blanks whose membership changed are
-//! attacked again. Single-threaded; no hash map reaches the result, so the same input gives
-//! the same output.
+//! attacked again. Groups are attacked in parallel (rayon) and their results gathered in
+//! order; the search itself is sequential and no hash map reaches the result, so the same
+//! input gives the same output whatever the thread count.
 
-use super::bounds::{Attack, Failure, Row, System};
+use super::bounds::{chunks, Attack, Failure, Row, System};
 use super::{is_primary, required_width, validate, Count, Interval, ModelError, Relation};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, VecDeque};
 
 /// The suppression pattern and what an attacker can still learn.
@@ -76,12 +78,25 @@ pub fn protect(
     let mut given_up = vec![false; counts.len()];
     loop {
         let rows = engine.rows(&blank);
+        let systems = System::all(&rows, &engine.of_count, &blank);
+        let fresh: Vec<&System> = systems
+            .iter()
+            .filter(|s| !cache.contains_key(&s.vars))
+            .collect();
+        let fresh: Vec<System> = fresh.into_iter().cloned().collect();
+        let jobs = chunks(&fresh);
+        let found: Vec<Result<Vec<usize>, ModelError>> = jobs
+            .par_iter()
+            .map(|&(k, from, to)| engine.unsafe_blanks(&fresh[k], from..to))
+            .collect();
+        for sys in &fresh {
+            cache.insert(sys.vars.clone(), Vec::new());
+        }
+        for (&(k, _, _), u) in jobs.iter().zip(found) {
+            cache.get_mut(&fresh[k].vars).expect("inserted").extend(u?);
+        }
         let mut open: Vec<usize> = Vec::new();
-        for sys in System::all(&rows, &engine.of_count, &blank) {
-            if !cache.contains_key(&sys.vars) {
-                let u = engine.unsafe_blanks(&sys)?;
-                cache.insert(sys.vars.clone(), u);
-            }
+        for sys in &systems {
             open.extend(cache[&sys.vars].iter().filter(|&&i| !given_up[i]));
         }
         let Some(&target) = open.iter().min_by_key(|&&i| (counts[i].key.as_bytes(), i)) else {
@@ -94,11 +109,26 @@ pub fn protect(
     }
 
     let rows = engine.rows(&blank);
+    let systems = System::all(&rows, &engine.of_count, &blank);
+    let jobs = chunks(&systems);
+    let solved: Vec<Result<Vec<Interval>, ModelError>> = jobs
+        .par_iter()
+        .map(|&(k, from, to)| {
+            let sys = &systems[k];
+            let mut attack = engine.attack(sys);
+            (from..to)
+                .map(|j| {
+                    attack
+                        .interval(j)
+                        .map_err(|e| engine.solver_error(sys.vars[j], e))
+                })
+                .collect()
+        })
+        .collect();
     let mut intervals = vec![None; counts.len()];
-    for sys in System::all(&rows, &engine.of_count, &blank) {
-        let mut attack = engine.attack(&sys);
-        for (j, &v) in sys.vars.iter().enumerate() {
-            intervals[v] = Some(attack.interval(j).map_err(|e| engine.solver_error(v, e))?);
+    for (&(k, from, _), ivs) in jobs.iter().zip(solved) {
+        for (&v, iv) in systems[k].vars[from..].iter().zip(ivs?) {
+            intervals[v] = Some(iv);
         }
     }
     let unprotected = intervals
@@ -250,11 +280,17 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The blanks of `sys` an attacker can narrow below the required width.
-    fn unsafe_blanks(&self, sys: &System) -> Result<Vec<usize>, ModelError> {
+    /// The blanks of `sys` (among its variables `range`) an attacker can narrow below the
+    /// required width.
+    fn unsafe_blanks(
+        &self,
+        sys: &System,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<usize>, ModelError> {
         let mut attack = self.attack(sys);
         let mut out = Vec::new();
-        for (j, &v) in sys.vars.iter().enumerate() {
+        for j in range {
+            let v = sys.vars[j];
             if !attack
                 .width_at_least(j, self.need)
                 .map_err(|e| self.solver_error(v, e))?

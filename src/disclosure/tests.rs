@@ -688,6 +688,29 @@ fn three_way_tables_are_protected() {
     );
 }
 
+/// Same input, same output, whatever the thread count (groups are attacked in parallel).
+#[test]
+fn same_result_on_one_thread_and_on_four() {
+    let vals: Vec<u64> = (0..60u64).map(|k| (k * 53 + 7) % 31).collect();
+    let g = Grid::new(&[5, 4, 3], &vals);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let p = protect(&g.counts, &g.relations, BELOW).unwrap();
+                let a = audit(&p.published(&g.counts), &g.relations, BELOW);
+                (p, a)
+            })
+    };
+    let (p1, a1) = run(1);
+    let (p4, a4) = run(4);
+    assert_eq!(p1, p4);
+    assert_eq!(a1, a4);
+    assert!(a1.passed());
+}
+
 /// A deterministic generator for the speed test (xorshift64*).
 struct Rng(u64);
 impl Rng {
