@@ -13,6 +13,7 @@ use super::{bounds, required_width, Relation};
 pub struct Disclosure {
     /// The count's index.
     pub index: usize,
+    /// The attacker's interval (exact, integer): lo ≤ value ≤ hi.
     pub lo: u64,
     pub hi: u64,
 }

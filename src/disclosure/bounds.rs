@@ -9,8 +9,14 @@
 //! returns is integral, the LP bound is the integer bound. When it is fractional (tables of
 //! three or more dimensions are not totally unimodular), the same objective is solved with
 //! integer variables by microlp's branch and bound, so every bound is the integer optimum.
-//! Each integral point found is kept: a blank already seen at 0 needs no minimisation, and
-//! [`Attack::width_at_least`] stops as soon as two seen points are far enough apart.
+//! Each integral point found is kept: a blank already seen at 0 needs no minimisation.
+//!
+//! Deciding whether a blank is narrowed below a width (the audit, and protect's search) is
+//! cheaper than its exact interval: two integral points far enough apart certify "no"; the
+//! LP bounds rounded inward settle every "yes" (the integer interval lies inside them); a
+//! "no" from the LP is confirmed by an integral point found by a feasibility search, and
+//! only failing that by the exact integer bounds. Groups are attacked in parallel (rayon)
+//! and gathered in order, so results do not depend on the thread count.
 
 use super::{Interval, Relation};
 use microlp::{
@@ -38,8 +44,10 @@ pub struct Bounds {
     pub inconsistent: Vec<usize>,
     /// Blanks whose interval the LP solver could not compute. Ascending.
     pub unsolved: Vec<usize>,
-    /// LP and integer solves run.
+    /// LP solves run.
     pub lp_solves: usize,
+    /// Integer (branch-and-bound) solves run: where an LP vertex was fractional, and to
+    /// certify a width with integer points.
     pub integer_solves: usize,
 }
 

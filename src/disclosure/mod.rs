@@ -4,12 +4,12 @@
 //! every relation `total = Σ parts` the tables contain (a margin and its cells, categories
 //! and their total, the same count published twice as a relation with one part).
 //!
-//! - [`protect`] blanks the primary counts (1 ≤ value < `below`) and adds complementary
+//! - [`protect()`] blanks the primary counts (1 ≤ value < `below`) and adds complementary
 //!   blanks until no blank can be recovered, exactly or to an interval narrower than the
 //!   1 … below − 1 band (the approach of sdcTable's SIMPLEHEURISTIC: close every relation
 //!   that a single blank leaves open, then attack the pattern and add cells until the
 //!   attacker's problems all fail).
-//! - [`audit`] is the independent check: the attacker of [`bounds`] run on the values about
+//! - [`audit()`] is the independent check: the attacker of [`bounds`] run on the values about
 //!   to be published, reporting every blank it can pin down or narrow.
 //! - [`bounds::intervals`] is that attacker: per group of linked blanks, the tightest interval
 //!   of each blank under the published equalities and non-negativity, by linear programming
@@ -69,7 +69,9 @@ impl Count {
 /// count list). The same count published twice is a relation with one part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relation {
+    /// Index of the total (e.g. the `All` margin, n_paired).
     pub total: usize,
+    /// Indices of the parts it is the sum of (one part: the same count published twice).
     pub parts: Vec<usize>,
 }
 
@@ -110,7 +112,9 @@ impl Relation {
 /// unbounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interval {
+    /// The smallest value the published data allow.
     pub lo: u64,
+    /// The largest, `None` when the data put no upper limit on it.
     pub hi: Option<u64>,
 }
 
@@ -146,21 +150,32 @@ pub enum ModelError {
     /// A relation names a count index outside the count list.
     #[error("relation {relation} names count {count}, but there are {len} counts")]
     Index {
+        /// The relation's index.
         relation: usize,
+        /// The index it names.
         count: usize,
+        /// The number of counts.
         len: usize,
     },
     /// A relation does not hold on the true values.
     #[error("relation {relation} does not hold: {total_key} = {total} but its parts sum to {sum}")]
     DoesNotHold {
+        /// The relation's index.
         relation: usize,
+        /// Its total's key and value.
         total_key: String,
         total: u64,
+        /// The sum of its parts.
         sum: u128,
     },
     /// The LP solver failed on a group of blanks.
     #[error("the LP solver failed on the blanks around {key}: {message}")]
-    Solver { key: String, message: String },
+    Solver {
+        /// The key of a blank in the group.
+        key: String,
+        /// The solver's message.
+        message: String,
+    },
 }
 
 /// Checks that every relation names existing counts and holds on the true values.
