@@ -1025,6 +1025,47 @@ proptest! {
         }
     }
 
+    /// The same on outcomes-style tables: ragged track × modality, three categories and
+    /// n_paired, every margin (n_paired of All × All caps every count).
+    #[test]
+    fn brute_force_attacker_on_outcomes_tables(
+        cells in prop::collection::vec(
+            (0usize..2, 0usize..3, prop::collection::vec(interior(), 3)),
+            2..5,
+        )
+    ) {
+        let tracks = ["t0", "t1"];
+        let mods = ["m0", "m1", "m2"];
+        let mut seen = std::collections::BTreeSet::new();
+        let cells: Vec<(&str, &str, [u64; 3])> = cells
+            .into_iter()
+            .filter(|(t, m, _)| seen.insert((*t, *m)))
+            .map(|(t, m, v)| (tracks[t], mods[m], [v[0], v[1], v[2]]))
+            .collect();
+        let t = Outcomes::new(&cells);
+        let p = protect(&t.counts, &t.relations, BELOW).unwrap();
+        prop_assert!(p.unprotected.is_empty());
+        let published = p.published(&t.counts);
+        let grand = t.at("All", "All", "n_paired");
+        let (brute, blanks) = Brute::new(&published, &t.relations);
+        let cap = if published[grand].is_some() {
+            t.counts[grand].value as i64
+        } else {
+            2 * t.counts[grand].value as i64 + 2 * NEED as i64
+        };
+        for (j, &i) in blanks.iter().enumerate() {
+            let (lo, hi) = brute.range(j, cap);
+            prop_assert!(
+                hi - lo >= NEED as i64,
+                "{} = {} narrowed to [{lo}, {hi}]", t.counts[i].key, t.counts[i].value
+            );
+            prop_assert_eq!(p.intervals[i].unwrap().lo as i64, lo);
+            if published[grand].is_some() {
+                prop_assert_eq!(p.intervals[i].unwrap().hi, Some(hi as u64));
+            }
+        }
+    }
+
     /// The audit agrees with the brute-force attacker on the primary-only pattern (which
     /// usually leaks): same disclosed set, same intervals.
     #[test]
