@@ -48,11 +48,24 @@ impl Audit {
 /// Blanks the attacker cannot narrow are certified by two integer points far enough
 /// apart; the exact interval is computed for the disclosed ones.
 pub fn audit(published: &[Option<u64>], relations: &[Relation], below: u64) -> Audit {
+    audit_with(published, relations, below, &vec![false; published.len()])
+}
+
+/// [`audit`] where the blanks marked `unknown` are unknowns of the relations rather than
+/// published cells (a complement within a total, the sum of cells a table leaves out): they
+/// help the attacker and are never reported as disclosed themselves.
+pub fn audit_with(
+    published: &[Option<u64>],
+    relations: &[Relation],
+    below: u64,
+    unknown: &[bool],
+) -> Audit {
     let b = bounds::narrowed(published, relations, required_width(below));
     let disclosed = b
         .intervals
         .iter()
         .enumerate()
+        .filter(|(index, _)| !unknown[*index])
         .filter_map(|(index, iv)| {
             let iv = (*iv)?;
             iv.discloses(below).then(|| Disclosure {
@@ -64,9 +77,13 @@ pub fn audit(published: &[Option<u64>], relations: &[Relation], below: u64) -> A
         .collect();
     Audit {
         relations_tried: relations.len(),
-        blanks: published.iter().filter(|v| v.is_none()).count(),
+        blanks: published
+            .iter()
+            .zip(unknown)
+            .filter(|(v, &u)| v.is_none() && !u)
+            .count(),
         disclosed,
         inconsistent: b.inconsistent,
-        unsolved: b.unsolved,
+        unsolved: b.unsolved.into_iter().filter(|&i| !unknown[i]).collect(),
     }
 }

@@ -27,9 +27,9 @@ pub mod protect;
 #[cfg(test)]
 mod tests;
 
-pub use audit::{audit, Audit, Disclosure};
+pub use audit::{audit, audit_with, Audit, Disclosure};
 pub use bounds::{intervals, Bounds};
-pub use protect::{protect, Protection};
+pub use protect::{protect, protect_with, Protection};
 
 /// One count about to be published.
 #[derive(Debug, Clone, PartialEq, Eq)]
