@@ -231,6 +231,11 @@ impl Default for ReportConfig {
     }
 }
 
+/// Largest magnitude of an instrument's score range. Sums and squares of scores, and chart
+/// axes over the range, then stay far from overflow (a range near ±1.8e308 made the change
+/// infinite, the t-test panic and a chart axis loop forever).
+pub const MAX_SCORE: f64 = 1e9;
+
 /// Episode columns a report may group by.
 pub const GROUPABLE: &[&str] = &[
     "track",
@@ -530,6 +535,11 @@ impl Config {
             }
             if inst.min.partial_cmp(&inst.max) != Some(std::cmp::Ordering::Less) {
                 return Err(format!("{here}: min must be below max"));
+            }
+            if inst.min < -MAX_SCORE || inst.max > MAX_SCORE {
+                return Err(format!(
+                    "{here}: min and max must lie within -{MAX_SCORE} to {MAX_SCORE}"
+                ));
             }
             if inst.reliable_change.is_some() && !inst.rci_threshold().is_some_and(|t| t > 0.0) {
                 return Err(format!(
