@@ -236,6 +236,11 @@ impl Default for ReportConfig {
 /// infinite, the t-test panic and a chart axis loop forever).
 pub const MAX_SCORE: f64 = 1e9;
 
+/// Largest magnitude of a day offset in the config (windows, target_days, min_gap_days): 100
+/// years. A date plus an offset then stays far inside the range of a day number (`i32`); an
+/// offset near `i32::MAX` overflowed it.
+pub const MAX_OFFSET_DAYS: i32 = 36_525;
+
 /// Episode columns a report may group by.
 pub const GROUPABLE: &[&str] = &[
     "track",
@@ -369,10 +374,24 @@ impl Config {
         if b0 > b1 {
             return Err("[pairing] baseline_window must be [from, to] with from <= to".into());
         }
+        let within = |w: [i32; 2]| {
+            w.iter()
+                .all(|d| (-MAX_OFFSET_DAYS..=MAX_OFFSET_DAYS).contains(d))
+        };
+        if !within(self.pairing.baseline_window) {
+            return Err(format!(
+                "[pairing] baseline_window must lie within -{MAX_OFFSET_DAYS} to {MAX_OFFSET_DAYS} days"
+            ));
+        }
         for (name, f) in &self.followup {
             if f.window[0] > f.window[1] {
                 return Err(format!(
                     "[followup.{name}] window must be [from, to] with from <= to"
+                ));
+            }
+            if !within(f.window) {
+                return Err(format!(
+                    "[followup.{name}] window must lie within -{MAX_OFFSET_DAYS} to {MAX_OFFSET_DAYS} days"
                 ));
             }
             match (f.anchor, f.target_days) {
@@ -393,6 +412,16 @@ impl Config {
             }
             if f.min_gap_days < 0 {
                 return Err(format!("[followup.{name}] min_gap_days must be >= 0"));
+            }
+            for (key, v) in [
+                ("target_days", f.target_days),
+                ("min_gap_days", Some(f.min_gap_days)),
+            ] {
+                if v.is_some_and(|v| v > MAX_OFFSET_DAYS) {
+                    return Err(format!(
+                        "[followup.{name}] {key} must be at most {MAX_OFFSET_DAYS} days"
+                    ));
+                }
             }
         }
         for g in &self.report.group_by {
