@@ -297,7 +297,41 @@ job_seed cohort_config_day90 "$d" 1 0 day90
 printf 'E1,WEIGHT_KG,2025-02-02,80\nE1,WEIGHT_KG,2025-04-02,75\nE2,WEIGHT_KG,2025-03-03,NA\n' >>"$d/assessments.csv"
 job_seed cohort_config_custom_instrument "$d"
 
-# 11. The bundled config example's mappings on a renamed export.
+# 11. Config values at the limits the config accepts: day offsets of 100 years, a score range
+# of ±1e9 with scores at both ends, suppress_below at u64::MAX.
+d=$(new_case config_limits)
+cp "$BASE/episodes.csv" "$BASE/attendance.csv" "$d"
+{ cat "$BASE/assessments.csv"; printf 'E1,X,2025-01-06,-1000000000\nE1,X,2025-02-13,1000000000\nE2,X,2025-02-03,1000000000\nE2,X,2025-03-27,-1000000000\n'; } >"$d/assessments.csv"
+cat >"$d/config.toml" <<'EOF'
+[pairing]
+baseline_window = [-36525, 36525]
+
+[followup.discharge]
+anchor = "discharge"
+window = [-36525, 36525]
+min_gap_days = 36525
+
+[followup.century]
+anchor = "admit"
+target_days = 36525
+window = [-36525, 36525]
+min_gap_days = 0
+
+[[instruments]]
+id = "X"
+min = -1e9
+max = 1e9
+direction = "higher_is_better"
+reliable_change = 1e9
+caseness = -1e9
+
+[report]
+suppress_below = 18446744073709551615
+EOF
+job_seed config_limits "$d" 0 1
+job_seed config_limits_century "$d" 0 1 century
+
+# 12. The bundled config example's mappings on a renamed export.
 d=$(new_case mapped_columns)
 sed '1s/episode_id/Episode Number/; 1s/admit_date/Admission Date/; 1s/discharge_date/Discharge Date/; 1s/track/Program/' "$BASE/episodes.csv" | sed 's/mental_health/MH/' >"$d/episodes.csv"
 sed '1s/instrument/Measure/; 1s/score/Total Score/; s/PHQ9/PHQ-9/' "$BASE/assessments.csv" >"$d/assessments.csv"
