@@ -482,6 +482,17 @@ impl Config {
             if ic.id.trim().is_empty() {
                 return Err(format!("[[instruments]] entry {} has no id", n + 1));
             }
+            // The id names chart files (charts/forest_<ID>.svg): no path separators or dots.
+            let id = ic.id.trim();
+            if id.len() > 64
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(format!(
+                    "{here}: the id must be at most 64 ASCII letters, digits, `_` or `-` (it names chart files)"
+                ));
+            }
             if let Some(k) = self.instruments[..n]
                 .iter()
                 .position(|o| o.id.trim().eq_ignore_ascii_case(ic.id.trim()))
