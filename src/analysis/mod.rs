@@ -7,6 +7,7 @@ pub mod attrition;
 pub mod cells;
 pub mod engagement;
 pub mod outcomes;
+pub mod retention;
 pub mod suppress;
 pub mod tables;
 pub mod trend;

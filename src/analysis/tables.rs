@@ -3,6 +3,7 @@
 //! listed for publishing in the order of the files and the page.
 
 use super::cells::{self, RunKeys};
+use super::retention;
 use super::{abstinence, ancova, attrition, engagement, outcomes, trend};
 use crate::cohort::Cohort;
 use crate::diag::timed;
@@ -19,6 +20,8 @@ pub struct Settings<'a> {
     pub suppress_below: Option<u64>,
     /// Weekly hours that meet the IOP dose.
     pub dose_hours: f64,
+    /// The retention cohort's settings (`None`: no retention tables).
+    pub retention: Option<retention::Params>,
 }
 
 /// The typed rows of every table.
@@ -34,6 +37,8 @@ pub struct Tables {
     pub quarters: Vec<String>,
     /// Weekly hours per value of the first grouping column (`None`: no attendance.csv).
     pub hours: Option<Vec<engagement::HoursSummary>>,
+    /// retention.csv and retention_tests.csv (SPEC §13).
+    pub retention: retention::Retention,
 }
 
 impl Tables {
@@ -54,6 +59,7 @@ impl Tables {
             engagement: eng,
             trend: tr,
             hours,
+            retention: ret,
             ..
         } = &mut t;
         rayon::scope(|scope| {
@@ -103,6 +109,13 @@ impl Tables {
                     }
                 })
             });
+            scope.spawn(|_| {
+                timed("retention", || {
+                    if let Some(p) = &s.retention {
+                        *ret = retention::compute(eps, s.groups, p, below);
+                    }
+                })
+            });
         });
         t
     }
@@ -123,6 +136,8 @@ impl Tables {
                 self.engagement.as_slice(),
             )),
             Box::new((trend::spec(keys), self.trend.as_slice())),
+            Box::new(retention::published(keys, &self.retention.rows)),
+            Box::new((retention::tests_spec(keys), self.retention.tests.as_slice())),
         ]
     }
 }
