@@ -29,7 +29,7 @@ use crate::stats::survival::{self, CifRow};
 use crate::table::spec::{count, flag, number, text};
 use crate::table::{Access, Column, Format, PageTable, Published, Table, TableSpec};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 /// Where an episode stands at the end of its time (survfit's state factor: `censor` first,
@@ -261,6 +261,7 @@ pub fn compute(
         .unzip();
     let spec = spec(&RunKeys::default());
     let groups = Keys::new(eps, columns).episode_groups(n, |i| cohort[i]);
+    let fresh;
     let rows = groups
         .par_iter()
         .map(|(labels, _, members)| {
@@ -276,7 +277,23 @@ pub fn compute(
         })
         .collect::<Vec<_>>()
         .concat();
-    let tests = tests(eps, &cohort, &times, &outcomes, suppress_below);
+    // The track groups: the run's groups with every other column `All`, when track is a
+    // grouping column (as by default), else grouped afresh.
+    let track_groups: Vec<(String, &[u32])> = match columns.iter().position(|c| c == "track") {
+        Some(c) => groups
+            .iter()
+            .filter(|(l, _, _)| l.iter().enumerate().all(|(k, l)| k == c || l == ALL))
+            .map(|(l, _, m)| (l[c].clone(), m.as_slice()))
+            .collect(),
+        None => {
+            fresh = Keys::new(eps, &["track".to_string()]).episode_groups(n, |i| cohort[i]);
+            fresh
+                .iter()
+                .map(|(l, _, m)| (l[0].clone(), m.as_slice()))
+                .collect()
+        }
+    };
+    let tests = tests(eps, &track_groups, &times, &outcomes, suppress_below);
     Retention {
         rows,
         tests,
@@ -319,42 +336,50 @@ fn group_rows(labels: &[String], table: &[CifRow]) -> Vec<RetentionRow> {
         .collect()
 }
 
-/// The log-rank test of dropout across modalities for every track of the cohort and for all
-/// of them pooled (`All`), byte-wise on the track.
+/// The log-rank test of dropout across modalities in each of `tracks` (label, cohort
+/// episodes), in their order.
 fn tests(
     eps: &Episodes,
-    cohort: &[bool],
+    tracks: &[(String, &[u32])],
     times: &[u32],
     outcomes: &[u8],
     suppress_below: Option<u64>,
 ) -> Vec<RetentionTestRow> {
-    let n = eps.len();
-    // Modality labels numbered in byte order (labels absent from a track take no part).
-    let mut modality: BTreeMap<&str, usize> = (0..n)
-        .filter(|&i| cohort[i])
-        .map(|i| (eps.modality[i].as_str(), 0))
+    // Modality labels numbered in byte order, as R's factor levels (labels absent from a
+    // track take no part). Interned first (a million episodes, a handful of labels).
+    let mut ids: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut names: Vec<&str> = Vec::new();
+    let first_seen: Vec<usize> = eps
+        .modality
+        .iter()
+        .map(|m| {
+            *ids.entry(m.as_str()).or_insert_with(|| {
+                names.push(m.as_str());
+                names.len() - 1
+            })
+        })
         .collect();
-    for (k, v) in modality.values_mut().enumerate() {
-        *v = k;
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by_key(|&k| names[k]);
+    let mut rank = vec![0; names.len()];
+    for (r, &k) in order.iter().enumerate() {
+        rank[k] = r;
     }
-    let group: Vec<usize> = (0..n)
-        .map(|i| modality.get(eps.modality[i].as_str()).copied().unwrap_or(0))
-        .collect();
+    let group: Vec<usize> = first_seen.iter().map(|&k| rank[k]).collect();
     let dropout = Outcome::Dropout.code();
     let spec = tests_spec(&RunKeys::default());
-    Keys::new(eps, &["track".to_string()])
-        .episode_groups(n, |i| cohort[i])
+    tracks
         .par_iter()
-        .map(|(labels, _, members)| {
+        .map(|(track, members)| {
             let t: Vec<u32> = members.iter().map(|&i| times[i as usize]).collect();
             let e: Vec<bool> = members
                 .iter()
                 .map(|&i| outcomes[i as usize] == dropout)
                 .collect();
             let g: Vec<usize> = members.iter().map(|&i| group[i as usize]).collect();
-            let lr = survival::logrank(&t, &e, &g, modality.len());
+            let lr = survival::logrank(&t, &e, &g, names.len());
             let mut r = RetentionTestRow {
-                track: labels[0].clone(),
+                track: track.clone(),
                 n_episodes: Some(members.len() as u64),
                 n_dropout: Some(e.iter().filter(|&&x| x).count() as u64),
                 chisq: lr.chisq,
@@ -496,15 +521,32 @@ pub fn tests_spec(keys: &RunKeys) -> TableSpec<RetentionTestRow> {
 /// The days of follow-up the page reports.
 pub const MARKS: [u32; 3] = [30, 60, 90];
 
-/// The row of `group` (one group's rows, by day) that gives its incidences by day `mark`:
-/// the row of the last distinct day ≤ `mark`, when follow-up reaches `mark` (a later day
-/// exists, or the incidences are final: [`RetentionRow::settled`]). `None`: not yet observed.
-pub fn at_mark(group: &[RetentionRow], mark: u32) -> Option<&RetentionRow> {
-    let last = group.last()?;
+/// What a group's rows say about its incidences by a day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AtMark<'a> {
+    /// Follow-up does not reach the day: not yet observed.
+    NotReached,
+    /// Nothing happened up to the day (the group's first row is later): every incidence 0.
+    Nothing,
+    /// The row of the last distinct day on or before the day.
+    Row(&'a RetentionRow),
+}
+
+/// The incidences of `group` (one group's rows, by day) by day `mark`: the row of the last
+/// distinct day ≤ `mark`, when follow-up reaches `mark` (a later day exists, or the
+/// incidences are final: [`RetentionRow::settled`]).
+pub fn at_mark(group: &[RetentionRow], mark: u32) -> AtMark<'_> {
+    let Some(last) = group.last() else {
+        return AtMark::NotReached;
+    };
     if last.day < mark && !last.settled {
-        return None;
+        return AtMark::NotReached;
     }
-    group.iter().rev().find(|r| r.day <= mark)
+    group
+        .iter()
+        .rev()
+        .find(|r| r.day <= mark)
+        .map_or(AtMark::Nothing, AtMark::Row)
 }
 
 /// The rows of one group each, in order (rows of a group are consecutive).
@@ -539,8 +581,13 @@ impl Published for RetentionTable<'_> {
     fn page(&self) -> PageTable {
         let mut shown: Vec<RetentionRow> = Vec::new();
         for group in by_group(self.rows) {
-            let mut days: Vec<&RetentionRow> =
-                MARKS.iter().filter_map(|&m| at_mark(group, m)).collect();
+            let mut days: Vec<&RetentionRow> = MARKS
+                .iter()
+                .filter_map(|&m| match at_mark(group, m) {
+                    AtMark::Row(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
             days.dedup_by_key(|r| r.day);
             shown.extend(days.into_iter().cloned());
         }

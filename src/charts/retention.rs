@@ -325,7 +325,12 @@ mod tests {
             (["a/b", "DBT"], false),
             (["a_b", "All"], true),
         ] {
-            for (d, v) in [(5, Some(0.1)), (12, None), (40, Some(0.3)), (84, Some(0.35))] {
+            for (d, v) in [
+                (5, Some(0.1)),
+                (12, None),
+                (40, Some(0.3)),
+                (84, Some(0.35)),
+            ] {
                 let n = big.then_some(200 - u64::from(d));
                 rows.push(row(&labels, d, n, if big { v } else { None }));
             }
@@ -352,7 +357,10 @@ mod tests {
         );
         let all = &charts[0];
         assert_eq!(
-            all.curves.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(),
+            all.curves
+                .iter()
+                .map(|c| c.label.as_str())
+                .collect::<Vec<_>>(),
             ["all modalities", "CBT", "DBT"]
         );
         // The value of day 5 holds to the next row (day 12, blanked): the line breaks there
@@ -368,10 +376,7 @@ mod tests {
             all.curves[0].segments(30),
             [vec![(0.0, 0.0), (5.0, 0.0), (5.0, 0.1), (12.0, 0.1)]]
         );
-        assert_eq!(
-            all.curves[0].segments(60)[1],
-            [(40.0, 0.3), (60.0, 0.3)]
-        );
+        assert_eq!(all.curves[0].segments(60)[1], [(40.0, 0.3), (60.0, 0.3)]);
         // Day 30 falls after the blanked day 12: no marker; day 60 reads day 40.
         assert_eq!(all.curves[0].at(30), None);
         assert_eq!(all.curves[0].at(60), Some(0.3));
@@ -379,7 +384,10 @@ mod tests {
         assert_eq!(all.x_max(), 90);
         let svg = crate::charts::render(all).unwrap().svg;
         let texts = crate::charts::svg_texts(&svg);
-        assert!(texts.iter().any(|t| t == "DBT: suppressed (small cell)"), "{texts:?}");
+        assert!(
+            texts.iter().any(|t| t == "DBT: suppressed (small cell)"),
+            "{texts:?}"
+        );
         assert!(
             texts.iter().any(|t| t == "all modalities (n = 195)"),
             "{texts:?}"
@@ -401,7 +409,10 @@ mod tests {
             rows: vec![(10, Some(0.2)), (50, Some(0.25))],
             settled: true,
         };
-        assert_eq!((c.at(5), c.at(30), c.at(90)), (Some(0.0), Some(0.2), Some(0.25)));
+        assert_eq!(
+            (c.at(5), c.at(30), c.at(90)),
+            (Some(0.0), Some(0.2), Some(0.25))
+        );
         assert_eq!(
             c.segments(120),
             [vec![

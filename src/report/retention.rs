@@ -5,7 +5,9 @@
 
 use super::summary::escape;
 use crate::analysis::cells::ALL;
-use crate::analysis::retention::{at_mark, Retention, RetentionRow, RetentionTestRow, MARKS};
+use crate::analysis::retention::{
+    at_mark, AtMark, Retention, RetentionRow, RetentionTestRow, MARKS,
+};
 use crate::dates;
 use crate::table::{Cell, Format};
 use serde::Serialize;
@@ -47,8 +49,9 @@ fn pct(x: f64) -> String {
 fn figure(p: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
     match (p, low, high) {
         (None, ..) => SUPPRESSED.to_string(),
+        (Some(p), ..) if p == 0.0 => "0% (none yet)".to_string(),
         (Some(p), Some(l), Some(h)) => format!("{} (95% CI {} to {})", pct(p), pct(l), pct(h)),
-        (Some(p), ..) => format!("{} (none yet)", pct(p)),
+        (Some(p), ..) => pct(p),
     }
 }
 
@@ -59,8 +62,10 @@ fn by_marks(group: &[RetentionRow], value: fn(&RetentionRow) -> [Option<f64>; 3]
     MARKS
         .iter()
         .map(|&m| {
-            let Some(r) = at_mark(group, m) else {
-                return NOT_YET.to_string();
+            let r = match at_mark(group, m) {
+                AtMark::NotReached => return NOT_YET.to_string(),
+                AtMark::Nothing => return figure(Some(0.0), None, None),
+                AtMark::Row(r) => r,
             };
             let [p, l, h] = value(r);
             if p.is_some() {
@@ -100,7 +105,9 @@ pub fn test_sentence(t: Option<&RetentionTestRow>) -> String {
                 format!("No clear difference in time to dropout across modalities ({stat}).")
             }
         }
-        _ if t.suppressed => "The log-rank test across modalities is suppressed (small counts).".to_string(),
+        _ if t.suppressed => {
+            "The log-rank test across modalities is suppressed (small counts).".to_string()
+        }
         _ => "No log-rank test: fewer than two modalities with expected dropouts.".to_string(),
     }
 }
@@ -160,10 +167,10 @@ pub fn summary(v: &RetentionView) -> String {
     let mut s = String::from("\n## Retention\n\n");
     let days = MARKS.map(|m| format!("day {m}"));
     for t in &v.tracks {
-        let n = if t.n.is_empty() {
-            String::new()
-        } else {
-            format!(" ({} episodes)", t.n)
+        let n = match t.n.as_str() {
+            "" => String::new(),
+            "1" => " (1 episode)".to_string(),
+            n => format!(" ({n} episodes)"),
         };
         let list = |figures: &[String]| {
             days.iter()
@@ -211,8 +218,10 @@ mod tests {
             test_sentence(Some(&row(Some(40.0), Some(1.0), Some(1e-9), false))),
             "Time to dropout differed across modalities (log-rank chi-square 40.0, df 1, p < 0.001)."
         );
-        assert!(test_sentence(Some(&row(Some(1.0), Some(2.0), Some(0.6), false)))
-            .starts_with("No clear difference"));
+        assert!(
+            test_sentence(Some(&row(Some(1.0), Some(2.0), Some(0.6), false)))
+                .starts_with("No clear difference")
+        );
         assert!(test_sentence(Some(&row(None, None, None, true))).contains("suppressed"));
         assert!(test_sentence(Some(&row(None, None, None, false))).contains("fewer than two"));
     }
@@ -249,5 +258,9 @@ mod tests {
         let early = [r(25, None, false), r(40, Some(0.2), false)];
         let got = by_marks(&early, |r| [r.cif_dropout, None, None]);
         assert_eq!(got, [SUPPRESSED, NOT_YET, NOT_YET]);
+        // Nothing before the first row, which is after day 30.
+        let late = [r(53, Some(1.0), true)];
+        let got = by_marks(&late, |r| [r.cif_dropout, None, None]);
+        assert_eq!(got, ["0% (none yet)", "100%", "100%"]);
     }
 }

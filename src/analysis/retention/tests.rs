@@ -362,10 +362,16 @@ fn rows_are_survfits_per_group_over_the_admission_cohort() {
     // Everyone left with an outcome by day 50: the incidences are final, so day 60 and 90
     // read the day-50 row; a/CBT had a censoring on its last day, so day 90 is not reached.
     assert!(b[1].settled && !b[0].settled);
-    assert_eq!(at_mark(b, 30).map(|r| r.day), Some(10));
-    assert_eq!(at_mark(b, 90).map(|r| r.day), Some(50));
-    assert_eq!(at_mark(g, 30).map(|r| r.day), Some(20));
-    assert_eq!(at_mark(g, 90), None);
+    let day = |a: AtMark| match a {
+        AtMark::Row(r) => Some(r.day),
+        _ => None,
+    };
+    assert_eq!(day(at_mark(b, 30)), Some(10));
+    assert_eq!(day(at_mark(b, 90)), Some(50));
+    assert_eq!(day(at_mark(g, 30)), Some(20));
+    assert_eq!(at_mark(g, 90), AtMark::NotReached);
+    // Before the first row nothing has happened yet (when follow-up reaches the day).
+    assert_eq!(at_mark(b, 5), AtMark::Nothing);
     // Nothing completed yet on day 0: incidence 0, limits empty.
     let zero = &r.group("a", "CBT").unwrap()[0];
     assert_eq!(zero.cif_completed, Some(0.0));
@@ -515,4 +521,79 @@ fn groups_are_found_by_track_and_modality() {
     assert!(by_track.group("a", ALL).is_some());
     assert!(by_track.group("a", "CBT").is_none());
     assert!(by_track.labels_of("modality", "a").is_empty());
+    // The tests are per track whatever the grouping columns.
+    let by_modality = compute(&eps, &["modality".to_string()], &p, None);
+    assert_eq!(by_modality.tests, r.tests);
+    assert_eq!(by_track.tests, r.tests);
+}
+
+/// A national-scale export in memory: `n` episodes shaped like `synth`'s (tracks and
+/// modalities, admissions over 1,000 days, stays of 5 to 84 days, the planted reasons, still
+/// in care past the last day).
+fn national(n: usize) -> Episodes {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |k: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % k
+    };
+    let tracks: [(&str, &[&str]); 5] = [
+        ("mental_health", &["CBT", "DBT"]),
+        ("substance_use", &["CBT", "CRA", "MI", "TSF"]),
+        ("co_occurring", &["CBT", "CRA", "DBT", "MI"]),
+        ("eating_disorder", &["CBT", "DBT", "family"]),
+        ("adolescent", &["CBT", "DBT", "family"]),
+    ];
+    let reasons = [
+        "completed",
+        "left_early",
+        "transferred",
+        "administrative",
+        "other",
+    ];
+    let start = day("2024-01-01");
+    let mut e = Episodes::default();
+    for k in 0..n {
+        let (t, ms) = tracks[next(5) as usize];
+        let admit = start + next(1000) as Day;
+        let stay = 5 + next(80) as Day;
+        let discharged = admit + stay <= start + 1000;
+        e.id.push(format!("E{k}"));
+        e.client.push(format!("C{k}"));
+        e.track.push(t.to_string());
+        e.modality
+            .push(ms[next(ms.len() as u64) as usize].to_string());
+        e.admit.push(admit);
+        e.discharge.push(discharged.then_some(admit + stay));
+        e.discharge_reason
+            .push(discharged.then(|| reasons[next(5) as usize].to_string()));
+        for v in [
+            &mut e.site,
+            &mut e.delivery,
+            &mut e.age_group,
+            &mut e.sex,
+            &mut e.race_ethnicity,
+        ] {
+            v.push(None);
+        }
+    }
+    e
+}
+
+#[test]
+#[ignore = "timing at national scale: cargo test --release --lib retention_at_a_million -- --ignored --nocapture"]
+fn retention_at_a_million_episodes() {
+    let eps = national(1_000_000);
+    let p = params(None, "2026-09-27");
+    let t = std::time::Instant::now();
+    let r = compute(&eps, &columns(), &p, Some(11));
+    eprintln!(
+        "retention of 1,000,000 episodes: {:.3} s ({} rows, {} tests, {} threads)",
+        t.elapsed().as_secs_f64(),
+        r.rows.len(),
+        r.tests.len(),
+        rayon::current_num_threads()
+    );
+    assert_eq!(r.tests.len(), 6);
 }
