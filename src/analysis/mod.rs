@@ -7,9 +7,10 @@ pub mod attrition;
 pub mod cells;
 pub mod engagement;
 pub mod outcomes;
+pub mod protection;
 pub mod retention;
 pub mod suppress;
 pub mod tables;
 pub mod trend;
 
-pub use tables::{Settings, Tables};
+pub use tables::{Links, Settings, Tables};

@@ -234,16 +234,14 @@ pub struct Retention {
     pub columns: Vec<String>,
     /// `None`: not computed (no accepted episode).
     pub params: Option<Params>,
+    /// Withheld whole by small-cell protection ([`Retention::withhold`]): the files have no
+    /// rows, the page says so, no chart is drawn.
+    pub withheld: bool,
 }
 
 /// Computes retention.csv and retention_tests.csv over the cohort of `p`, grouped by
-/// `columns`, suppressed (SPEC §7) when `suppress_below` is set.
-pub fn compute(
-    eps: &Episodes,
-    columns: &[String],
-    p: &Params,
-    suppress_below: Option<u64>,
-) -> Retention {
+/// `columns`, unsuppressed ([`Retention::withhold`] is what protection does to them).
+pub fn compute(eps: &Episodes, columns: &[String], p: &Params) -> Retention {
     let n = eps.len();
     let cohort: Vec<bool> = (0..n).map(|i| p.admitted(eps, i)).collect();
     let (times, outcomes): (Vec<u32>, Vec<u8>) = (0..n)
@@ -259,7 +257,6 @@ pub fn compute(
             (t, o.code())
         })
         .unzip();
-    let spec = spec(&RunKeys::default());
     let groups = Keys::new(eps, columns).episode_groups(n, |i| cohort[i]);
     let fresh;
     let rows = groups
@@ -267,13 +264,7 @@ pub fn compute(
         .map(|(labels, _, members)| {
             let t: Vec<u32> = members.iter().map(|&i| times[i as usize]).collect();
             let o: Vec<u8> = members.iter().map(|&i| outcomes[i as usize]).collect();
-            let mut rows = group_rows(labels, &survival::cumulative_incidence(&t, &o, 3));
-            if let Some(below) = suppress_below {
-                for r in &mut rows {
-                    spec.suppress(r, below);
-                }
-            }
-            rows
+            group_rows(labels, &survival::cumulative_incidence(&t, &o, 3))
         })
         .collect::<Vec<_>>()
         .concat();
@@ -293,12 +284,13 @@ pub fn compute(
                 .collect()
         }
     };
-    let tests = tests(eps, &track_groups, &times, &outcomes, suppress_below);
+    let tests = tests(eps, &track_groups, &times, &outcomes);
     Retention {
         rows,
         tests,
         columns: columns.to_vec(),
         params: Some(p.clone()),
+        withheld: false,
     }
 }
 
@@ -343,7 +335,6 @@ fn tests(
     tracks: &[(String, &[u32])],
     times: &[u32],
     outcomes: &[u8],
-    suppress_below: Option<u64>,
 ) -> Vec<RetentionTestRow> {
     // Modality labels numbered in byte order, as R's factor levels (labels absent from a
     // track take no part). Interned first (a million episodes, a handful of labels).
@@ -367,7 +358,6 @@ fn tests(
     }
     let group: Vec<usize> = first_seen.iter().map(|&k| rank[k]).collect();
     let dropout = Outcome::Dropout.code();
-    let spec = tests_spec(&RunKeys::default());
     tracks
         .par_iter()
         .map(|(track, members)| {
@@ -378,7 +368,7 @@ fn tests(
                 .collect();
             let g: Vec<usize> = members.iter().map(|&i| group[i as usize]).collect();
             let lr = survival::logrank(&t, &e, &g, names.len());
-            let mut r = RetentionTestRow {
+            RetentionTestRow {
                 track: track.clone(),
                 n_episodes: Some(members.len() as u64),
                 n_dropout: Some(e.iter().filter(|&&x| x).count() as u64),
@@ -386,11 +376,7 @@ fn tests(
                 df: lr.df.map(|d| d as f64),
                 p: lr.p,
                 suppressed: false,
-            };
-            if let Some(below) = suppress_below {
-                spec.suppress(&mut r, below);
             }
-            r
         })
         .collect()
 }
@@ -408,8 +394,11 @@ fn headed<R>(mut c: Column<R>, heading: &str) -> Column<R> {
 ///
 /// Suppression roles: n_risk is a count; the day's outcome and censoring counts are parts of
 /// it; each incidence, its standard error and limits are computed from its outcome's count
-/// and n_risk. (Consecutive rows relate too: n_risk(d) − n_risk(next day) = the day's
-/// outcomes + censorings; that relation is for the cross-table suppression to use.)
+/// and n_risk. These roles do not capture the table's other relations — consecutive rows
+/// (n_risk(d) − n_risk(next day) = the day's outcomes + censorings) and the cumulative
+/// incidences (each is the previous one plus the surviving share times the day's count over
+/// n_risk) — so with suppression on the table is withheld whole ([`Retention::withhold`])
+/// rather than registered with cross-table protection.
 pub fn spec(keys: &RunKeys) -> TableSpec<RetentionRow> {
     type R = RetentionRow;
     const RISK: &[&str] = &["n_risk"];
@@ -578,24 +567,43 @@ impl Published for RetentionTable<'_> {
         self.spec.render(self.rows)
     }
 
-    fn page(&self) -> PageTable {
+    fn page(&self, withheld: &dyn Fn(usize, &str) -> bool) -> PageTable {
+        // The rows shown, with their positions in the file (what `withheld` is asked about).
         let mut shown: Vec<RetentionRow> = Vec::new();
+        let mut at: Vec<usize> = Vec::new();
+        let mut first = 0;
         for group in by_group(self.rows) {
-            let mut days: Vec<&RetentionRow> = MARKS
+            let mut days: Vec<usize> = MARKS
                 .iter()
                 .filter_map(|&m| match at_mark(group, m) {
-                    AtMark::Row(r) => Some(r),
+                    AtMark::Row(r) => group.iter().position(|g| g.day == r.day),
                     _ => None,
                 })
                 .collect();
-            days.dedup_by_key(|r| r.day);
-            shown.extend(days.into_iter().cloned());
+            days.dedup();
+            for k in days {
+                shown.push(group[k].clone());
+                at.push(first + k);
+            }
+            first += group.len();
         }
-        self.spec.page(&shown)
+        self.spec.page(&shown, &|i, c| withheld(at[i], c))
     }
 }
 
 impl Retention {
+    /// Withholds both files whole (SPEC §11, with suppression on): no row is published, not
+    /// even which days had an event. Cross-table protection cannot yet protect them: one row
+    /// per group and day makes nearly every count of a cell small, consecutive rows give the
+    /// day's exits (n_risk(d) − n_risk(next day)), and each cumulative incidence, with n_risk
+    /// and the incidences of the day before, gives the day's count of its outcome, so no
+    /// row-by-row blanking holds; report::audit refuses any row of them.
+    pub fn withhold(&mut self) {
+        self.rows.clear();
+        self.tests.clear();
+        self.withheld = true;
+    }
+
     /// The position of grouping column `name`.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)

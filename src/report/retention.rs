@@ -19,7 +19,14 @@ pub struct RetentionView {
     pub tracks: Vec<TrackRetention>,
     /// The cohort and censoring rule of the run, as a sentence (for Methods).
     pub cohort: String,
+    /// Withheld whole by small-cell protection: no figure, no chart.
+    pub withheld: bool,
+    /// What the page says then ([`WITHHELD_TEXT`]), else empty.
+    pub note: String,
 }
+
+/// What the page and summary.md say when retention is withheld under small-cell protection.
+pub const WITHHELD_TEXT: &str = "Retention is withheld from this report: with small-cell protection on, its day-by-day counts and cumulative incidences cannot yet be published without revealing small counts (consecutive days give each day's discharges). Analysts inside the covered entity can run with --no-suppress.";
 
 /// One track's retention figures.
 #[derive(Debug, Clone, Serialize)]
@@ -49,7 +56,7 @@ fn pct(x: f64) -> String {
 fn figure(p: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
     match (p, low, high) {
         (None, ..) => SUPPRESSED.to_string(),
-        (Some(p), ..) if p == 0.0 => "0% (none yet)".to_string(),
+        (Some(0.0), ..) => "0% (none yet)".to_string(),
         (Some(p), Some(l), Some(h)) => format!("{} (95% CI {} to {})", pct(p), pct(l), pct(h)),
         (Some(p), ..) => pct(p),
     }
@@ -154,6 +161,12 @@ pub fn view(r: &Retention) -> Option<RetentionView> {
         )
     };
     Some(RetentionView {
+        withheld: r.withheld,
+        note: if r.withheld {
+            WITHHELD_TEXT.to_string()
+        } else {
+            String::new()
+        },
         tracks: lines,
         cohort: format!(
             "Retention: {admitted}, followed from admission to discharge; episodes still in care are followed to {through}. Dropout: a discharge reason of {}; completed: completed; every other reason, or none, is another discharge.",
@@ -165,6 +178,11 @@ pub fn view(r: &Retention) -> Option<RetentionView> {
 /// summary.md's Retention section.
 pub fn summary(v: &RetentionView) -> String {
     let mut s = String::from("\n## Retention\n\n");
+    if v.withheld {
+        s.push_str(WITHHELD_TEXT);
+        s.push('\n');
+        return s;
+    }
     let days = MARKS.map(|m| format!("day {m}"));
     for t in &v.tracks {
         let n = match t.n.as_str() {

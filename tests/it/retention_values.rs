@@ -516,7 +516,10 @@ pub const ROWS: &[RefRow] = &[
 // R: for each track (and All: every episode, unstratified)
 //    s <- survdiff(Surv(time, state == "dropout") ~ modality, data = d)
 //    (track, n, dropouts, s$chisq, sum(s$exp > 0) - 1, s$pvalue); None where df < 1
-pub const TESTS: &[(&str, u64, u64, Option<f64>, Option<f64>, Option<f64>)] = &[
+/// (track, n_episodes, n_dropout, chisq, df, p) as R printed them.
+pub type TestRef = (&'static str, u64, u64, Option<f64>, Option<f64>, Option<f64>);
+
+pub const TESTS: &[TestRef] = &[
     (
         "All",
         400,

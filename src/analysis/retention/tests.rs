@@ -87,8 +87,11 @@ fn times_follow_r1() {
     );
 }
 
-/// Episodes from (track, modality, admit, discharge, reason).
-fn episodes(rows: &[(&str, &str, &str, Option<&str>, Option<&str>)]) -> Episodes {
+/// One episode as the tests write it: (track, modality, admit, discharge, reason).
+type EpisodeSpec<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+
+/// Episodes from [`EpisodeSpec`]s.
+fn episodes(rows: &[EpisodeSpec]) -> Episodes {
     let mut e = Episodes::default();
     for (k, (t, m, a, d, r)) in rows.iter().enumerate() {
         e.id.push(format!("E{k}"));
@@ -306,7 +309,7 @@ fn columns() -> Vec<String> {
 fn rows_are_survfits_per_group_over_the_admission_cohort() {
     let eps = sample();
     let p = params(Some(("2026-01-01", "2026-03-31")), "2026-03-31");
-    let r = compute(&eps, &columns(), &p, None);
+    let r = compute(&eps, &columns(), &p);
     // Groups: a/CBT, a/DBT, a/All, b/CBT, b/All, All/CBT, All/DBT, All/All (byte order).
     let groups: Vec<Vec<String>> = by_group(&r.rows).map(|g| g[0].labels.clone()).collect();
     let want: Vec<Vec<String>> = [
@@ -380,7 +383,7 @@ fn rows_are_survfits_per_group_over_the_admission_cohort() {
         (None, None)
     );
     // Without a period: every accepted episode (the Q2 admission too).
-    let all = compute(&eps, &columns(), &params(None, "2026-04-30"), None);
+    let all = compute(&eps, &columns(), &params(None, "2026-04-30"));
     assert_eq!(all.group("All", "All").unwrap()[0].n_risk, Some(15));
 }
 
@@ -388,7 +391,7 @@ fn rows_are_survfits_per_group_over_the_admission_cohort() {
 fn the_test_table_has_every_track_and_all() {
     let eps = sample();
     let p = params(Some(("2026-01-01", "2026-03-31")), "2026-03-31");
-    let r = compute(&eps, &columns(), &p, None);
+    let r = compute(&eps, &columns(), &p);
     let tracks: Vec<&str> = r.tests.iter().map(|t| t.track.as_str()).collect();
     assert_eq!(tracks, ["All", "a", "b"]);
     // Track a: CBT against DBT, dropout only; the same call as stats::survival's.
@@ -410,28 +413,16 @@ fn the_test_table_has_every_track_and_all() {
 }
 
 #[test]
-fn small_counts_blank_what_is_computed_from_them() {
+fn protection_withholds_both_files_whole() {
     let eps = sample();
     let p = params(Some(("2026-01-01", "2026-03-31")), "2026-03-31");
-    let r = compute(&eps, &columns(), &p, Some(3));
-    let g = r.group("a", "CBT").unwrap();
-    // Day 10: 5 at risk, 1 dropout, 1 completion: the counts of 1 and everything from them
-    // go, n_risk (5 ≥ 3) and the zero count stay.
-    let d10 = &g[1];
-    assert_eq!(d10.day, 10);
-    assert_eq!(
-        (d10.n_risk, d10.n_dropout, d10.n_completed, d10.n_other),
-        (Some(5), None, None, Some(0))
-    );
-    assert_eq!((d10.cif_dropout, d10.cif_dropout_se), (None, None));
-    assert_eq!((d10.cif_completed, d10.cif_completed_high), (None, None));
-    assert!(d10.cif_other.is_some() && d10.suppressed);
-    // Day 89: one at risk: the whole row goes, the key stays.
-    let last = g.last().unwrap();
-    assert_eq!((last.day, last.n_risk, last.cif_dropout), (89, None, None));
-    // Tests: track b has 2 episodes.
-    assert_eq!(r.tests[2].n_episodes, None);
-    assert!(r.tests[2].suppressed);
+    let mut r = compute(&eps, &columns(), &p);
+    assert!(!r.rows.is_empty() && !r.tests.is_empty() && !r.withheld);
+    r.withhold();
+    // Not even the days with an event are left: a row's presence says someone left that day.
+    assert!(r.rows.is_empty() && r.tests.is_empty() && r.withheld);
+    assert!(r.group(ALL, ALL).is_none());
+    assert!(r.params.is_some());
 }
 
 #[test]
@@ -487,7 +478,7 @@ fn the_files_have_the_columns_of_r4() {
 fn the_page_shows_each_group_at_days_30_60_and_90() {
     let eps = sample();
     let p = params(Some(("2026-01-01", "2026-03-31")), "2026-03-31");
-    let r = compute(&eps, &columns(), &p, None);
+    let r = compute(&eps, &columns(), &p);
     let keys = RunKeys {
         period: "2026Q1".into(),
         followup: "discharge".into(),
@@ -495,7 +486,7 @@ fn the_page_shows_each_group_at_days_30_60_and_90() {
     };
     let t = published(&keys, &r.rows);
     assert_eq!(t.table().rows.len(), r.rows.len());
-    let page = t.page();
+    let page = t.page(&|_, _| false);
     let day = page.header.iter().position(|h| h == "day").unwrap();
     let b_cbt: Vec<&str> = page
         .rows
@@ -508,21 +499,47 @@ fn the_page_shows_each_group_at_days_30_60_and_90() {
 }
 
 #[test]
+fn the_page_asks_about_withheld_cells_by_their_row_in_the_file() {
+    let eps = sample();
+    let p = params(Some(("2026-01-01", "2026-03-31")), "2026-03-31");
+    let r = compute(&eps, &columns(), &p);
+    let keys = RunKeys {
+        period: "2026Q1".into(),
+        followup: "discharge".into(),
+        groups: columns(),
+    };
+    // Withhold n_risk of group b/CBT's day-50 row (by its position in the file).
+    let at = r
+        .rows
+        .iter()
+        .position(|x| x.labels == ["b", "CBT"] && x.day == 50)
+        .unwrap();
+    let page = published(&keys, &r.rows).page(&|i, c| i == at && c == "n_risk");
+    let day = page.header.iter().position(|h| h == "day").unwrap();
+    let risk = page.header.iter().position(|h| h == "at risk").unwrap();
+    for (row, marks) in page.rows.iter().zip(&page.withheld) {
+        let hit = row[0] == "b" && row[1] == "CBT" && row[day] == "50";
+        assert_eq!(marks[risk], hit, "{row:?}");
+        assert_eq!(row[risk] == "*", hit);
+    }
+}
+
+#[test]
 fn groups_are_found_by_track_and_modality() {
     let eps = sample();
     let p = params(Some(("2026-01-01", "2026-03-31")), "2026-03-31");
-    let r = compute(&eps, &columns(), &p, None);
+    let r = compute(&eps, &columns(), &p);
     assert_eq!(r.labels_of("track", ALL), ["a", "b"]);
     assert_eq!(r.labels_of("modality", "a"), ["CBT", "DBT"]);
     assert_eq!(r.labels_of("modality", ALL), ["CBT", "DBT"]);
     assert!(r.group("c", ALL).is_none());
     // Grouped by track only: no modality groups, and a modality cannot be asked for.
-    let by_track = compute(&eps, &["track".to_string()], &p, None);
+    let by_track = compute(&eps, &["track".to_string()], &p);
     assert!(by_track.group("a", ALL).is_some());
     assert!(by_track.group("a", "CBT").is_none());
     assert!(by_track.labels_of("modality", "a").is_empty());
     // The tests are per track whatever the grouping columns.
-    let by_modality = compute(&eps, &["modality".to_string()], &p, None);
+    let by_modality = compute(&eps, &["modality".to_string()], &p);
     assert_eq!(by_modality.tests, r.tests);
     assert_eq!(by_track.tests, r.tests);
 }
@@ -587,7 +604,7 @@ fn retention_at_a_million_episodes() {
     let eps = national(1_000_000);
     let p = params(None, "2026-09-27");
     let t = std::time::Instant::now();
-    let r = compute(&eps, &columns(), &p, Some(11));
+    let r = compute(&eps, &columns(), &p);
     eprintln!(
         "retention of 1,000,000 episodes: {:.3} s ({} rows, {} tests, {} threads)",
         t.elapsed().as_secs_f64(),
