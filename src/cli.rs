@@ -89,6 +89,11 @@ pub struct RunArgs {
     /// error with --quiet).
     #[arg(long, value_name = "LEVEL", value_enum)]
     pub log_level: Option<crate::diag::Level>,
+    /// Retention: the date the export is complete through (YYYY-MM-DD); episodes still in care
+    /// are followed up to it. Default: the latest date in the export. Must not be before any
+    /// admission.
+    #[arg(long, value_name = "DATE")]
+    pub data_through: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +169,11 @@ impl Cli {
                     threads: a.threads.map(usize::from),
                     quiet: a.quiet,
                     log_level: a.log_level,
+                    data_through: a
+                        .data_through
+                        .as_deref()
+                        .map(|d| parse_date_flag("--data-through", d))
+                        .transpose()?,
                 })
             }
             Sub::Validate(a) => Command::Validate(ValidateOptions {

@@ -4,7 +4,8 @@
 //! canonical column = raw header name; `[labels.<field>]` raw label = canonical label;
 //! `[phi]` columns allowed past the PHI guard; `[pairing]` the baseline window;
 //! `[followup.<name>]` follow-up points; `[[instruments]]` catalog overrides and additions;
-//! `[report]` grouping, suppression and dose. The README shows a full example. Errors name the
+//! `[report]` grouping, suppression and dose; `[retention]` the discharge reasons that are
+//! dropout. The README shows a full example. Errors name the
 //! file and the key (toml reports line and column) and map to exit code 2.
 
 use crate::error::{Error, Result};
@@ -26,6 +27,7 @@ pub struct Config {
     pub followup: BTreeMap<String, FollowupConfig>,
     pub instruments: Vec<InstrumentConfig>,
     pub report: ReportConfig,
+    pub retention: RetentionConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -249,6 +251,23 @@ pub const MAX_SCORE: f64 = 1e9;
 /// offset near `i32::MAX` overflowed it.
 pub const MAX_OFFSET_DAYS: i32 = 36_525;
 
+/// The retention analysis (SPEC §13).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Discharge reasons (canonical labels, after `[labels.discharge_reason]`) counted as
+    /// dropout; checked before `completed`.
+    pub dropout_reasons: Vec<String>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            dropout_reasons: vec!["left_early".into()],
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks a config file.
     ///
@@ -456,6 +475,19 @@ impl Config {
             return Err(format!(
                 "[report] dose_hours must be a number of hours a week above 0 and at most 168, not {dose}"
             ));
+        }
+        if self.retention.dropout_reasons.is_empty() {
+            return Err(
+                "[retention] dropout_reasons must name at least one discharge reason".into(),
+            );
+        }
+        if self
+            .retention
+            .dropout_reasons
+            .iter()
+            .any(|r| r.trim().is_empty() || r.trim() != r)
+        {
+            return Err("[retention] dropout_reasons: every reason must be a non-empty label without surrounding spaces".into());
         }
         self.catalog().map(|_| ())
     }

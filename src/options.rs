@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     pub quiet: bool,
     pub log_level: Option<crate::diag::Level>,
+    /// `--data-through`: the date episodes still in care are censored at in the retention
+    /// analysis (default: the latest date in the export).
+    pub data_through: Option<dates::Day>,
 }
 
 /// Options of `iop-outcomes validate`.

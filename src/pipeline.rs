@@ -2,7 +2,7 @@
 //! the charts, assemble the report and its manifest, publish. Returns what was published;
 //! prints nothing but progress and warnings (through `diag`).
 
-use crate::analysis::{cells::RunKeys, protection, Links, Settings, Tables};
+use crate::analysis::{cells::RunKeys, protection, retention, Links, Settings, Tables};
 use crate::charts;
 use crate::cohort::{Cohort, PairingRules};
 use crate::config::{Anchor, Config};
@@ -47,10 +47,19 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
 
     progress.stage("reading and validating the export");
     let export = read_export(&opts.input, &cfg, &catalog)?;
+    let retention = retention::Params::new(
+        &export,
+        &cfg.retention.dropout_reasons,
+        opts.period.bounds(),
+        opts.data_through,
+    )?;
     progress.stage("pairing baseline and follow-up scores");
     let cohort = select_cohort(&export, job.rules.clone(), &opts.period)?;
     progress.stage("computing the tables");
-    let settings = job.settings();
+    let settings = Settings {
+        retention,
+        ..job.settings()
+    };
     let mut tables = Tables::compute(&export, &cohort, &settings);
     let disclosure = job.protect(&mut tables, &export)?;
     progress.stage("drawing the charts and writing the report");
@@ -111,6 +120,7 @@ impl Job<'_> {
             groups: &self.cfg.report.group_by,
             suppress_below: self.opts.suppress.then_some(self.cfg.report.suppress_below),
             dose_hours: self.cfg.report.dose_hours,
+            retention: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod cells;
 pub mod engagement;
 pub mod outcomes;
 pub mod protection;
+pub mod retention;
 pub mod suppress;
 pub mod tables;
 pub mod trend;

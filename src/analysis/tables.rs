@@ -4,6 +4,7 @@
 
 use super::cells::{self, RunKeys};
 use super::protection::{self, Link};
+use super::retention;
 use super::{abstinence, ancova, attrition, engagement, outcomes, trend};
 use crate::cohort::Cohort;
 use crate::diag::timed;
@@ -23,6 +24,8 @@ pub struct Settings<'a> {
     pub suppress_below: Option<u64>,
     /// Weekly hours that meet the IOP dose.
     pub dose_hours: f64,
+    /// The retention cohort's settings (`None`: no retention tables).
+    pub retention: Option<retention::Params>,
 }
 
 /// The typed rows of every table.
@@ -38,6 +41,8 @@ pub struct Tables {
     pub quarters: Vec<String>,
     /// Weekly hours per value of the first grouping column (`None`: no attendance.csv).
     pub hours: Option<Vec<engagement::HoursSummary>>,
+    /// retention.csv and retention_tests.csv (SPEC §13).
+    pub retention: retention::Retention,
 }
 
 impl Tables {
@@ -58,6 +63,7 @@ impl Tables {
             engagement: eng,
             trend: tr,
             hours,
+            retention: ret,
             ..
         } = &mut t;
         rayon::scope(|scope| {
@@ -107,6 +113,13 @@ impl Tables {
                     }
                 })
             });
+            scope.spawn(|_| {
+                timed("retention", || {
+                    if let Some(p) = &s.retention {
+                        *ret = retention::compute(eps, s.groups, p);
+                    }
+                })
+            });
         });
         t
     }
@@ -124,6 +137,9 @@ impl Tables {
         below: u64,
         links: &Links,
     ) -> Result<protection::Outcome> {
+        // retention.csv and retention_tests.csv are withheld whole, not protected cell by
+        // cell (see `Retention::withhold`); report::audit refuses any row of them.
+        self.retention.withhold();
         let mut outcomes = Rows {
             spec: outcomes::spec(keys),
             rows: &mut self.outcomes,
@@ -205,6 +221,8 @@ impl Tables {
                 self.engagement.as_slice(),
             )),
             Box::new((trend::spec(keys), self.trend.as_slice())),
+            Box::new(retention::published(keys, &self.retention.rows)),
+            Box::new((retention::tests_spec(keys), self.retention.tests.as_slice())),
         ]
     }
 }

@@ -13,6 +13,7 @@ use crate::analysis::abstinence::AbstinenceRow;
 use crate::analysis::cells::ALL;
 use crate::analysis::engagement::HoursSummary;
 use crate::analysis::outcomes::OutcomeRow;
+use crate::analysis::retention::Retention;
 use crate::analysis::suppress::small;
 use crate::analysis::trend::TrendRow;
 use crate::analysis::{Settings, Tables};
@@ -42,6 +43,8 @@ pub struct Inputs<'a> {
     pub hours: Option<&'a [HoursSummary]>,
     pub dose_hours: f64,
     pub suppress_below: Option<u64>,
+    /// retention.csv's rows (after suppression) and groups.
+    pub retention: &'a Retention,
 }
 
 /// Appended to the trend chart's last quarter when the data only partly cover it.
@@ -78,6 +81,7 @@ pub fn draw(
         hours: tables.hours.as_deref(),
         dose_hours: settings.dose_hours,
         suppress_below: settings.suppress_below,
+        retention: &tables.retention,
     });
     charts.par_iter().map(super::render).collect()
 }
@@ -125,6 +129,11 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
             rows: rows.to_vec(),
         }));
     }
+    out.extend(
+        super::retention::charts(x.retention)
+            .into_iter()
+            .map(AnyChart::Retention),
+    );
     out
 }
 

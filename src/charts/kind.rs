@@ -30,16 +30,18 @@ pub enum ChartKind {
     Abstinence,
     Trend,
     Hours,
+    Retention,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 6] = [
+    pub const ALL: [ChartKind; 7] = [
         ChartKind::Forest,
         ChartKind::Scatter,
         ChartKind::Categories,
         ChartKind::Abstinence,
         ChartKind::Trend,
         ChartKind::Hours,
+        ChartKind::Retention,
     ];
 
     pub fn id(self) -> &'static str {
@@ -50,6 +52,7 @@ impl ChartKind {
             ChartKind::Abstinence => "abstinence",
             ChartKind::Trend => "trend",
             ChartKind::Hours => "hours",
+            ChartKind::Retention => "retention",
         }
     }
 
@@ -61,6 +64,7 @@ impl ChartKind {
             ChartKind::Abstinence => "Abstinence before and after",
             ChartKind::Trend => "Quarterly trend",
             ChartKind::Hours => "Weekly hours attended",
+            ChartKind::Retention => "Dropout over time by modality",
         }
     }
 
@@ -73,6 +77,7 @@ impl ChartKind {
             ChartKind::Abstinence => "Share of paired episodes reporting no days of use at baseline and at follow-up, per group and overall.",
             ChartKind::Trend => "Mean change and share reliably improved per quarter of the follow-up anchor date, per track and for all tracks. A missing point is withheld (a small cell, or a value from which one could be worked out) or a quarter without paired episodes; the legend counts the withheld points. A last quarter marked partial is one the export ends inside: its figures cover only part of it.",
             ChartKind::Hours => "Weekly hours attended per discharged episode: the box spans the middle half (25th to 75th percentile), the whiskers the 10th to 90th percentile, the bar is the median. The dashed line is the IOP dose; the right column gives the share meeting it.",
+            ChartKind::Retention => "Share of the episodes admitted in the period who have dropped out by each day since admission (cumulative incidence, Aalen-Johansen: completing or another discharge ends the risk of dropout, and episodes still in care count until the data end), per modality, per track and for all tracks. The heavier black line is all modalities; the dashed lines mark days 30, 60 and 90. A small group is not drawn (the legend says so); across days whose figures are suppressed the curve is dotted, from the last figure shown to the next.",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod build;
 pub mod categories;
 pub mod forest;
 pub mod hours;
+pub mod retention;
 pub mod scatter;
 pub mod trend;
 
@@ -45,6 +46,7 @@ pub enum AnyChart {
     Abstinence(abstinence::AbstinenceChart),
     Trend(trend::TrendChart),
     Hours(hours::Hours),
+    Retention(retention::RetentionChart),
 }
 
 macro_rules! each_chart {
@@ -56,6 +58,7 @@ macro_rules! each_chart {
             AnyChart::Abstinence($c) => $e,
             AnyChart::Trend($c) => $e,
             AnyChart::Hours($c) => $e,
+            AnyChart::Retention($c) => $e,
         }
     };
 }

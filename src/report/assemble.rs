@@ -110,5 +110,6 @@ fn page_view(run: &Run) -> ReportView {
         suppression: methods::suppression(run.suppress_below),
         inputs: run.inputs.to_vec(),
         chart_groups: view::chart_groups(run.charts),
+        retention: super::retention::view(&run.tables.retention),
     }
 }

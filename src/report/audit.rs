@@ -159,6 +159,25 @@ fn codebooks() -> Vec<Codebook> {
     ]
 }
 
+/// Tables the audit accepts only without a single row (a header alone), because their rows
+/// carry more than additive relations can hold:
+///
+/// - retention.csv (SPEC §13): besides the margins along the grouping columns and n_risk =
+///   n_dropout + n_completed + n_other + n_censored + those still at risk after the day,
+///   consecutive rows of a group chain (the at-risk after a day is the next row's n_risk; no
+///   row on a day means nothing happened that day), and every cumulative incidence is a
+///   proportion that gives a count: with S = 1 − cif_dropout − cif_completed − cif_other of
+///   the row before (1 before the first row), the day's n_dropout = (cif_dropout −
+///   cif_dropout before) × n_risk / S, and likewise each outcome; with no censoring before
+///   the day, n_dropout up to it = cif_dropout × the group's first n_risk. A blank count is
+///   therefore implied by the published incidences around it, through a relation that is not
+///   a sum of counts; the row's mere presence says that something happened that day.
+/// - retention_tests.csv: n_episodes is the first n_risk of the track's group, n_dropout the
+///   sum of its rows' n_dropout, and the log-rank statistic a function of every row.
+///
+/// Protection withholds both whole; a row in either is a failed audit.
+const NO_ROWS: &[&str] = &["retention", "retention_tests"];
+
 /// One table read back: per row, its key (column → value) and its counts.
 struct Read {
     table: &'static str,
@@ -215,6 +234,19 @@ pub struct Run<'a> {
 /// cannot be read back (a bug either way: nothing is published).
 pub fn audit(files: &[(String, Vec<u8>)], run: &Run) -> Result<Findings> {
     let mut read = Vec::new();
+    let mut tables = 0;
+    for table in NO_ROWS {
+        let Some((_, bytes)) = files.iter().find(|(n, _)| *n == format!("{table}.csv")) else {
+            continue;
+        };
+        let mut rdr = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
+        if rdr.records().next().is_some() {
+            return Err(Error::Internal(format!(
+                "the disclosure audit found rows in {table}.csv, which it cannot attack (its incidences imply counts through relations that are not sums): nothing is published"
+            )));
+        }
+        tables += 1;
+    }
     for book in codebooks() {
         let Some((_, bytes)) = files
             .iter()
@@ -260,7 +292,7 @@ pub fn audit(files: &[(String, Vec<u8>)], run: &Run) -> Result<Findings> {
     }
     let result = disclosure::audit_with(&a.published, &a.relations, run.below, &a.unknown);
     let findings = Findings {
-        tables: read.len(),
+        tables: read.len() + tables,
         counts,
         relations_tried: result.relations_tried,
         blanks: result.blanks,

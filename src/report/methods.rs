@@ -15,7 +15,11 @@ pub const TESTS: &[&str] = &[
     "ANCOVA: lm(followup ~ baseline + modality) per track by QR, first modality in byte order as reference; sequential F test of modality.",
     "Retention bias: Welch t.test(lost, followed) of baseline scores.",
     "Engagement: weekly hours = minutes / 60 / max(1, (length of stay + 1) / 7); medians as R's median.",
+    RETENTION,
 ];
+
+/// The retention statistics (SPEC §13), with the R calls they equal.
+pub const RETENTION: &str = "Retention: dropout, completion and other discharges are competing risks (completing is not censoring: a client who completed can no longer drop out); the Aalen-Johansen cumulative incidence of each, per group and day since admission, as survfit(Surv(time, state) ~ 1) in R's survival 3.5-3, with standard errors by the infinitesimal jackknife and 95% limits on the log scale, exp(log p +/- 1.96 se / p), the upper at most 100%. Episodes still in care are censored at the data's end. Dropout across modalities: the log-rank test survdiff(Surv(time, state == \"dropout\") ~ modality), where completion, other discharges and episodes still in care count as censored.";
 
 /// The baseline, follow-up and cohort rules of a run, as sentences.
 pub fn windows(rules: &PairingRules) -> Vec<String> {

@@ -10,6 +10,7 @@ pub mod html;
 pub mod manifest;
 pub mod methods;
 pub mod publish;
+pub mod retention;
 pub mod summary;
 pub mod view;
 

@@ -94,6 +94,9 @@ pub fn render(v: &ReportView) -> String {
         s.push_str(&line(h));
         s.push('\n');
     }
+    if let Some(r) = &v.retention {
+        s.push_str(&super::retention::summary(r));
+    }
     if !v.attendance_supplied {
         s.push_str(
             "\nAttendance was not supplied: engagement shows length of stay and completion only.\n",

@@ -65,6 +65,8 @@ pub struct ReportView {
     pub suppression: String,
     pub inputs: Vec<FileDigest>,
     pub chart_groups: Vec<ChartGroup>,
+    /// The Retention section (SPEC §13; `None`: not computed).
+    pub retention: Option<super::retention::RetentionView>,
 }
 
 /// The charts of one kind, with how to read them.

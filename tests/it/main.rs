@@ -10,6 +10,9 @@ mod ingest;
 mod props;
 mod reliability;
 mod report;
+mod retention;
+#[rustfmt::skip]
+mod retention_values;
 mod run;
 mod snapshots;
 mod synth;
