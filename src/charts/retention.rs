@@ -291,7 +291,7 @@ impl Chart for RetentionChart {
         }
         if self.curves.iter().any(|c| c.drawn() && c.gaps()) {
             legend.draw(&Text::new(
-                "dotted: days suppressed (small counts)",
+                "dotted: days withheld (small counts)",
                 (10, y + 8),
                 font(18, &GREY),
             ))?;
@@ -385,7 +385,7 @@ mod tests {
         let svg = crate::charts::render(all).unwrap().svg;
         let texts = crate::charts::svg_texts(&svg);
         assert!(
-            texts.iter().any(|t| t == "DBT: suppressed (small cell)"),
+            texts.iter().any(|t| *t == format!("DBT: {SUPPRESSED}")),
             "{texts:?}"
         );
         assert!(
@@ -395,7 +395,7 @@ mod tests {
         assert!(
             texts
                 .iter()
-                .any(|t| t == "dotted: days suppressed (small counts)"),
+                .any(|t| t == "dotted: days withheld (small counts)"),
             "{texts:?}"
         );
         assert!(texts.iter().any(|t| t == "day 60") && !texts.iter().any(|t| t == "day 120"));
