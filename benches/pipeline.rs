@@ -108,6 +108,8 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
         hours: None,
         dose_hours: 9.0,
         suppress_below: Some(11),
+        benchmark: &[],
+        benchmark_by: "site",
     });
     let mut g = c.benchmark_group("charts");
     g.sample_size(10);

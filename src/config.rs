@@ -26,6 +26,7 @@ pub struct Config {
     pub followup: BTreeMap<String, FollowupConfig>,
     pub instruments: Vec<InstrumentConfig>,
     pub report: ReportConfig,
+    pub benchmark: BenchmarkConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -239,6 +240,21 @@ impl Default for ReportConfig {
     }
 }
 
+/// `[benchmark]`: how benchmark.csv compares units (SPEC §14).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BenchmarkConfig {
+    /// The episode column whose values are the units compared (an empty value is a unit of
+    /// its own).
+    pub by: String,
+}
+
+impl Default for BenchmarkConfig {
+    fn default() -> Self {
+        BenchmarkConfig { by: "site".into() }
+    }
+}
+
 impl Config {
     /// Reads and checks a config file.
     ///
@@ -413,6 +429,13 @@ impl Config {
         }
         if self.report.group_by.is_empty() {
             return Err("[report] group_by needs at least one column".into());
+        }
+        if !schema::GROUPABLE.contains(&self.benchmark.by.as_str()) {
+            return Err(format!(
+                "[benchmark] by: `{}` is not a groupable episode column (expected one of: {})",
+                self.benchmark.by,
+                schema::GROUPABLE.join(", ")
+            ));
         }
         if self.report.suppress_below == 0 {
             return Err("[report] suppress_below must be >= 1 (1 suppresses nothing)".into());

@@ -70,6 +70,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         tables: &tables,
         published: &published,
         charts: &charts,
+        benchmark_by: &cfg.benchmark.by,
     };
     for (name, bytes) in assemble::files(&report)? {
         staging.add(&name, bytes);
@@ -106,6 +107,7 @@ impl Job<'_> {
             groups: &self.cfg.report.group_by,
             suppress_below: self.opts.suppress.then_some(self.cfg.report.suppress_below),
             dose_hours: self.cfg.report.dose_hours,
+            benchmark_by: &self.cfg.benchmark.by,
         }
     }
 

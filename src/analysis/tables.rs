@@ -3,7 +3,7 @@
 //! listed for publishing in the order of the files and the page.
 
 use super::cells::{self, RunKeys};
-use super::{abstinence, ancova, attrition, engagement, outcomes, trend};
+use super::{abstinence, ancova, attrition, benchmark, engagement, outcomes, trend};
 use crate::cohort::Cohort;
 use crate::diag::timed;
 use crate::ingest::Export;
@@ -19,6 +19,8 @@ pub struct Settings<'a> {
     pub suppress_below: Option<u64>,
     /// Weekly hours that meet the IOP dose.
     pub dose_hours: f64,
+    /// The unit column of benchmark.csv (`[benchmark] by`).
+    pub benchmark_by: &'a str,
 }
 
 /// The typed rows of every table.
@@ -34,6 +36,7 @@ pub struct Tables {
     pub quarters: Vec<String>,
     /// Weekly hours per value of the first grouping column (`None`: no attendance.csv).
     pub hours: Option<Vec<engagement::HoursSummary>>,
+    pub benchmark: Vec<benchmark::BenchmarkRow>,
 }
 
 impl Tables {
@@ -54,6 +57,7 @@ impl Tables {
             engagement: eng,
             trend: tr,
             hours,
+            benchmark: bench,
             ..
         } = &mut t;
         rayon::scope(|scope| {
@@ -103,6 +107,25 @@ impl Tables {
                     }
                 })
             });
+            scope.spawn(|_| {
+                timed("benchmark", || {
+                    let minutes = export
+                        .attendance
+                        .as_ref()
+                        .map(|a| engagement::per_episode(a, eps.len()).0);
+                    let input = benchmark::Input {
+                        eps,
+                        pairs,
+                        selected,
+                        catalog: s.catalog,
+                        ids,
+                        by: s.benchmark_by,
+                        minutes: minutes.as_deref(),
+                        dose_hours: s.dose_hours,
+                    };
+                    *bench = benchmark::rows(&input, below);
+                })
+            });
         });
         t
     }
@@ -123,6 +146,7 @@ impl Tables {
                 self.engagement.as_slice(),
             )),
             Box::new((trend::spec(keys), self.trend.as_slice())),
+            Box::new((benchmark::spec(keys), self.benchmark.as_slice())),
         ]
     }
 }

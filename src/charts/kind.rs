@@ -30,16 +30,18 @@ pub enum ChartKind {
     Abstinence,
     Trend,
     Hours,
+    Funnel,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 6] = [
+    pub const ALL: [ChartKind; 7] = [
         ChartKind::Forest,
         ChartKind::Scatter,
         ChartKind::Categories,
         ChartKind::Abstinence,
         ChartKind::Trend,
         ChartKind::Hours,
+        ChartKind::Funnel,
     ];
 
     pub fn id(self) -> &'static str {
@@ -50,6 +52,7 @@ impl ChartKind {
             ChartKind::Abstinence => "abstinence",
             ChartKind::Trend => "trend",
             ChartKind::Hours => "hours",
+            ChartKind::Funnel => "funnel",
         }
     }
 
@@ -61,6 +64,7 @@ impl ChartKind {
             ChartKind::Abstinence => "Abstinence before and after",
             ChartKind::Trend => "Quarterly trend",
             ChartKind::Hours => "Weekly hours attended",
+            ChartKind::Funnel => "Comparing sites (funnel plots)",
         }
     }
 
@@ -73,6 +77,7 @@ impl ChartKind {
             ChartKind::Abstinence => "Share of paired episodes reporting no days of use at baseline and at follow-up, per group and overall.",
             ChartKind::Trend => "Mean change and share reliably improved per quarter of the follow-up anchor date, per track and for all tracks. A missing point is a small cell that is suppressed, or a quarter without paired episodes; the legend counts the suppressed points.",
             ChartKind::Hours => "Weekly hours attended per discharged episode: the box spans the middle half (25th to 75th percentile), the whiskers the 10th to 90th percentile, the bar is the median. The dashed line is the IOP dose; the right column gives the share meeting it.",
+            ChartKind::Funnel => "Each unit's proportion (up) against its number of episodes (across). The solid horizontal line is the target, the proportion over all units; the curves are the 95% (dashed) and 99.8% (solid) control limits, which narrow as n grows because larger units vary less by chance. A unit outside the 99.8% limits is named: it differs from the target by more than chance would explain (before adjusting for case mix; see Comparing sites). Suppressed units are not drawn; the legend counts them.",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod abstinence;
 pub mod build;
 pub mod categories;
 pub mod forest;
+pub mod funnel;
 pub mod hours;
 pub mod scatter;
 pub mod trend;
@@ -45,6 +46,7 @@ pub enum AnyChart {
     Abstinence(abstinence::AbstinenceChart),
     Trend(trend::TrendChart),
     Hours(hours::Hours),
+    Funnel(funnel::Funnel),
 }
 
 macro_rules! each_chart {
@@ -56,6 +58,7 @@ macro_rules! each_chart {
             AnyChart::Abstinence($c) => $e,
             AnyChart::Trend($c) => $e,
             AnyChart::Hours($c) => $e,
+            AnyChart::Funnel($c) => $e,
         }
     };
 }

@@ -32,6 +32,8 @@ pub struct Run<'a> {
     /// The tables with their descriptions, in publishing order.
     pub published: &'a [Box<dyn Published + 'a>],
     pub charts: &'a [Rendered],
+    /// The unit column of benchmark.csv.
+    pub benchmark_by: &'a str,
 }
 
 /// The files of the report, in publishing order.
@@ -97,5 +99,6 @@ fn page_view(run: &Run) -> ReportView {
         suppression: methods::suppression(run.suppress_below),
         inputs: run.inputs.to_vec(),
         chart_groups: view::chart_groups(run.charts),
+        benchmark: super::benchmark::view(&run.tables.benchmark, run.benchmark_by),
     }
 }

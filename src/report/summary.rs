@@ -89,6 +89,9 @@ pub fn render(v: &ReportView) -> String {
         s.push_str(&line(h));
         s.push('\n');
     }
+    if let Some(b) = &v.benchmark {
+        s.push_str(&super::benchmark::summary(b));
+    }
     if !v.attendance_supplied {
         s.push_str(
             "\nAttendance was not supplied: engagement shows length of stay and completion only.\n",

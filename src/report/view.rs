@@ -65,6 +65,8 @@ pub struct ReportView {
     pub suppression: String,
     pub inputs: Vec<FileDigest>,
     pub chart_groups: Vec<ChartGroup>,
+    /// The "Comparing sites" section (`None`: benchmark.csv has no rows).
+    pub benchmark: Option<super::benchmark::BenchmarkView>,
 }
 
 /// The charts of one kind, with how to read them.
