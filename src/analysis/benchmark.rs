@@ -240,9 +240,9 @@ pub fn rows(x: &Input, suppress_below: Option<u64>) -> Vec<BenchmarkRow> {
             spec.suppress(r, below);
             r.flag = r.shown_flag();
         }
-        for group in rows.chunk_by_mut(|a, b| {
-            a.indicator == b.indicator && a.instrument == b.instrument
-        }) {
+        for group in
+            rows.chunk_by_mut(|a, b| a.indicator == b.indicator && a.instrument == b.instrument)
+        {
             complement(group);
         }
     }

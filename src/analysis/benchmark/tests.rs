@@ -239,7 +239,10 @@ fn a_small_unit_is_blanked_with_its_limits_and_flag_but_not_the_target() {
         .find(|r| r.indicator == Indicator::ReliableImprovement && r.unit == "a")
         .unwrap();
     assert!(a.suppressed);
-    assert_eq!((a.n, a.observed, a.proportion, a.flag), (Some(2), None, None, None));
+    assert_eq!(
+        (a.n, a.observed, a.proportion, a.flag),
+        (Some(2), None, None, None)
+    );
     assert!(a.low_998.is_some());
     // Completion: every observed count (1 each) is small.
     let completion: Vec<(&str, Option<u64>)> = got
