@@ -255,6 +255,16 @@ impl Default for BenchmarkConfig {
     }
 }
 
+/// Largest magnitude of an instrument's score range. Sums and squares of scores, and chart
+/// axes over the range, then stay far from overflow (a range near ±1.8e308 made the change
+/// infinite, the t-test panic and a chart axis loop forever).
+pub const MAX_SCORE: f64 = 1e9;
+
+/// Largest magnitude of a day offset in the config (windows, target_days, min_gap_days): 100
+/// years. A date plus an offset then stays far inside the range of a day number (`i32`); an
+/// offset near `i32::MAX` overflowed it.
+pub const MAX_OFFSET_DAYS: i32 = 36_525;
+
 impl Config {
     /// Reads and checks a config file.
     ///
@@ -387,10 +397,24 @@ impl Config {
         if b0 > b1 {
             return Err("[pairing] baseline_window must be [from, to] with from <= to".into());
         }
+        let within = |w: [i32; 2]| {
+            w.iter()
+                .all(|d| (-MAX_OFFSET_DAYS..=MAX_OFFSET_DAYS).contains(d))
+        };
+        if !within(self.pairing.baseline_window) {
+            return Err(format!(
+                "[pairing] baseline_window must lie within -{MAX_OFFSET_DAYS} to {MAX_OFFSET_DAYS} days"
+            ));
+        }
         for (name, f) in &self.followup {
             if f.window[0] > f.window[1] {
                 return Err(format!(
                     "[followup.{name}] window must be [from, to] with from <= to"
+                ));
+            }
+            if !within(f.window) {
+                return Err(format!(
+                    "[followup.{name}] window must lie within -{MAX_OFFSET_DAYS} to {MAX_OFFSET_DAYS} days"
                 ));
             }
             match (f.anchor, f.target_days) {
@@ -411,6 +435,16 @@ impl Config {
             }
             if f.min_gap_days < 0 {
                 return Err(format!("[followup.{name}] min_gap_days must be >= 0"));
+            }
+            for (key, v) in [
+                ("target_days", f.target_days),
+                ("min_gap_days", Some(f.min_gap_days)),
+            ] {
+                if v.is_some_and(|v| v > MAX_OFFSET_DAYS) {
+                    return Err(format!(
+                        "[followup.{name}] {key} must be at most {MAX_OFFSET_DAYS} days"
+                    ));
+                }
             }
         }
         for g in &self.report.group_by {
@@ -477,6 +511,17 @@ impl Config {
             let here = format!("[[instruments]] entry {} (id `{}`)", n + 1, ic.id);
             if ic.id.trim().is_empty() {
                 return Err(format!("[[instruments]] entry {} has no id", n + 1));
+            }
+            // The id names chart files (charts/forest_<ID>.svg): no path separators or dots.
+            let id = ic.id.trim();
+            if id.len() > 64
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(format!(
+                    "{here}: the id must be at most 64 ASCII letters, digits, `_` or `-` (it names chart files)"
+                ));
             }
             if let Some(k) = self.instruments[..n]
                 .iter()
@@ -560,6 +605,11 @@ impl Config {
             }
             if inst.min.partial_cmp(&inst.max) != Some(std::cmp::Ordering::Less) {
                 return Err(format!("{here}: min must be below max"));
+            }
+            if inst.min < -MAX_SCORE || inst.max > MAX_SCORE {
+                return Err(format!(
+                    "{here}: min and max must lie within -{MAX_SCORE} to {MAX_SCORE}"
+                ));
             }
             if inst.reliable_change.is_some() && !inst.rci_threshold().is_some_and(|t| t > 0.0) {
                 return Err(format!(

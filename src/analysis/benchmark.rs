@@ -26,6 +26,7 @@ use crate::stats::funnel::{self, CaseMix, Flag};
 use crate::table::spec::{count, flag, number};
 use crate::table::{Access, Column, Format, TableSpec};
 use nalgebra::DMatrix;
+pub use protect::{links, Protected};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -121,9 +122,9 @@ impl BenchmarkRow {
         }
     }
 
-    /// The flag as published: none once the observed count is blanked.
+    /// The flag as published: none once the observed count or n is blanked.
     pub fn shown_flag(&self) -> Option<Flag> {
-        self.observed.and(self.flag)
+        self.observed.and(self.n).and(self.flag)
     }
 
     /// Where the case-mix ratio stands against its 99.8% limits: `Some(true)` above,
@@ -207,9 +208,9 @@ pub struct Input<'a> {
     pub dose_hours: f64,
 }
 
-/// Every row of benchmark.csv, sorted by (indicator, instrument, unit), suppressed (by
-/// [`spec`]) when `suppress_below` is set.
-pub fn rows(x: &Input, suppress_below: Option<u64>) -> Vec<BenchmarkRow> {
+/// Every row of benchmark.csv, sorted by (indicator, instrument, unit), unsuppressed
+/// (small-cell protection is [`protect::Protected`] in `Tables::protect`).
+pub fn rows(x: &Input) -> Vec<BenchmarkRow> {
     let units = Units::new(x.eps, x.by);
     let runs: Vec<&[Pair]> = x
         .pairs
@@ -234,40 +235,7 @@ pub fn rows(x: &Input, suppress_below: Option<u64>) -> Vec<BenchmarkRow> {
             &b.unit,
         ))
     });
-    if let Some(below) = suppress_below {
-        let spec = spec(&RunKeys::default());
-        for r in &mut rows {
-            spec.suppress(r, below);
-            r.flag = r.shown_flag();
-        }
-        for group in
-            rows.chunk_by_mut(|a, b| a.indicator == b.indicator && a.instrument == b.instrument)
-        {
-            complement(group);
-        }
-    }
     rows
-}
-
-/// Complementary suppression within one indicator: the target is Σobserved / Σn (and the
-/// case-mix E's sum to Σobserved), so the observed counts of a group add up to a published
-/// total, like cells to a margin. When exactly one unit's observed count is blank, the
-/// smallest non-zero other one is blanked too (the first of equals in unit order), with the
-/// figures computed from it, so the blank cannot be recovered by subtraction.
-fn complement(group: &mut [BenchmarkRow]) {
-    if group.iter().filter(|r| r.observed.is_none()).count() != 1 {
-        return;
-    }
-    let smallest = group
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.observed.filter(|&o| o > 0).map(|o| (o, i)))
-        .min();
-    if let Some((_, i)) = smallest {
-        let r = &mut group[i];
-        (r.observed, r.proportion, r.flag, r.ratio) = (None, None, None, None);
-        r.suppressed = true;
-    }
 }
 
 /// Proportion rows of one indicator: per unit with a denominator, the proportion, the
@@ -449,10 +417,14 @@ fn set_ratio(r: &mut BenchmarkRow, u: &funnel::UnitRatio) {
     }
 }
 
-/// benchmark.csv's description (SPEC §14 B4). The limits are a function of n and the target
-/// only, so they are blanked with n (a blanked n would be recoverable from them); the flag
-/// and the ratio reveal the observed count and go with it; E and the ratio's limits are a
-/// function of the unit's episodes (their baselines and tracks), so they go with n.
+/// benchmark.csv's description (SPEC §14 B4) and its roles in small-cell protection (SPEC
+/// §11): n and observed are counts (observed within n); the unit column is a grouping column
+/// whose margin (`All`, the indicator's totals, read through the target) exists only in the
+/// protection model ([`Protected`]). The proportion, the flag, the expected count, the ratio
+/// and the ratio's limits are computed from n and observed. The binomial limits are a
+/// function of n and the target only, but a published limit pair reveals n, so they go with
+/// n. The target is the pooled proportion: it is withheld, with every limit of the
+/// indicator, only when the indicator's totals are ([`Protected`]).
 pub fn spec(keys: &RunKeys) -> TableSpec<BenchmarkRow> {
     type R = BenchmarkRow;
     const N: &[&str] = &["n"];
@@ -474,7 +446,7 @@ pub fn spec(keys: &RunKeys) -> TableSpec<BenchmarkRow> {
             Access::Text(Arc::new(|r: &R| r.indicator.as_str().to_string())),
         ),
         Column::new("instrument", Access::Text(Arc::new(|r: &R| r.instrument.clone()))),
-        Column::new("unit", Access::Text(Arc::new(|r: &R| r.unit.clone()))),
+        Column::new("unit", Access::Text(Arc::new(|r: &R| r.unit.clone()))).group(),
         Column::new("n", count!(R, n)),
         Column::new("observed", count!(R, observed)).within(N),
         rate("proportion", number!(R, proportion)).from(NO),
@@ -490,15 +462,16 @@ pub fn spec(keys: &RunKeys) -> TableSpec<BenchmarkRow> {
             })),
         )
         .from(NO),
-        Column::new("expected", number!(R, expected)).from(N).off_page(),
+        Column::new("expected", number!(R, expected)).from(NO).off_page(),
         headed(Column::new("ratio", number!(R, ratio)).from(NO), "O/E"),
-        Column::new("ratio_low_95", number!(R, ratio_low_95)).from(N).off_page(),
-        Column::new("ratio_high_95", number!(R, ratio_high_95)).from(N).off_page(),
-        headed(Column::new("ratio_low_998", number!(R, ratio_low_998)).from(N), "O/E 99.8% low"),
-        headed(Column::new("ratio_high_998", number!(R, ratio_high_998)).from(N), "O/E 99.8% high"),
+        Column::new("ratio_low_95", number!(R, ratio_low_95)).from(NO).off_page(),
+        Column::new("ratio_high_95", number!(R, ratio_high_95)).from(NO).off_page(),
+        headed(Column::new("ratio_low_998", number!(R, ratio_low_998)).from(NO), "O/E 99.8% low"),
+        headed(Column::new("ratio_high_998", number!(R, ratio_high_998)).from(NO), "O/E 99.8% high"),
         Column::new("suppressed", flag!(R, suppressed)),
     ])
 }
 
+mod protect;
 #[cfg(test)]
 mod tests;

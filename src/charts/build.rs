@@ -242,7 +242,12 @@ fn jacobson_truax(x: &Inputs, i: &Instrument) -> Option<Scatter> {
         width,
         bins,
         n,
-        classes: [first, first * 10, first * 100, u64::MAX],
+        classes: [
+            first,
+            first.saturating_mul(10),
+            first.saturating_mul(100),
+            u64::MAX,
+        ],
         suppressed: x.suppress_below.is_some_and(|b| small(Some(n), b)),
     })
 }

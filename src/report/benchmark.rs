@@ -111,7 +111,9 @@ fn line(g: &[BenchmarkRow], unit: &str, units: &str) -> BenchmarkLine {
         Indicator::DoseMet => "Meeting the IOP dose".to_string(),
         other => format!("{} {}", first.instrument, other.as_str().replace('_', " ")),
     };
-    let target = first.target.map(pct).unwrap_or_default();
+    let target = first
+        .target
+        .map_or_else(|| "withheld: small total".to_string(), pct);
     let with = |f: Flag| -> Vec<&BenchmarkRow> {
         g.iter().filter(|r| r.shown_flag() == Some(f)).collect()
     };

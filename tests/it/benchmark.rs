@@ -336,40 +336,78 @@ fn a_site_that_is_only_more_severe_is_not_flagged_after_case_mix_adjustment() {
     }
 }
 
-#[test]
-fn any_groupable_column_is_the_unit_and_small_units_are_suppressed() {
-    let w = WorkDir::new();
-    let input = synth(&w, "s", 1000, 5, &[]);
-    // Default: by site, with suppression.
-    let t = run(&input, &w.join("out"), &[]);
-    let units: std::collections::BTreeSet<&str> = t.iter().map(|r| r.get("unit")).collect();
-    assert_eq!(units.len(), 8, "{units:?}");
-    let mut blanked = 0;
+/// Small-cell protection (SPEC §11) of benchmark.csv on the bundled sample, with the cells
+/// grouped as by default and by site (then each site's counts are also its cells' counts):
+/// the run passes the audit (exit 0), no count from 1 to 10 is written, a blank n takes its
+/// limits with it (they would give n back), a blank observed count its proportion, flag and
+/// ratio, and a blank count is never the only one of its indicator unless the total is
+/// withheld (the target gives the total).
+fn check_protected(t: &Table) {
+    let mut blanks: std::collections::BTreeMap<(String, String), (usize, usize, bool)> =
+        Default::default();
     for r in t.iter() {
-        assert!(r.num("target").is_some(), "the target is never blanked");
-        let n = r.num("n");
-        if let Some(n) = n {
-            assert!(n >= 11.0, "a small n is published");
+        let key = (
+            r.get("indicator").to_string(),
+            r.get("instrument").to_string(),
+        );
+        let b = blanks.entry(key).or_default();
+        b.2 |= r.num("target").is_none();
+        for c in ["n", "observed"] {
+            if let Some(v) = r.num(c) {
+                assert!(v == 0.0 || v >= 11.0, "a small {c} is published: {v}");
+            }
+        }
+        if r.num("n").is_none() {
+            b.0 += 1;
+            assert_eq!(
+                r.cells(&["low_95", "high_95", "low_998", "high_998", "flag", "ratio"]),
+                ["", "", "", "", "", ""]
+            );
+        } else if r.num("target").is_some() {
             assert!(r.num("low_998").is_some() && r.num("high_95").is_some());
         }
-        if let Some(o) = r.num("observed") {
-            assert!(o == 0.0 || o >= 11.0, "a small count is published");
-            assert!(!r.get("flag").is_empty());
-        } else {
-            assert_eq!(
-                r.cells(&["proportion", "flag", "ratio", "suppressed"]),
-                ["", "", "", "true"]
-            );
-            blanked += 1;
+        if r.num("observed").is_none() {
+            b.1 += 1;
+            assert_eq!(r.cells(&["proportion", "flag", "ratio"]), ["", "", ""]);
         }
-        if n.is_none() {
-            assert_eq!(
-                r.cells(&["low_95", "high_998", "expected", "ratio_high_998"]),
-                ["", "", "", ""]
-            );
+        let blank = r.num("n").is_none() || r.num("observed").is_none();
+        if blank {
+            assert_eq!(r.get("suppressed"), "true");
         }
     }
-    assert!(blanked > 0, "1,000 episodes over 8 sites have small units");
+    // A lone blank only where the total observed is withheld with the target (n: the total
+    // n is published with outcomes or engagement).
+    for (k, (n, o, no_target)) in blanks {
+        assert!(n != 1, "{k:?}: a lone blank n is given back by the total");
+        assert!(
+            o != 1 || no_target,
+            "{k:?}: a lone blank is given back by the total"
+        );
+    }
+}
+
+#[test]
+fn any_groupable_column_is_the_unit_and_small_units_are_protected() {
+    let w = WorkDir::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let t = run(&sample, &w.join("out"), &[]);
+    let units: std::collections::BTreeSet<&str> = t.iter().map(|r| r.get("unit")).collect();
+    assert_eq!(units.len(), 8, "{units:?}");
+    check_protected(&t);
+    assert!(
+        t.iter().any(|r| r.get("suppressed") == "true"),
+        "the sample has small sites on some instruments"
+    );
+    // Cells grouped by site: each site's counts are published twice, and still protected.
+    let cfg = w.join("sites.toml");
+    std::fs::write(&cfg, "[report]\ngroup_by = [\"site\", \"track\"]\n").unwrap();
+    let t = run(
+        &sample,
+        &w.join("out-sites"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    check_protected(&t);
+    let input = synth(&w, "s", 1000, 5, &[]);
     // By delivery, as the config says.
     let cfg = w.join("c.toml");
     std::fs::write(&cfg, "[benchmark]\nby = \"delivery\"\n").unwrap();

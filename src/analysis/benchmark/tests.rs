@@ -96,23 +96,20 @@ fn tiny() -> (Episodes, Vec<bool>, Vec<u64>, Vec<Pair>) {
     (e, selected, minutes, pairs)
 }
 
-fn compute(by: &str, minutes: Option<&[u64]>, below: Option<u64>) -> Vec<BenchmarkRow> {
+fn compute(by: &str, minutes: Option<&[u64]>) -> Vec<BenchmarkRow> {
     let (e, selected, _, pairs) = tiny();
     let catalog = Catalog::builtin();
     let ids = ids();
-    rows(
-        &Input {
-            eps: &e,
-            pairs: &pairs,
-            selected: &selected,
-            catalog: &catalog,
-            ids: &ids,
-            by,
-            minutes,
-            dose_hours: 9.0,
-        },
-        below,
-    )
+    rows(&Input {
+        eps: &e,
+        pairs: &pairs,
+        selected: &selected,
+        catalog: &catalog,
+        ids: &ids,
+        by,
+        minutes,
+        dose_hours: 9.0,
+    })
 }
 
 /// (indicator, instrument, unit, n, observed) of every row.
@@ -133,7 +130,7 @@ fn counts(rows: &[BenchmarkRow]) -> Vec<(&str, &str, &str, Option<u64>, Option<u
 #[test]
 fn indicators_count_their_own_denominators_over_the_cohort() {
     let (_, _, minutes, _) = tiny();
-    let got = compute("site", Some(&minutes), None);
+    let got = compute("site", Some(&minutes));
     let nr = NOT_RECORDED;
     assert_eq!(
         counts(&got),
@@ -195,14 +192,14 @@ fn indicators_count_their_own_denominators_over_the_cohort() {
     assert_eq!((completion.target, completion.expected), (Some(0.8), None));
     assert_eq!(completion.flag, Some(Flag::Within));
     // Without attendance there is no dose row.
-    let without = compute("site", None, None);
+    let without = compute("site", None);
     assert!(without.iter().all(|r| r.indicator != Indicator::DoseMet));
     assert_eq!(without.len(), got.len() - 4);
 }
 
 #[test]
 fn any_groupable_column_can_be_the_unit() {
-    let got = compute("delivery", None, None);
+    let got = compute("delivery", None);
     let completion: Vec<(&str, Option<u64>)> = got
         .iter()
         .filter(|r| r.indicator == Indicator::Completion)
@@ -214,53 +211,10 @@ fn any_groupable_column_can_be_the_unit() {
         [("in_person", Some(2)), ("telehealth", Some(3))]
     );
     // A column nobody filled in is one unit, not recorded.
-    let got = compute("sex", None, None);
+    let got = compute("sex", None);
     assert!(got.iter().all(|r| r.unit == NOT_RECORDED));
     // One unit: it is the target, so it lies within.
     assert!(got.iter().all(|r| r.flag == Some(Flag::Within)));
-}
-
-#[test]
-fn a_small_unit_is_blanked_with_its_limits_and_flag_but_not_the_target() {
-    let got = compute("site", None, Some(2));
-    let b = got
-        .iter()
-        .find(|r| r.indicator == Indicator::ReliableImprovement && r.unit == "b")
-        .unwrap();
-    assert!(b.suppressed);
-    assert_eq!((b.n, b.observed, b.proportion), (None, None, None));
-    assert_eq!((b.low_95, b.high_998, b.flag), (None, None, None));
-    assert_eq!(b.target, Some(2.0 / 3.0));
-    // b's observed count is the only blank one, and the target (2/3 of n = 2 + 1) would give
-    // it by subtraction: a's observed count goes too (complementary suppression), with its
-    // proportion and flag; its n and limits stay.
-    let a = got
-        .iter()
-        .find(|r| r.indicator == Indicator::ReliableImprovement && r.unit == "a")
-        .unwrap();
-    assert!(a.suppressed);
-    assert_eq!(
-        (a.n, a.observed, a.proportion, a.flag),
-        (Some(2), None, None, None)
-    );
-    assert!(a.low_998.is_some());
-    // Completion: every observed count (1 each) is small.
-    let completion: Vec<(&str, Option<u64>)> = got
-        .iter()
-        .filter(|r| r.indicator == Indicator::Completion)
-        .map(|r| (r.unit.as_str(), r.observed))
-        .collect();
-    assert_eq!(
-        completion,
-        [(NOT_RECORDED, None), ("a", None), ("b", None), ("c", None)]
-    );
-    // The written flag of a blanked row is empty whatever the typed row holds.
-    let spec = spec(&RunKeys::default());
-    let mut hidden = a.clone();
-    hidden.flag = Some(Flag::High998);
-    let t = spec.render(&[hidden]);
-    let at = spec.position("flag").unwrap();
-    assert_eq!(t.rows[0][at], crate::table::Cell::text(""));
 }
 
 #[test]
@@ -329,19 +283,16 @@ fn the_case_mix_design_matches_r_glm_with_track_dummies() {
         .collect();
     let catalog = Catalog::builtin();
     let ids = ids();
-    let got = rows(
-        &Input {
-            eps: &e,
-            pairs: &pairs,
-            selected: &selected,
-            catalog: &catalog,
-            ids: &ids,
-            by: "site",
-            minutes: None,
-            dose_hours: 9.0,
-        },
-        None,
-    );
+    let got = rows(&Input {
+        eps: &e,
+        pairs: &pairs,
+        selected: &selected,
+        catalog: &catalog,
+        ids: &ids,
+        by: "site",
+        minutes: None,
+        dose_hours: 9.0,
+    });
     // (site, O, sprintf("%.17g", E), O / E, sapply(c(.001, .025, .975, .999), plim, E = E))
     #[rustfmt::skip]
     let want: [(&str, u64, f64, f64, [f64; 4]); 3] = [
@@ -382,36 +333,71 @@ fn units_are_in_byte_order_with_empty_values_their_own_unit() {
     assert_eq!(u.of, [1, 1, 2, 0, 2, 3, 1]);
 }
 
-#[test]
-fn one_blank_observed_count_takes_the_next_smallest_with_it() {
+/// Completion rows of units a–d with these denominators and counts, protected (SPEC §11)
+/// with benchmark.csv alone at suppress_below = 11.
+fn protected(n: [u64; 4], observed: [u64; 4]) -> Vec<BenchmarkRow> {
     let labels: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
-    let suppressed = |observed: [u64; 4]| -> Vec<Option<u64>> {
-        let mut rows = proportion_rows(
-            Indicator::Completion,
-            "",
-            &labels,
-            &[50, 40, 30, 60],
-            &observed,
-        );
-        let spec = spec(&RunKeys::default());
-        for r in &mut rows {
-            spec.suppress(r, 11);
+    let mut rows = proportion_rows(Indicator::Completion, "", &labels, &n, &observed);
+    let keys = RunKeys::default();
+    let mut t = Protected::new(&keys, &mut rows);
+    crate::analysis::protection::protect(vec![&mut t], &links(&keys, "site"), 11).unwrap();
+    rows
+}
+
+#[test]
+fn a_small_observed_count_is_blanked_with_a_complement_because_the_target_gives_the_total() {
+    let rows = protected([50, 40, 30, 60], [20, 5, 12, 30]);
+    let observed: Vec<Option<u64>> = rows.iter().map(|r| r.observed).collect();
+    // 5 at b is small; the target gives the total observed (Σn is published), so another
+    // unit's count goes too.
+    assert_eq!(observed[1], None);
+    assert_eq!(
+        observed.iter().filter(|o| o.is_none()).count(),
+        2,
+        "{observed:?}"
+    );
+    for r in &rows {
+        // n is not small: it and its limits stay, and so does the target.
+        assert!(r.n.is_some() && r.low_998.is_some() && r.high_95.is_some());
+        assert!(r.target.is_some());
+        if r.observed.is_none() {
+            assert!(r.suppressed);
+            assert_eq!((r.proportion, r.shown_flag(), r.ratio), (None, None, None));
+        } else {
+            assert!(!r.suppressed && r.proportion.is_some() && r.shown_flag().is_some());
         }
-        complement(&mut rows);
-        rows.iter().map(|r| r.observed).collect()
-    };
-    // 5 at b is small; the target gives the total, so c's 12 (the smallest other) goes too.
-    assert_eq!(
-        suppressed([20, 5, 12, 30]),
-        [Some(20), None, None, Some(30)]
-    );
-    // Zeros reveal nobody and are not chosen.
-    assert_eq!(suppressed([20, 5, 0, 30]), [None, None, Some(0), Some(30)]);
-    // Two blanks already hide each other.
-    assert_eq!(suppressed([20, 5, 3, 30]), [Some(20), None, None, Some(30)]);
+    }
     // Nothing small, nothing blanked.
+    let rows = protected([50, 40, 30, 60], [20, 15, 12, 30]);
+    assert!(rows.iter().all(|r| !r.suppressed && r.observed.is_some()));
+}
+
+#[test]
+fn a_small_n_is_blanked_with_its_limits_which_would_reveal_it() {
+    let rows = protected([50, 8, 30, 60], [20, 5, 12, 30]);
+    let b = &rows[1];
+    assert_eq!((b.n, b.observed, b.proportion), (None, None, None));
     assert_eq!(
-        suppressed([20, 15, 12, 30]),
-        [Some(20), Some(15), Some(12), Some(30)]
+        (b.low_95, b.high_95, b.low_998, b.high_998),
+        (None, None, None, None)
     );
+    assert_eq!(b.shown_flag(), None);
+    // Σn is a total too: another n goes, with its limits.
+    let blank_n: Vec<&BenchmarkRow> = rows.iter().filter(|r| r.n.is_none()).collect();
+    assert_eq!(blank_n.len(), 2);
+    assert!(blank_n
+        .iter()
+        .all(|r| r.low_998.is_none() && r.high_998.is_none()));
+    assert!(rows.iter().all(|r| r.target.is_some()));
+}
+
+#[test]
+fn a_small_total_withholds_the_target_and_every_limit() {
+    // Three completed in all: the target (3/95) with Σn gives the small total away.
+    let rows = protected([20, 15, 30, 30], [1, 2, 0, 0]);
+    for r in &rows {
+        assert_eq!(r.target, None);
+        assert_eq!((r.low_95, r.high_998), (None, None));
+        assert!(r.suppressed);
+    }
 }
