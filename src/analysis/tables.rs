@@ -181,7 +181,37 @@ impl Tables {
             &mut trend,
             &mut bench,
         ];
-        protection::protect(tables, &links.all(keys), below)
+        let out = protection::protect(tables, &links.all(keys), below)?;
+        self.hours_follow_engagement();
+        Ok(out)
+    }
+
+    /// The weekly-hours chart shows a group's size and median and its share meeting the
+    /// dose: engagement.csv's n_discharged, median_weekly_hours and pct_meeting_dose for the
+    /// same group, so whatever protection withheld there is withheld here too.
+    fn hours_follow_engagement(&mut self) {
+        let Some(hours) = self.hours.as_mut() else {
+            return;
+        };
+        for h in hours.iter_mut() {
+            let row = self.engagement.iter().find(|r| {
+                r.labels.first() == Some(&h.label) && r.labels[1..].iter().all(|l| l == MARGIN)
+            });
+            let (n_shown, pct_shown) = row.map_or((false, false), |r| {
+                (
+                    r.n_discharged.is_some() && r.median_weekly_hours.is_some(),
+                    r.pct_meeting_dose.is_some(),
+                )
+            });
+            if !n_shown {
+                h.quantiles = None;
+                h.suppressed = true;
+            }
+            if !pct_shown {
+                h.pct_meeting_dose = None;
+                h.suppressed = true;
+            }
+        }
     }
 
     /// Every table with its description, in the order of the files and the page.

@@ -43,6 +43,15 @@ pub fn quarter_labels(last: Day) -> Vec<String> {
     quarter_bounds(last).into_iter().map(|b| b.0).collect()
 }
 
+/// Whether the data only partly cover the quarter of `last` (it ends before the quarter
+/// does): the export was taken inside it, so that quarter's figures are not comparable with
+/// the full quarters before it.
+pub fn last_quarter_partial(last: Day) -> bool {
+    quarter_bounds(last)
+        .last()
+        .is_some_and(|&(_, _, end)| last < end)
+}
+
 /// The eight quarters ending with the quarter of `last`: label, first and last day.
 fn quarter_bounds(last: Day) -> Vec<(String, Day, Day)> {
     quarters(last)

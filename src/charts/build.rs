@@ -49,6 +49,9 @@ pub struct Inputs<'a> {
     pub benchmark_by: &'a str,
 }
 
+/// Appended to the trend chart's last quarter when the data only partly cover it.
+const PARTIAL: &str = " (partial)";
+
 /// Every chart of the report, drawn (in parallel) as SVG and PNG, in the page's order.
 ///
 /// # Errors
@@ -60,6 +63,13 @@ pub fn draw(
     settings: &Settings,
 ) -> Result<Vec<Rendered>> {
     use rayon::prelude::*;
+    // The chart marks a last quarter the data only partly cover (trend.csv keeps its label).
+    let mut quarters = tables.quarters.clone();
+    if let (Some(last), Some(q)) = (cohort.last, quarters.last_mut()) {
+        if crate::analysis::trend::last_quarter_partial(last) {
+            q.push_str(PARTIAL);
+        }
+    }
     let charts = all(&Inputs {
         catalog: settings.catalog,
         ids: &export.assessments.instruments,
@@ -67,7 +77,7 @@ pub fn draw(
         outcomes: &tables.outcomes,
         abstinence: &tables.abstinence,
         trend: &tables.trend,
-        quarters: &tables.quarters,
+        quarters: &quarters,
         pairs: &cohort.pairs,
         selected: &cohort.selected,
         hours: tables.hours.as_deref(),
@@ -320,7 +330,10 @@ fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
     let series = tracks
         .into_iter()
         .map(|track| {
-            let at = |q: &String| rows.iter().find(|r| r.track == track && r.quarter == *q);
+            let at = |q: &String| {
+                let q = q.trim_end_matches(PARTIAL);
+                rows.iter().find(|r| r.track == track && r.quarter == q)
+            };
             let found: Vec<Option<&&TrendRow>> = x.quarters.iter().map(at).collect();
             Series {
                 label: if track == ALL {
@@ -348,7 +361,24 @@ fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
                     .count(),
             }
         })
-        .collect();
+        .filter(|s: &Series| s.change.iter().chain(&s.improved).any(Option::is_some))
+        .collect::<Vec<_>>();
+    // A line with every quarter withheld is not drawn (nor listed in the legend), and a
+    // chart with no line left is not drawn at all (the page's trend table says why).
+    if series.is_empty() {
+        return None;
+    }
+    // A track that is the only one (all tracks = that track) would be drawn exactly under
+    // the all-tracks line: it is named in that line's label instead of listed twice.
+    let mut series = series;
+    if series.len() == 2
+        && series[0].label == "all tracks"
+        && series[0].change == series[1].change
+        && series[0].improved == series[1].improved
+    {
+        let only = series.pop().expect("two series");
+        series[0].label = format!("{} = all", only.label);
+    }
     Some(TrendChart {
         instrument: i.id.clone(),
         unit: i.unit().into(),

@@ -84,7 +84,7 @@ impl Chart for Forest {
             let y = rows.y(k);
             if r.suppressed && r.mean.is_none() {
                 chart.draw_series(std::iter::once(Text::new(
-                    "suppressed (small cell)",
+                    "withheld (small cell)",
                     (lo + (hi - lo) * 0.02, y + 0.15),
                     (FONT_FAMILY, 18).into_font().color(&GREY),
                 )))?;
@@ -141,7 +141,7 @@ mod tests {
     fn the_axis_says_which_way_is_better_and_small_cells_are_labelled() {
         let worse = crate::charts::render(&forest(false)).unwrap();
         assert!(worse.svg.contains("negative = improvement"));
-        assert!(worse.svg.contains("suppressed (small cell)"));
+        assert!(worse.svg.contains("withheld (small cell)"));
         let better = crate::charts::render(&forest(true)).unwrap();
         assert!(better.svg.contains("positive = improvement"));
         // The same chart renders to the same PNG bytes.

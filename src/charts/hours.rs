@@ -119,7 +119,7 @@ impl Chart for Hours {
             let y = top + ((bottom - top) as f64 * frac) as i32;
             let text = match r.pct_meeting_dose {
                 Some(p) => format!("{p:.0}%"),
-                None => "suppressed".to_string(),
+                None => "withheld".to_string(),
             };
             side.draw(&Text::new(
                 text,

@@ -49,8 +49,8 @@ pub const SERIES: [RGBColor; 7] = [
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
 ];
-/// Text shown in place of a small cell.
-pub const SUPPRESSED: &str = "suppressed (small cell)";
+/// Text shown in place of a withheld value (a small cell, or one that would reveal it).
+pub const SUPPRESSED: &str = "withheld (small cell)";
 
 /// Marker shapes, cycled so that series differ without colour.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -191,7 +191,7 @@ mod tests {
             .collect();
         assert_eq!(
             digest,
-            "bda971064cde4431062229272b023480f3c1b4704f4751d095d02d958cbcbe8f"
+            "d03c1df2cbfbef96f254f4f07aa158d202afc02eaf9c1039ed9c6a5e6fda29ff"
         );
     }
 }

@@ -157,7 +157,7 @@ impl Chart for TrendChart {
             Marker::nth(k).draw(&legend, (30, y + 12), 7, color)?;
             let mut notes = Vec::new();
             if s.suppressed > 0 {
-                notes.push(format!("{} suppressed", s.suppressed));
+                notes.push(format!("{} withheld", s.suppressed));
             }
             if self.has_improved && s.suppressed_improved > s.suppressed {
                 notes.push(format!("{} for reliably improved", s.suppressed_improved));
@@ -205,7 +205,7 @@ mod tests {
         let r = crate::charts::render(&c).unwrap();
         assert!(r
             .svg
-            .contains("adolescent (1 suppressed; 2 for reliably improved)"));
+            .contains("adolescent (1 withheld; 2 for reliably improved)"));
         assert!(r.svg.contains("2026Q3") && r.svg.contains("reliably improved"));
         // The adolescent line (blue) is broken at its gaps: in mean change Q1 stands alone (a
         // marker, no line) and Q3-Q4 are joined; in reliably improved Q1 and Q4 stand alone.

@@ -23,7 +23,7 @@ pub fn escape(s: &str) -> String {
 fn line(h: &Headline) -> String {
     if h.change.is_empty() {
         return format!(
-            "- {}: suppressed (too few episodes to report)",
+            "- {}: withheld (too few episodes to report)",
             escape(&h.instrument)
         );
     }
@@ -32,12 +32,17 @@ fn line(h: &Headline) -> String {
     } else {
         format!(", {}", h.verdict)
     };
+    // A withheld interval leaves no empty "(95% CI )".
+    let ci = if h.ci.is_empty() {
+        String::new()
+    } else {
+        format!(" (95% CI {})", h.ci)
+    };
     let mut s = format!(
-        "- {}: mean change {} {}{verdict} (95% CI {}) over {} paired episodes (follow-up rate {})",
+        "- {}: mean change {} {}{verdict}{ci} over {} paired episodes (follow-up rate {})",
         escape(&h.instrument),
         h.change,
         h.unit,
-        h.ci,
         h.n_paired,
         h.followup_rate
     );

@@ -1,7 +1,7 @@
 //! The director-facing outputs: report.html (self-contained, well-formed, escaped) and
 //! summary.md.
 
-use crate::util::{bin, WorkDir};
+use crate::util::{bin, Table, WorkDir};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
@@ -203,7 +203,15 @@ fn charts_parse_decode_and_are_inlined() {
     ] {
         expected.push(format!("forest_{i}"));
         expected.push(format!("scatter_{i}"));
-        expected.push(format!("trend_{i}"));
+        // A trend chart only where trend.csv publishes a point (one with every point
+        // withheld is not drawn, SPEC §11 D4).
+        let trend = Table::read(&w.join("out/all/trend.csv"));
+        if trend.iter().any(|r| {
+            r.get("instrument") == i
+                && (!r.get("change_mean").is_empty() || !r.get("pct_improved").is_empty())
+        }) {
+            expected.push(format!("trend_{i}"));
+        }
     }
     // Instruments with a reliable-change threshold, and the days-of-use instrument.
     for i in ["GAD7", "PCL5", "PHQ9"] {
