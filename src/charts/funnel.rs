@@ -228,7 +228,7 @@ impl Funnel {
                 (_, u) => u,
             };
             area.draw(&Text::new(
-                format!("{} {units} suppressed", self.suppressed),
+                format!("{} {units} withheld (not shown)", self.suppressed),
                 (10, y),
                 font(20, &INK),
             ))?;
@@ -299,7 +299,7 @@ mod tests {
         let texts = crate::charts::svg_texts(&r.svg);
         assert!(texts.iter().any(|t| t == "site_03"), "{texts:?}");
         assert!(!texts.iter().any(|t| t == "site_01" || t == "site_02"));
-        assert!(texts.iter().any(|t| t == "2 sites suppressed"));
+        assert!(texts.iter().any(|t| t == "2 sites withheld (not shown)"));
         assert!(texts.iter().any(|t| t == "target 45% (all sites)"));
         assert!(texts
             .iter()
@@ -330,6 +330,6 @@ mod tests {
         let r = crate::charts::render(&e).unwrap();
         assert_eq!(r.name, "funnel_completion");
         assert!(r.svg.contains("Completion by delivery"));
-        assert!(r.svg.contains("1 unit suppressed"));
+        assert!(r.svg.contains("1 unit withheld (not shown)"));
     }
 }

@@ -111,9 +111,7 @@ fn line(g: &[BenchmarkRow], unit: &str, units: &str) -> BenchmarkLine {
         Indicator::DoseMet => "Meeting the IOP dose".to_string(),
         other => format!("{} {}", first.instrument, other.as_str().replace('_', " ")),
     };
-    let target = first
-        .target
-        .map_or_else(|| "withheld: small total".to_string(), pct);
+    let target = first.target.map_or_else(|| "withheld".to_string(), pct);
     let with = |f: Flag| -> Vec<&BenchmarkRow> {
         g.iter().filter(|r| r.shown_flag() == Some(f)).collect()
     };
@@ -124,7 +122,7 @@ fn line(g: &[BenchmarkRow], unit: &str, units: &str) -> BenchmarkLine {
     if suppressed == g.len() {
         let all = if g.len() == 1 { unit } else { units };
         return BenchmarkLine {
-            text: format!("{s}{} {all} suppressed (small cells).", g.len()),
+            text: format!("{s}{} {all} withheld (small cells).", g.len()),
             flagged: false,
         };
     }
@@ -182,7 +180,7 @@ fn line(g: &[BenchmarkRow], unit: &str, units: &str) -> BenchmarkLine {
     }
     if suppressed > 0 {
         s.push_str(&format!(
-            "; {suppressed} small {} suppressed",
+            "; {suppressed} {} withheld (small cells)",
             if suppressed == 1 { unit } else { units }
         ));
     }
@@ -234,7 +232,7 @@ mod tests {
         assert!(v.lines[0].flagged);
         assert_eq!(
             v.lines[0].text,
-            ["PHQ9 reliable improvement (target 47%): above the 99.8% limits: site_03 (61% of 1186; case-mix adjusted O/E 1.29, 99.8% limits 0.87 to 1.13); below: site_05 (42% of 1230; case-mix adjusted O/E 0.89, 99.8% limits 0.87 to 1.13); after case-mix adjustment, outside the 99.8% limits: above site_03 (O/E 1.29); 1 small site suppressed."][0]
+            ["PHQ9 reliable improvement (target 47%): above the 99.8% limits: site_03 (61% of 1186; case-mix adjusted O/E 1.29, 99.8% limits 0.87 to 1.13); below: site_05 (42% of 1230; case-mix adjusted O/E 0.89, 99.8% limits 0.87 to 1.13); after case-mix adjustment, outside the 99.8% limits: above site_03 (O/E 1.29); 1 site withheld (small cells)."][0]
         );
         assert!(v.case_mix.contains("baseline score and clinical track"));
         let v = view(&[row("in_person", 40, 20, Flag::Within)], "delivery").unwrap();

@@ -166,7 +166,7 @@ pub fn links(keys: &RunKeys, by: &str) -> Vec<Link> {
     let groups = keys.groups.clone();
     let by = by.to_string();
     let cell = Arc::new(move |unit: &str| -> Option<RowKey> {
-        if unit != MARGIN && !groups.iter().any(|g| *g == by) {
+        if unit != MARGIN && !groups.contains(&by) {
             return None;
         }
         Some(

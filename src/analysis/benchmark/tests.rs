@@ -113,7 +113,9 @@ fn compute(by: &str, minutes: Option<&[u64]>) -> Vec<BenchmarkRow> {
 }
 
 /// (indicator, instrument, unit, n, observed) of every row.
-fn counts(rows: &[BenchmarkRow]) -> Vec<(&str, &str, &str, Option<u64>, Option<u64>)> {
+type Counts<'a> = (&'a str, &'a str, &'a str, Option<u64>, Option<u64>);
+
+fn counts(rows: &[BenchmarkRow]) -> Vec<Counts<'_>> {
     rows.iter()
         .map(|r| {
             (
