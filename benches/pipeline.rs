@@ -109,6 +109,8 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
         dose_hours: 9.0,
         suppress_below: Some(11),
         retention: &Default::default(),
+        benchmark: &[],
+        benchmark_by: "site",
     });
     let mut g = c.benchmark_group("charts");
     g.sample_size(10);

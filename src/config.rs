@@ -28,6 +28,7 @@ pub struct Config {
     pub instruments: Vec<InstrumentConfig>,
     pub report: ReportConfig,
     pub retention: RetentionConfig,
+    pub benchmark: BenchmarkConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -238,6 +239,21 @@ impl Default for ReportConfig {
             suppress_below: 11,
             dose_hours: 9.0,
         }
+    }
+}
+
+/// `[benchmark]`: how benchmark.csv compares units (SPEC §14).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BenchmarkConfig {
+    /// The episode column whose values are the units compared (an empty value is a unit of
+    /// its own).
+    pub by: String,
+}
+
+impl Default for BenchmarkConfig {
+    fn default() -> Self {
+        BenchmarkConfig { by: "site".into() }
     }
 }
 
@@ -466,6 +482,13 @@ impl Config {
         }
         if self.report.group_by.is_empty() {
             return Err("[report] group_by needs at least one column".into());
+        }
+        if !schema::GROUPABLE.contains(&self.benchmark.by.as_str()) {
+            return Err(format!(
+                "[benchmark] by: `{}` is not a groupable episode column (expected one of: {})",
+                self.benchmark.by,
+                schema::GROUPABLE.join(", ")
+            ));
         }
         if self.report.suppress_below == 0 {
             return Err("[report] suppress_below must be >= 1 (1 suppresses nothing)".into());

@@ -81,6 +81,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         tables: &tables,
         published: &published,
         charts: &charts,
+        benchmark_by: &cfg.benchmark.by,
         protection: disclosure.as_ref(),
     };
     for (name, bytes) in assemble::files(&report)? {
@@ -121,6 +122,7 @@ impl Job<'_> {
             suppress_below: self.opts.suppress.then_some(self.cfg.report.suppress_below),
             dose_hours: self.cfg.report.dose_hours,
             retention: None,
+            benchmark_by: &self.cfg.benchmark.by,
         }
     }
 
@@ -132,6 +134,7 @@ impl Job<'_> {
         let links = Links {
             instruments: export.assessments.instruments.clone(),
             discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
+            benchmark_by: self.cfg.benchmark.by.clone(),
         };
         let outcome = diag::timed("small-cell protection", || {
             tables.protect(&self.keys(), self.cfg.report.dose_hours, below, &links)
@@ -156,6 +159,7 @@ impl Job<'_> {
             discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
             below: self.cfg.report.suppress_below,
             applies: &applies,
+            benchmark_by: &self.cfg.benchmark.by,
         };
         let findings = diag::timed("disclosure audit", || audit::audit(files, &run))?;
         Ok(Some(DisclosureRecord {

@@ -4,6 +4,7 @@
 pub mod abstinence;
 pub mod ancova;
 pub mod attrition;
+pub mod benchmark;
 pub mod cells;
 pub mod engagement;
 pub mod outcomes;

@@ -5,7 +5,7 @@
 use super::cells::{self, RunKeys};
 use super::protection::{self, Link};
 use super::retention;
-use super::{abstinence, ancova, attrition, engagement, outcomes, trend};
+use super::{abstinence, ancova, attrition, benchmark, engagement, outcomes, trend};
 use crate::cohort::Cohort;
 use crate::diag::timed;
 use crate::error::Result;
@@ -26,6 +26,8 @@ pub struct Settings<'a> {
     pub dose_hours: f64,
     /// The retention cohort's settings (`None`: no retention tables).
     pub retention: Option<retention::Params>,
+    /// The unit column of benchmark.csv (`[benchmark] by`).
+    pub benchmark_by: &'a str,
 }
 
 /// The typed rows of every table.
@@ -43,6 +45,7 @@ pub struct Tables {
     pub hours: Option<Vec<engagement::HoursSummary>>,
     /// retention.csv and retention_tests.csv (SPEC §13).
     pub retention: retention::Retention,
+    pub benchmark: Vec<benchmark::BenchmarkRow>,
 }
 
 impl Tables {
@@ -64,6 +67,7 @@ impl Tables {
             trend: tr,
             hours,
             retention: ret,
+            benchmark: bench,
             ..
         } = &mut t;
         rayon::scope(|scope| {
@@ -120,6 +124,25 @@ impl Tables {
                     }
                 })
             });
+            scope.spawn(|_| {
+                timed("benchmark", || {
+                    let minutes = export
+                        .attendance
+                        .as_ref()
+                        .map(|a| engagement::per_episode(a, eps.len()).0);
+                    let input = benchmark::Input {
+                        eps,
+                        pairs,
+                        selected,
+                        catalog: s.catalog,
+                        ids,
+                        by: s.benchmark_by,
+                        minutes: minutes.as_deref(),
+                        dose_hours: s.dose_hours,
+                    };
+                    *bench = benchmark::rows(&input);
+                })
+            });
         });
         t
     }
@@ -164,6 +187,7 @@ impl Tables {
             spec: trend::spec(keys),
             rows: &mut self.trend,
         };
+        let mut bench = benchmark::Protected::new(keys, &mut self.benchmark);
         let tables: Vec<&mut dyn Counted> = vec![
             &mut outcomes,
             &mut abstinence,
@@ -171,6 +195,7 @@ impl Tables {
             &mut attrition,
             &mut engagement,
             &mut trend,
+            &mut bench,
         ];
         let out = protection::protect(tables, &links.all(keys), below)?;
         self.hours_follow_engagement();
@@ -223,6 +248,7 @@ impl Tables {
             Box::new((trend::spec(keys), self.trend.as_slice())),
             Box::new(retention::published(keys, &self.retention.rows)),
             Box::new((retention::tests_spec(keys), self.retention.tests.as_slice())),
+            Box::new((benchmark::spec(keys), self.benchmark.as_slice())),
         ]
     }
 }
@@ -234,6 +260,8 @@ pub struct Links {
     /// Whether the follow-up point is the discharge (then every cohort episode is
     /// discharged, and a cell's n_episodes is engagement's n_discharged).
     pub discharge_anchor: bool,
+    /// The unit column of benchmark.csv (`[benchmark] by`).
+    pub benchmark_by: String,
 }
 
 /// Key of a row as (column name, value).
@@ -345,6 +373,7 @@ impl Links {
                 });
             }
         }
+        out.extend(benchmark::links(keys, &self.benchmark_by));
         out
     }
 }

@@ -5,11 +5,13 @@
 use super::abstinence::{AbstinenceBar, AbstinenceChart};
 use super::categories::{Categories, CategoryRow};
 use super::forest::{Forest, ForestRow};
+use super::funnel::{Funnel, FunnelPoint};
 use super::hours::Hours;
 use super::scatter::{self, Scatter};
 use super::trend::{Series, TrendChart};
 use super::{AnyChart, Rendered};
 use crate::analysis::abstinence::AbstinenceRow;
+use crate::analysis::benchmark::BenchmarkRow;
 use crate::analysis::cells::ALL;
 use crate::analysis::engagement::HoursSummary;
 use crate::analysis::outcomes::OutcomeRow;
@@ -45,6 +47,9 @@ pub struct Inputs<'a> {
     pub suppress_below: Option<u64>,
     /// retention.csv's rows (after suppression) and groups.
     pub retention: &'a Retention,
+    /// The rows of benchmark.csv, and its unit column.
+    pub benchmark: &'a [BenchmarkRow],
+    pub benchmark_by: &'a str,
 }
 
 /// Appended to the trend chart's last quarter when the data only partly cover it.
@@ -82,6 +87,8 @@ pub fn draw(
         dose_hours: settings.dose_hours,
         suppress_below: settings.suppress_below,
         retention: &tables.retention,
+        benchmark: &tables.benchmark,
+        benchmark_by: settings.benchmark_by,
     });
     charts.par_iter().map(super::render).collect()
 }
@@ -134,7 +141,58 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
             .into_iter()
             .map(AnyChart::Retention),
     );
+    out.extend(funnels(x).into_iter().map(AnyChart::Funnel));
     out
+}
+
+/// Points of the limit curves of a funnel chart: n over a grid from 1 to a little past the
+/// largest unit.
+const FUNNEL_GRID: u64 = 400;
+
+/// One funnel chart per indicator (and instrument) of benchmark.csv, in its row order.
+fn funnels(x: &Inputs) -> Vec<Funnel> {
+    use crate::stats::funnel::binomial_limits;
+    x.benchmark
+        .chunk_by(|a, b| a.indicator == b.indicator && a.instrument == b.instrument)
+        .filter_map(|rows| {
+            let target = rows.iter().find_map(|r| r.target)?;
+            let points: Vec<FunnelPoint> = rows
+                .iter()
+                .filter_map(|r| {
+                    Some(FunnelPoint {
+                        label: r.unit.clone(),
+                        n: r.n?,
+                        proportion: r.proportion?,
+                        flag: r.shown_flag()?,
+                    })
+                })
+                .collect();
+            let max_n = points.iter().map(|p| p.n).max().unwrap_or(10).max(10);
+            let top = (max_n as f64 * 1.08).ceil() as u64;
+            let mut grid: Vec<u64> = (0..=FUNNEL_GRID)
+                .map(|k| 1 + (top - 1) * k / FUNNEL_GRID)
+                .collect();
+            grid.dedup();
+            let curves = grid
+                .into_iter()
+                .filter_map(|n| {
+                    let l = binomial_limits(n, target)?;
+                    Some((n as f64, [l.low_998, l.low_95, l.high_95, l.high_998]))
+                })
+                .collect();
+            let first = &rows[0];
+            Some(Funnel {
+                indicator: first.indicator.as_str().to_string(),
+                instrument: first.instrument.clone(),
+                describe: first.indicator.describe().to_string(),
+                column: x.benchmark_by.to_string(),
+                target,
+                curves,
+                suppressed: rows.len() - points.len(),
+                points,
+            })
+        })
+        .collect()
 }
 
 fn rows_of<'a>(x: &'a Inputs, i: &'a Instrument) -> impl Iterator<Item = &'a OutcomeRow> + 'a {

@@ -31,10 +31,11 @@ pub enum ChartKind {
     Trend,
     Hours,
     Retention,
+    Funnel,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 7] = [
+    pub const ALL: [ChartKind; 8] = [
         ChartKind::Forest,
         ChartKind::Scatter,
         ChartKind::Categories,
@@ -42,6 +43,7 @@ impl ChartKind {
         ChartKind::Trend,
         ChartKind::Hours,
         ChartKind::Retention,
+        ChartKind::Funnel,
     ];
 
     pub fn id(self) -> &'static str {
@@ -53,6 +55,7 @@ impl ChartKind {
             ChartKind::Trend => "trend",
             ChartKind::Hours => "hours",
             ChartKind::Retention => "retention",
+            ChartKind::Funnel => "funnel",
         }
     }
 
@@ -65,6 +68,7 @@ impl ChartKind {
             ChartKind::Trend => "Quarterly trend",
             ChartKind::Hours => "Weekly hours attended",
             ChartKind::Retention => "Dropout over time by modality",
+            ChartKind::Funnel => "Comparing sites (funnel plots)",
         }
     }
 
@@ -78,6 +82,7 @@ impl ChartKind {
             ChartKind::Trend => "Mean change and share reliably improved per quarter of the follow-up anchor date, per track and for all tracks. A missing point is withheld (a small cell, or a value from which one could be worked out) or a quarter without paired episodes; the legend counts the withheld points. A last quarter marked partial is one the export ends inside: its figures cover only part of it.",
             ChartKind::Hours => "Weekly hours attended per discharged episode: the box spans the middle half (25th to 75th percentile), the whiskers the 10th to 90th percentile, the bar is the median. The dashed line is the IOP dose; the right column gives the share meeting it.",
             ChartKind::Retention => "Share of the episodes admitted in the period who have dropped out by each day since admission (cumulative incidence, Aalen-Johansen: completing or another discharge ends the risk of dropout, and episodes still in care count until the data end), per modality, per track and for all tracks. The heavier black line is all modalities; the dashed lines mark days 30, 60 and 90. A small group is not drawn (the legend says so); across days whose figures are suppressed the curve is dotted, from the last figure shown to the next.",
+            ChartKind::Funnel => "Each unit's proportion (up) against its number of episodes (across). The solid horizontal line is the target, the proportion over all units; the curves are the 95% (dashed) and 99.8% (solid) control limits, which narrow as n grows because larger units vary less by chance. A unit outside the 99.8% limits is named: it differs from the target by more than chance would explain (before adjusting for case mix; see Comparing sites). A withheld unit (small-cell protection) is not drawn; the legend says how many are not shown.",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod abstinence;
 pub mod build;
 pub mod categories;
 pub mod forest;
+pub mod funnel;
 pub mod hours;
 pub mod retention;
 pub mod scatter;
@@ -47,6 +48,7 @@ pub enum AnyChart {
     Trend(trend::TrendChart),
     Hours(hours::Hours),
     Retention(retention::RetentionChart),
+    Funnel(funnel::Funnel),
 }
 
 macro_rules! each_chart {
@@ -59,6 +61,7 @@ macro_rules! each_chart {
             AnyChart::Trend($c) => $e,
             AnyChart::Hours($c) => $e,
             AnyChart::Retention($c) => $e,
+            AnyChart::Funnel($c) => $e,
         }
     };
 }

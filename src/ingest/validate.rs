@@ -30,8 +30,8 @@ pub(crate) struct CheckRules {
     pub instrument: LabelMap,
     pub service: LabelMap,
     /// Episode columns (canonical positions) in which the margin label `All` is an error
-    /// (SPEC §16 O4): the grouping columns, and track and modality, which every analysis
-    /// groups by.
+    /// (SPEC §16 O4): the grouping columns, the benchmark's unit column, and track and
+    /// modality, which every analysis groups by.
     pub margin_columns: Vec<usize>,
     pub allow: Vec<String>,
 }
@@ -56,7 +56,10 @@ impl CheckRules {
             .iter()
             .enumerate()
             .filter(|(_, c)| {
-                **c == "track" || **c == "modality" || cfg.report.group_by.iter().any(|g| g == *c)
+                **c == "track"
+                    || **c == "modality"
+                    || cfg.report.group_by.iter().any(|g| g == *c)
+                    || cfg.benchmark.by == **c
             })
             .map(|(i, _)| i)
             .collect();

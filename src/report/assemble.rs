@@ -32,6 +32,8 @@ pub struct Run<'a> {
     /// The tables with their descriptions, in publishing order.
     pub published: &'a [Box<dyn Published + 'a>],
     pub charts: &'a [Rendered],
+    /// The unit column of benchmark.csv.
+    pub benchmark_by: &'a str,
     /// What small-cell protection withheld and what an attacker can learn of each blank
     /// (`None` without suppression): the page marks the one and says no more than the other.
     pub protection: Option<&'a crate::analysis::protection::Outcome>,
@@ -111,5 +113,6 @@ fn page_view(run: &Run) -> ReportView {
         inputs: run.inputs.to_vec(),
         chart_groups: view::chart_groups(run.charts),
         retention: super::retention::view(&run.tables.retention),
+        benchmark: super::benchmark::view(&run.tables.benchmark, run.benchmark_by),
     }
 }

@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::table::MARGIN;
 use std::collections::BTreeMap;
 
+mod benchmark;
+
 /// What the audit tried and found (recorded in the manifest).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Findings {
@@ -156,6 +158,13 @@ fn codebooks() -> Vec<Codebook> {
             ],
             rows: &[("n_paired", &["n_improved", "not improved"])],
         },
+        Codebook {
+            table: "benchmark",
+            keys: &[("indicator", false), ("instrument", false), ("unit", false)],
+            grouped: false,
+            counts: vec![col("n"), col("observed")],
+            rows: &[("n", &["observed", "not observed"])],
+        },
     ]
 }
 
@@ -225,6 +234,8 @@ pub struct Run<'a> {
     /// Whether a count applies to an instrument at all (e.g. no reliable-change categories
     /// without a threshold): public knowledge, from the catalog the methods list.
     pub applies: &'a dyn Fn(&str, &str) -> bool,
+    /// The unit column of benchmark.csv (`[benchmark] by`).
+    pub benchmark_by: &'a str,
 }
 
 /// Audits the CSV files in `files` (name → bytes).
@@ -247,6 +258,7 @@ pub fn audit(files: &[(String, Vec<u8>)], run: &Run) -> Result<Findings> {
         }
         tables += 1;
     }
+    let mut targets = Vec::new();
     for book in codebooks() {
         let Some((_, bytes)) = files
             .iter()
@@ -254,7 +266,11 @@ pub fn audit(files: &[(String, Vec<u8>)], run: &Run) -> Result<Findings> {
         else {
             continue;
         };
-        read.push(read_table(&book, bytes, run)?);
+        let mut table = read_table(&book, bytes, run)?;
+        if book.table == "benchmark" {
+            targets = benchmark::read(&mut table, bytes)?;
+        }
+        read.push(table);
     }
     let mut a = Attack::default();
     for (t, r) in read.iter().enumerate() {
@@ -279,6 +295,7 @@ pub fn audit(files: &[(String, Vec<u8>)], run: &Run) -> Result<Findings> {
         }
     }
     across(&mut a, &read, run);
+    benchmark::relations(&mut a, &read, run, &targets);
     let counts = a.unknown.iter().filter(|u| !**u).count();
     // A published (or implied) count from 1 to below − 1 is a disclosure in itself.
     if let Some(i) = (0..a.published.len()).find(|&i| {

@@ -16,6 +16,8 @@ pub const TESTS: &[&str] = &[
     "Retention bias: Welch t.test(lost, followed) of baseline scores.",
     "Engagement: weekly hours = minutes / 60 / max(1, (length of stay + 1) / 7); medians as R's median.",
     RETENTION,
+    "Benchmarking (funnel plots, Spiegelhalter DJ, Stat Med 2005;24:1185-1202): each unit's proportion against the target, the pooled proportion p0 over all units; control limits at 95% and 99.8% are the exact binomial limits with interpolation of appendix A.1.1, r = qbinom(P, n, p0), a = (pbinom(r, n, p0) - P) / (pbinom(r, n, p0) - pbinom(r - 1, n, p0)), limit = (r - a) / n for P = 0.001, 0.025, 0.975, 0.999. A unit is flagged by exact tail tests: above when pbinom(O - 1, n, p0, lower.tail = FALSE) is below 0.001 (99.8%) or 0.025 (95%), below when pbinom(O, n, p0) is.",
+    "Case-mix adjusted reliable improvement: glm(improved ~ baseline + track, family = binomial) over every paired episode of the instrument (improved ~ baseline with one track); E = the sum of a unit's fitted probabilities, ratio O / E, with limits by the same interpolation on Poisson quantiles, r = qpois(P, E), limit = (r - a) / E. No ratio when nobody or everybody improved, the fit does not converge or a fitted probability is within 10 machine epsilons of 0 or 1.",
 ];
 
 /// The retention statistics (SPEC §13), with the R calls they equal.

@@ -5,6 +5,7 @@
 
 pub mod assemble;
 pub mod audit;
+pub mod benchmark;
 pub mod csv_writer;
 pub mod html;
 pub mod manifest;

@@ -97,6 +97,9 @@ pub fn render(v: &ReportView) -> String {
     if let Some(r) = &v.retention {
         s.push_str(&super::retention::summary(r));
     }
+    if let Some(b) = &v.benchmark {
+        s.push_str(&super::benchmark::summary(b));
+    }
     if !v.attendance_supplied {
         s.push_str(
             "\nAttendance was not supplied: engagement shows length of stay and completion only.\n",

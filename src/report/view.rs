@@ -67,6 +67,8 @@ pub struct ReportView {
     pub chart_groups: Vec<ChartGroup>,
     /// The Retention section (SPEC §13; `None`: not computed).
     pub retention: Option<super::retention::RetentionView>,
+    /// The "Comparing sites" section (`None`: benchmark.csv has no rows).
+    pub benchmark: Option<super::benchmark::BenchmarkView>,
 }
 
 /// The charts of one kind, with how to read them.

@@ -219,6 +219,17 @@ fn charts_parse_decode_and_are_inlined() {
     }
     expected.push("abstinence_DAYS_USED".into());
     expected.push("weekly_hours".into());
+    // A funnel chart per indicator of benchmark.csv whose target is published.
+    let bench = Table::read(&w.join("out/all/benchmark.csv"));
+    let mut funnels = std::collections::BTreeSet::new();
+    for r in bench.iter().filter(|r| !r.get("target").is_empty()) {
+        funnels.insert(match r.get("instrument") {
+            "" => format!("funnel_{}", r.get("indicator")),
+            i => format!("funnel_{}_{i}", r.get("indicator")),
+        });
+    }
+    assert!(funnels.len() >= 2, "{funnels:?}");
+    expected.extend(funnels);
     for name in &expected {
         assert!(
             dir.join(format!("{name}.svg")).exists(),
@@ -241,6 +252,7 @@ fn charts_parse_decode_and_are_inlined() {
         "abstinence",
         "trend",
         "hours",
+        "funnel",
     ] {
         assert!(ids.contains(&format!("charts-{kind}")), "{kind} section");
     }
