@@ -4,7 +4,8 @@
 //! canonical column = raw header name; `[labels.<field>]` raw label = canonical label;
 //! `[phi]` columns allowed past the PHI guard; `[pairing]` the baseline window;
 //! `[followup.<name>]` follow-up points; `[[instruments]]` catalog overrides and additions;
-//! `[report]` grouping, suppression and dose. The README shows a full example. Errors name the
+//! `[report]` grouping, suppression and dose; `[longitudinal]` the mixed model's window and horizon.
+//! The README shows a full example. Errors name the
 //! file and the key (toml reports line and column) and map to exit code 2.
 
 use crate::error::{Error, Result};
@@ -26,6 +27,7 @@ pub struct Config {
     pub followup: BTreeMap<String, FollowupConfig>,
     pub instruments: Vec<InstrumentConfig>,
     pub report: ReportConfig,
+    pub longitudinal: LongitudinalConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -239,6 +241,25 @@ impl Default for ReportConfig {
     }
 }
 
+/// The linear mixed model over every assessment (SPEC §12).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LongitudinalConfig {
+    /// Assessments up to this many days after admission enter the model (SPEC L1).
+    pub max_days: f64,
+    /// The horizon of `change_at_horizon`, in weeks (SPEC L3).
+    pub horizon_weeks: f64,
+}
+
+impl Default for LongitudinalConfig {
+    fn default() -> Self {
+        LongitudinalConfig {
+            max_days: 120.0,
+            horizon_weeks: 8.0,
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks a config file.
     ///
@@ -422,6 +443,16 @@ impl Config {
             return Err(format!(
                 "[report] dose_hours must be a number of hours a week above 0 and at most 168, not {dose}"
             ));
+        }
+        for (key, v) in [
+            ("max_days", self.longitudinal.max_days),
+            ("horizon_weeks", self.longitudinal.horizon_weeks),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!(
+                    "[longitudinal] {key} must be a finite number above 0, not {v}"
+                ));
+            }
         }
         self.catalog().map(|_| ())
     }

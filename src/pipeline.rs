@@ -106,6 +106,7 @@ impl Job<'_> {
             groups: &self.cfg.report.group_by,
             suppress_below: self.opts.suppress.then_some(self.cfg.report.suppress_below),
             dose_hours: self.cfg.report.dose_hours,
+            longitudinal: self.cfg.longitudinal.clone(),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod ancova;
 pub mod attrition;
 pub mod cells;
 pub mod engagement;
+pub mod longitudinal;
 pub mod outcomes;
 pub mod suppress;
 pub mod tables;

@@ -3,7 +3,7 @@
 //! listed for publishing in the order of the files and the page.
 
 use super::cells::{self, RunKeys};
-use super::{abstinence, ancova, attrition, engagement, outcomes, trend};
+use super::{abstinence, ancova, attrition, engagement, longitudinal, outcomes, trend};
 use crate::cohort::Cohort;
 use crate::diag::timed;
 use crate::ingest::Export;
@@ -19,6 +19,8 @@ pub struct Settings<'a> {
     pub suppress_below: Option<u64>,
     /// Weekly hours that meet the IOP dose.
     pub dose_hours: f64,
+    /// The mixed model's window and horizon (SPEC §12).
+    pub longitudinal: crate::config::LongitudinalConfig,
 }
 
 /// The typed rows of every table.
@@ -34,6 +36,8 @@ pub struct Tables {
     pub quarters: Vec<String>,
     /// Weekly hours per value of the first grouping column (`None`: no attendance.csv).
     pub hours: Option<Vec<engagement::HoursSummary>>,
+    /// longitudinal.csv's rows and the page's dropout comparison and trajectories.
+    pub longitudinal: longitudinal::Longitudinal,
 }
 
 impl Tables {
@@ -54,6 +58,7 @@ impl Tables {
             engagement: eng,
             trend: tr,
             hours,
+            longitudinal: long,
             ..
         } = &mut t;
         rayon::scope(|scope| {
@@ -103,6 +108,17 @@ impl Tables {
                     }
                 })
             });
+            scope.spawn(|_| {
+                timed("longitudinal", || {
+                    *long = longitudinal::compute(
+                        eps,
+                        &export.assessments,
+                        cohort,
+                        &s.longitudinal,
+                        below,
+                    );
+                })
+            });
         });
         t
     }
@@ -123,6 +139,7 @@ impl Tables {
                 self.engagement.as_slice(),
             )),
             Box::new((trend::spec(keys), self.trend.as_slice())),
+            Box::new((longitudinal::spec(keys), self.longitudinal.rows.as_slice())),
         ]
     }
 }
