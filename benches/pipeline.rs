@@ -108,6 +108,9 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
         hours: None,
         dose_hours: 9.0,
         suppress_below: Some(11),
+        longitudinal: &[],
+        weekly: &[],
+        horizon_weeks: 8.0,
     });
     let mut g = c.benchmark_group("charts");
     g.sample_size(10);

@@ -70,6 +70,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         tables: &tables,
         published: &published,
         charts: &charts,
+        longitudinal: &cfg.longitudinal,
     };
     for (name, bytes) in assemble::files(&report)? {
         staging.add(&name, bytes);

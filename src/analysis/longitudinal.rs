@@ -27,6 +27,7 @@ use super::cells::{RunKeys, ALL};
 use super::suppress::small;
 use crate::cohort::Cohort;
 use crate::config::LongitudinalConfig;
+use crate::diag::timed;
 use crate::ingest::{Assessments, Episodes};
 use crate::stats::lmm::{self, GroupStats, LmmFit, RandomPart, Status};
 use crate::table::spec::{count, flag, number, text};
@@ -115,17 +116,17 @@ pub fn compute(
     cfg: &LongitudinalConfig,
     suppress_below: Option<u64>,
 ) -> Longitudinal {
-    let data = Data::build(
-        eps,
-        asm,
-        cohort,
-        Window {
-            from_day: cohort.rules.baseline[0],
-            max_days: cfg.max_days,
-            weeks_before: cfg.horizon_weeks,
-        },
-    );
-    let mut rows = data.fit(&asm.instruments, cfg.horizon_weeks);
+    let window = Window {
+        from_day: cohort.rules.baseline[0],
+        max_days: cfg.max_days,
+        weeks_before: cfg.horizon_weeks,
+    };
+    let data = timed("longitudinal data", || {
+        Data::build(eps, asm, cohort, window)
+    });
+    let mut rows = timed("longitudinal models", || {
+        data.fit(&asm.instruments, cfg.horizon_weeks)
+    });
     let mut weekly = data.weekly(&asm.instruments);
     let mut intervals = followup_intervals(cohort, &asm.instruments);
     if let Some(below) = suppress_below {
@@ -322,20 +323,24 @@ impl Data {
     /// Fits every model (in parallel) and returns the rows, sorted, unsuppressed.
     pub fn fit(&self, ids: &[String], horizon_weeks: f64) -> Vec<LongitudinalRow> {
         let n_mod = self.modalities.len();
-        // Per instrument: each track, then all tracks pooled.
-        let jobs: Vec<(&InstrumentData, Option<usize>, Range<usize>)> = self
-            .instruments
-            .iter()
-            .flat_map(|d| {
-                d.tracks
-                    .iter()
-                    .map(move |(t, r)| (d, Some(*t), r.clone()))
-                    .chain([(d, None, 0..d.groups.len())])
-            })
-            .collect();
-        let fits: Vec<(LmmFit, LmmFit)> = jobs
+        // The rows' groups per instrument: each track, then all tracks pooled; the models
+        // fitted: each distinct slice once (an instrument of one track has the same groups
+        // for the track and for All, so the same fit).
+        let mut models: Vec<(&InstrumentData, Range<usize>)> = Vec::new();
+        let mut groups: Vec<(&InstrumentData, Option<usize>, usize)> = Vec::new();
+        for d in &self.instruments {
+            for (t, range) in &d.tracks {
+                groups.push((d, Some(*t), models.len()));
+                models.push((d, range.clone()));
+            }
+            if d.tracks.len() > 1 {
+                models.push((d, 0..d.groups.len()));
+            }
+            groups.push((d, None, models.len() - 1));
+        }
+        let fits: Vec<(LmmFit, LmmFit)> = models
             .par_iter()
-            .map(|(d, _, range)| {
+            .map(|(d, range)| {
                 let groups = &d.groups[range.clone()];
                 let n_obs = groups.iter().map(GroupStats::n).sum();
                 let random = lmm::random_part_for(n_obs, groups.len());
@@ -346,7 +351,8 @@ impl Data {
             })
             .collect();
         let mut rows = Vec::new();
-        for ((d, track, _), (per_modality, margin)) in jobs.iter().zip(&fits) {
+        for &(d, track, model) in &groups {
+            let (per_modality, margin) = &fits[model];
             let instrument = &ids[d.instrument as usize];
             let track_label = track.map_or(ALL, |t| self.tracks[t].as_str());
             let without = |m: usize| match track {

@@ -7,11 +7,13 @@ use super::categories::{Categories, CategoryRow};
 use super::forest::{Forest, ForestRow};
 use super::hours::Hours;
 use super::scatter::{self, Scatter};
+use super::trajectory::{TrajectoryChart, TrajectorySeries};
 use super::trend::{Series, TrendChart};
-use super::{AnyChart, Rendered};
+use super::{kit, AnyChart, Rendered};
 use crate::analysis::abstinence::AbstinenceRow;
 use crate::analysis::cells::ALL;
 use crate::analysis::engagement::HoursSummary;
+use crate::analysis::longitudinal::{LongitudinalRow, WeeklyMean};
 use crate::analysis::outcomes::OutcomeRow;
 use crate::analysis::suppress::small;
 use crate::analysis::trend::TrendRow;
@@ -42,6 +44,10 @@ pub struct Inputs<'a> {
     pub hours: Option<&'a [HoursSummary]>,
     pub dose_hours: f64,
     pub suppress_below: Option<u64>,
+    /// longitudinal.csv's rows, the observed weekly means and the horizon in weeks.
+    pub longitudinal: &'a [LongitudinalRow],
+    pub weekly: &'a [WeeklyMean],
+    pub horizon_weeks: f64,
 }
 
 /// Every chart of the report, drawn (in parallel) as SVG and PNG, in the page's order.
@@ -68,6 +74,9 @@ pub fn draw(
         hours: tables.hours.as_deref(),
         dose_hours: settings.dose_hours,
         suppress_below: settings.suppress_below,
+        longitudinal: &tables.longitudinal.rows,
+        weekly: &tables.longitudinal.weekly,
+        horizon_weeks: tables.longitudinal.horizon_weeks,
     });
     charts.par_iter().map(super::render).collect()
 }
@@ -115,7 +124,67 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
             rows: rows.to_vec(),
         }));
     }
+    out.extend(
+        x.longitudinal
+            .iter()
+            .map(|r| r.instrument.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|id| trajectory(x, id))
+            .map(AnyChart::Trajectory),
+    );
     out
+}
+
+/// The mixed model's trajectories of an instrument (longitudinal.csv, track `All`): all
+/// modalities first, then each modality; `None` without a row.
+fn trajectory(x: &Inputs, id: &str) -> Option<TrajectoryChart> {
+    let mut rows: Vec<&LongitudinalRow> = x
+        .longitudinal
+        .iter()
+        .filter(|r| r.instrument == id && r.track == ALL)
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    rows.sort_by_key(|r| r.modality != ALL);
+    let series = rows
+        .into_iter()
+        .map(|r| {
+            let line = r.intercept.zip(r.slope);
+            let note = match line {
+                Some(_) => None,
+                None if r.suppressed && r.n_episodes.is_none() => Some(kit::SUPPRESSED.into()),
+                None if r.status != crate::stats::lmm::Status::Ok => {
+                    Some(format!("not fitted: {}", r.status.label()))
+                }
+                None if r.suppressed => Some(kit::SUPPRESSED.into()),
+                None => Some("slope not estimable".into()),
+            };
+            let weeks = || {
+                x.weekly
+                    .iter()
+                    .filter(|w| w.instrument == id && w.modality == r.modality)
+            };
+            TrajectorySeries {
+                label: if r.modality == ALL {
+                    "all modalities".into()
+                } else {
+                    r.modality.clone()
+                },
+                line,
+                note,
+                points: weeks().filter_map(|w| w.mean_t.zip(w.mean_score)).collect(),
+                suppressed_points: weeks().filter(|w| w.n.is_none()).count(),
+            }
+        })
+        .collect();
+    Some(TrajectoryChart {
+        instrument: id.to_string(),
+        unit: x.catalog.get(id).map_or("points", |i| i.unit()).to_string(),
+        horizon: x.horizon_weeks,
+        series,
+    })
 }
 
 fn rows_of<'a>(x: &'a Inputs, i: &'a Instrument) -> impl Iterator<Item = &'a OutcomeRow> + 'a {

@@ -30,16 +30,18 @@ pub enum ChartKind {
     Abstinence,
     Trend,
     Hours,
+    Trajectory,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 6] = [
+    pub const ALL: [ChartKind; 7] = [
         ChartKind::Forest,
         ChartKind::Scatter,
         ChartKind::Categories,
         ChartKind::Abstinence,
         ChartKind::Trend,
         ChartKind::Hours,
+        ChartKind::Trajectory,
     ];
 
     pub fn id(self) -> &'static str {
@@ -50,6 +52,7 @@ impl ChartKind {
             ChartKind::Abstinence => "abstinence",
             ChartKind::Trend => "trend",
             ChartKind::Hours => "hours",
+            ChartKind::Trajectory => "trajectory",
         }
     }
 
@@ -61,6 +64,7 @@ impl ChartKind {
             ChartKind::Abstinence => "Abstinence before and after",
             ChartKind::Trend => "Quarterly trend",
             ChartKind::Hours => "Weekly hours attended",
+            ChartKind::Trajectory => "Trajectories under dropout (mixed model)",
         }
     }
 
@@ -73,6 +77,7 @@ impl ChartKind {
             ChartKind::Abstinence => "Share of paired episodes reporting no days of use at baseline and at follow-up, per group and overall.",
             ChartKind::Trend => "Mean change and share reliably improved per quarter of the follow-up anchor date, per track and for all tracks. A missing point is a small cell that is suppressed, or a quarter without paired episodes; the legend counts the suppressed points.",
             ChartKind::Hours => "Weekly hours attended per discharged episode: the box spans the middle half (25th to 75th percentile), the whiskers the 10th to 90th percentile, the bar is the median. The dashed line is the IOP dose; the right column gives the share meeting it.",
+            ChartKind::Trajectory => "The mixed model's mean score per modality over the first weeks since admission, all tracks pooled (lines: intercept plus slope times weeks; the heavy black line is all modalities), with the observed mean score of each whole week (points, at the week's mean time). Every assessment counts, including those of episodes without a follow-up, so the lines are not the completers' figures. A week with fewer assessments than the reporting threshold has no point, and the legend counts those weeks.",
         }
     }
 }

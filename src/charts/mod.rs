@@ -13,6 +13,7 @@ pub mod categories;
 pub mod forest;
 pub mod hours;
 pub mod scatter;
+pub mod trajectory;
 pub mod trend;
 
 pub mod kind;
@@ -45,6 +46,7 @@ pub enum AnyChart {
     Abstinence(abstinence::AbstinenceChart),
     Trend(trend::TrendChart),
     Hours(hours::Hours),
+    Trajectory(trajectory::TrajectoryChart),
 }
 
 macro_rules! each_chart {
@@ -56,6 +58,7 @@ macro_rules! each_chart {
             AnyChart::Abstinence($c) => $e,
             AnyChart::Trend($c) => $e,
             AnyChart::Hours($c) => $e,
+            AnyChart::Trajectory($c) => $e,
         }
     };
 }

@@ -4,7 +4,7 @@
 
 use super::manifest::FileDigest;
 use super::view::{self, ReportView};
-use super::{csv_writer, html, methods, summary};
+use super::{csv_writer, dropout, html, methods, summary};
 use crate::analysis::Tables;
 use crate::charts::Rendered;
 use crate::cohort::Cohort;
@@ -32,6 +32,8 @@ pub struct Run<'a> {
     /// The tables with their descriptions, in publishing order.
     pub published: &'a [Box<dyn Published + 'a>],
     pub charts: &'a [Rendered],
+    /// The mixed model's window and horizon.
+    pub longitudinal: &'a crate::config::LongitudinalConfig,
 }
 
 /// The files of the report, in publishing order.
@@ -97,5 +99,13 @@ fn page_view(run: &Run) -> ReportView {
         suppression: methods::suppression(run.suppress_below),
         inputs: run.inputs.to_vec(),
         chart_groups: view::chart_groups(run.charts),
+        dropout: dropout::view(
+            &run.tables.outcomes,
+            &run.tables.longitudinal.rows,
+            &run.tables.longitudinal.intervals,
+            run.tables.longitudinal.horizon_weeks,
+            run.catalog,
+        ),
+        longitudinal_methods: methods::longitudinal(run.cohort.rules.baseline[0], run.longitudinal),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod assemble;
 pub mod csv_writer;
+pub mod dropout;
 pub mod html;
 pub mod manifest;
 pub mod methods;

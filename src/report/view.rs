@@ -65,6 +65,10 @@ pub struct ReportView {
     pub suppression: String,
     pub inputs: Vec<FileDigest>,
     pub chart_groups: Vec<ChartGroup>,
+    /// Outcomes under dropout: completers against the mixed model (SPEC §12).
+    pub dropout: super::dropout::DropoutView,
+    /// The mixed model's methods, as sentences.
+    pub longitudinal_methods: Vec<String>,
 }
 
 /// The charts of one kind, with how to read them.
