@@ -15,6 +15,7 @@ pub mod cohort;
 pub mod config;
 pub mod dates;
 pub mod diag;
+pub mod disclosure;
 pub mod error;
 pub mod ingest;
 pub mod instruments;

@@ -2,17 +2,18 @@
 //! the charts, assemble the report and its manifest, publish. Returns what was published;
 //! prints nothing but progress and warnings (through `diag`).
 
-use crate::analysis::{cells::RunKeys, Settings, Tables};
+use crate::analysis::{cells::RunKeys, protection, Links, Settings, Tables};
 use crate::charts;
 use crate::cohort::{Cohort, PairingRules};
-use crate::config::Config;
+use crate::config::{Anchor, Config};
 use crate::diag;
 use crate::error::{Error, Result};
 use crate::ingest::{self, Export};
 use crate::instruments::Catalog;
 use crate::options::{Period, RunOptions, SAMPLE_INPUT};
 use crate::report::assemble::{self, Run};
-use crate::report::manifest::{self, Manifest, Suppression};
+use crate::report::audit;
+use crate::report::manifest::{self, DisclosureRecord, Manifest, Suppression};
 use crate::report::publish::{self, OutputLock, Staging};
 use std::path::{Path, PathBuf};
 
@@ -33,11 +34,11 @@ pub struct RunSummary {
 /// nothing is published then.
 pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let (cfg, catalog) = Config::load_with_catalog(opts.config.as_deref())?;
-    let rules = pairing_rules(&cfg, &opts.followup)?;
     let job = Job {
         opts,
         cfg: &cfg,
         catalog: &catalog,
+        rules: pairing_rules(&cfg, &opts.followup)?,
         label: opts.period.label(),
     };
     let (_lock, mut staging) = prepare_output(&opts.out, &job.label)?;
@@ -47,10 +48,11 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     progress.stage("reading and validating the export");
     let export = read_export(&opts.input, &cfg, &catalog)?;
     progress.stage("pairing baseline and follow-up scores");
-    let cohort = select_cohort(&export, rules, &opts.period)?;
+    let cohort = select_cohort(&export, job.rules.clone(), &opts.period)?;
     progress.stage("computing the tables");
     let settings = job.settings();
-    let tables = Tables::compute(&export, &cohort, &settings);
+    let mut tables = Tables::compute(&export, &cohort, &settings);
+    let disclosure = job.protect(&mut tables, &export)?;
     progress.stage("drawing the charts and writing the report");
     let charts = diag::timed("charts", || {
         charts::build::draw(&export, &cohort, &tables, &settings)
@@ -71,11 +73,13 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         published: &published,
         charts: &charts,
         longitudinal: &cfg.longitudinal,
+        protection: disclosure.as_ref(),
     };
     for (name, bytes) in assemble::files(&report)? {
         staging.add(&name, bytes);
     }
-    let manifest = job.manifest(args, inputs, &export, staging.files());
+    let audited = job.audit(staging.files(), disclosure)?;
+    let manifest = job.manifest(args, inputs, &export, staging.files(), audited);
     staging.add("manifest.json", manifest.to_json()?);
     let folder = diag::timed("publish", || staging.publish())?;
     progress.finish();
@@ -96,6 +100,7 @@ struct Job<'a> {
     opts: &'a RunOptions,
     cfg: &'a Config,
     catalog: &'a Catalog,
+    rules: PairingRules,
     /// The period label (the folder name and the `period` column).
     label: String,
 }
@@ -109,6 +114,53 @@ impl Job<'_> {
             dose_hours: self.cfg.report.dose_hours,
             longitudinal: self.cfg.longitudinal.clone(),
         }
+    }
+
+    /// Small-cell protection (SPEC §7, §11), when suppression is on.
+    fn protect(&self, tables: &mut Tables, export: &Export) -> Result<Option<protection::Outcome>> {
+        let Some(below) = self.opts.suppress.then_some(self.cfg.report.suppress_below) else {
+            return Ok(None);
+        };
+        let links = Links {
+            instruments: export.assessments.instruments.clone(),
+            discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
+            longitudinal_has_baselines: self.longitudinal_has_baselines(),
+        };
+        let outcome = diag::timed("small-cell protection", || {
+            tables.protect(&self.keys(), self.cfg.report.dose_hours, below, &links)
+        })?;
+        Ok(Some(outcome))
+    }
+
+    /// The independent disclosure audit of the files about to be published (SPEC §11 D3).
+    fn audit(
+        &self,
+        files: &[(String, Vec<u8>)],
+        disclosure: Option<protection::Outcome>,
+    ) -> Result<Option<DisclosureRecord>> {
+        let Some(disclosure) = disclosure else {
+            return Ok(None);
+        };
+        let applies =
+            |instrument: &str, count: &str| count_applies(self.catalog, instrument, count);
+        let run = audit::Run {
+            groups: &self.cfg.report.group_by,
+            period: &self.label,
+            discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
+            longitudinal_has_baselines: self.longitudinal_has_baselines(),
+            below: self.cfg.report.suppress_below,
+            applies: &applies,
+        };
+        let findings = diag::timed("disclosure audit", || audit::audit(files, &run))?;
+        Ok(Some(DisclosureRecord {
+            protection: disclosure.summary,
+            audit: findings,
+        }))
+    }
+
+    /// Whether every baseline lies in the mixed model's window (SPEC L1: b1 ≤ max_days).
+    fn longitudinal_has_baselines(&self) -> bool {
+        f64::from(self.rules.baseline[1]) <= self.cfg.longitudinal.max_days
     }
 
     fn keys(&self) -> RunKeys {
@@ -125,6 +177,7 @@ impl Job<'_> {
         inputs: Vec<manifest::FileDigest>,
         export: &Export,
         outputs: &[(String, Vec<u8>)],
+        disclosure: Option<DisclosureRecord>,
     ) -> Manifest {
         Manifest {
             tool: format!("iop-outcomes {}", env!("CARGO_PKG_VERSION")),
@@ -138,8 +191,27 @@ impl Job<'_> {
                 enabled: self.opts.suppress,
                 suppress_below: self.cfg.report.suppress_below,
             },
+            disclosure,
             outputs: manifest::outputs(outputs),
         }
+    }
+}
+
+/// Whether a count of the tables applies to an instrument (public knowledge: the catalog's
+/// rules, as the methods list them); counts without an instrument always apply.
+fn count_applies(catalog: &Catalog, instrument: &str, count: &str) -> bool {
+    let Some(i) = catalog.get(instrument) else {
+        return true;
+    };
+    let threshold = i.rci_threshold().is_some();
+    let cases = i.caseness.is_some();
+    match count {
+        "n_improved" | "n_unchanged" | "n_deteriorated" => threshold,
+        "n_cases" => cases,
+        "n_recovered" => threshold && cases,
+        "n_response" => cases && i.response_fraction.is_some(),
+        "n_remission" => cases && i.remission_below.is_some(),
+        _ => true,
     }
 }
 

@@ -99,21 +99,19 @@ pub fn spec(keys: &RunKeys) -> TableSpec<AbstinenceRow> {
             .from(&["abstinent_baseline", "n_paired"]),
         Column::new("pct_abstinent_followup", number!(R, pct_abstinent_followup))
             .from(&["abstinent_followup", "n_paired"]),
-        Column::new("to_abstinent", count!(R, to_abstinent)).within(&[
-            "n_paired",
-            "abstinent_baseline",
-            "abstinent_followup",
-            "to_use",
-        ]),
-        Column::new("to_use", count!(R, to_use)).within(&[
-            "n_paired",
-            "abstinent_baseline",
-            "abstinent_followup",
-            "to_abstinent",
-        ]),
+        Column::new("to_abstinent", count!(R, to_abstinent)).within(&["n_paired"]),
+        Column::new("to_use", count!(R, to_use)).within(&["n_paired"]),
         Column::new("p_mcnemar", number!(R, p_mcnemar))
             .from(&["to_abstinent", "to_use"])
             .format(Format::P),
         Column::new("suppressed", flag!(R, suppressed)),
     ])
+    // The 2 × 2 table behind McNemar's test: abstinent at both times and using at both
+    // times are shown in no file.
+    .relation("abstinent_baseline", &["abstinent_both", "to_use"])
+    .relation("abstinent_followup", &["abstinent_both", "to_abstinent"])
+    .relation(
+        "n_paired",
+        &["abstinent_both", "to_use", "to_abstinent", "using_both"],
+    )
 }

@@ -89,7 +89,7 @@ pub fn spec(keys: &RunKeys) -> TableSpec<AttritionRow> {
     .columns(keys.run_columns())
     .columns([
         Column::new("instrument", text!(R, instrument)),
-        Column::new("track", text!(R, track)),
+        Column::new("track", text!(R, track)).group(),
         Column::new("n_followed", count!(R, n_followed)),
         Column::new("n_lost", count!(R, n_lost)),
         Column::new("baseline_mean_followed", number!(R, baseline_mean_followed))

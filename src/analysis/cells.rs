@@ -48,8 +48,10 @@ impl RunKeys {
     /// same values, which the page's title gives).
     pub fn run_columns<R>(&self) -> [Column<R>; 2] {
         [
-            Column::constant("period", &self.period).off_page(),
-            Column::constant("followup", &self.followup).off_page(),
+            Column::constant("period", &self.period).off_page().fixed(),
+            Column::constant("followup", &self.followup)
+                .off_page()
+                .fixed(),
         ]
     }
 
@@ -63,6 +65,7 @@ impl RunKeys {
                     g.clone(),
                     Access::Text(std::sync::Arc::new(move |r: &R| labels(r)[i].clone())),
                 )
+                .group()
             })
             .collect()
     }

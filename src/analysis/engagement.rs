@@ -190,8 +190,9 @@ pub fn spec(keys: &RunKeys, dose_hours: f64) -> TableSpec<EngagementRow> {
             .from(&["n_meeting_dose", "n_discharged"]),
         Column::new("median_sessions", number!(R, median_sessions)).from(N),
         Column::new("suppressed", flag!(R, suppressed)),
-        Column::new("n_completed", count!(R, n_completed)).within(N).hidden(),
-        Column::new("n_meeting_dose", count!(R, n_meeting_dose)).within(N).hidden(),
+        // Implied by the rates and n_discharged.
+        Column::new("n_completed", count!(R, n_completed)).within(N).implied(),
+        Column::new("n_meeting_dose", count!(R, n_meeting_dose)).within(N).implied(),
     ])
 }
 

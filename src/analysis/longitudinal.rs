@@ -48,6 +48,9 @@ pub struct LongitudinalRow {
     pub n_assessments: Option<u64>,
     /// Episodes in the model without a paired follow-up under the run's follow-up point.
     pub n_without_followup: Option<u64>,
+    /// Episodes in the model with one (not written: n_episodes − n_without_followup, and
+    /// outcomes.csv's n_paired of the same cell).
+    pub n_followed: Option<u64>,
     /// Points per week.
     pub slope: Option<f64>,
     pub slope_se: Option<f64>,
@@ -107,8 +110,10 @@ pub struct Longitudinal {
     pub horizon_weeks: f64,
 }
 
-/// Computes the table, the weekly means and the follow-up intervals for the period's cohort;
-/// small cells are suppressed when `suppress_below` is set.
+/// Computes the table (unsuppressed: [`crate::analysis::Tables::protect`] blanks what must
+/// be), the weekly means and the follow-up intervals for the period's cohort. The weekly
+/// means are the charts' alone (no table publishes them): a week of fewer than
+/// `suppress_below` assessments is blanked here.
 pub fn compute(
     eps: &Episodes,
     asm: &Assessments,
@@ -124,28 +129,17 @@ pub fn compute(
     let data = timed("longitudinal data", || {
         Data::build(eps, asm, cohort, window)
     });
-    let mut rows = timed("longitudinal models", || {
+    let rows = timed("longitudinal models", || {
         data.fit(&asm.instruments, cfg.horizon_weeks)
     });
     let mut weekly = data.weekly(&asm.instruments);
-    let mut intervals = followup_intervals(cohort, &asm.instruments);
+    // The completers' interval goes with outcomes.csv's overall row (the page shows it only
+    // where that row's n_paired is published).
+    let intervals = followup_intervals(cohort, &asm.instruments);
     if let Some(below) = suppress_below {
-        let spec = spec(&RunKeys::default());
-        for r in &mut rows {
-            spec.suppress(r, below);
-            // `singular` is text: blanked here with the count it is computed from.
-            if r.n_episodes.is_none() {
-                r.singular = None;
-            }
-        }
         for w in &mut weekly {
             if small(w.n, below) {
                 (w.n, w.mean_t, w.mean_score) = (None, None, None);
-            }
-        }
-        for i in &mut intervals {
-            if small(i.n_paired, below) {
-                (i.n_paired, i.mean_weeks) = (None, None);
             }
         }
     }
@@ -436,6 +430,7 @@ fn row(keys: [&str; 3], fit: &LmmFit, arm: usize, without: u64, horizon: f64) ->
         n_episodes: Some(a.n_groups as u64),
         n_assessments: Some(a.n_obs as u64),
         n_without_followup: Some(without),
+        n_followed: Some(a.n_groups as u64 - without),
         slope: slope.map(|c| c.estimate),
         slope_se: slope.map(|c| c.se),
         df: slope.and_then(|c| c.df),
@@ -527,11 +522,18 @@ pub fn followup_intervals(cohort: &Cohort, ids: &[String]) -> Vec<FollowupInterv
         .collect()
 }
 
-/// longitudinal.csv's description (SPEC L5): counts, then every model statistic computed from
-/// n_episodes; the intercept is kept for the charts only.
+/// longitudinal.csv's description (SPEC L5) and its small-cell roles (SPEC §7, §11): track
+/// and modality are grouping columns (`All` sums the rows beside it: every episode has one
+/// track and one modality, and a row is written for each with an episode); n_without_followup
+/// and the unwritten n_followed are the parts of n_episodes (n_followed is implied by the two,
+/// and is outcomes.csv's n_paired of the same cell); n_assessments is n_episodes plus the
+/// assessments after each episode's first (an unknown no file shows). Every model statistic
+/// is computed from n_episodes; the text columns that describe the model (status, random
+/// part, singular) read empty where their count is withheld ([`withheld_text`]).
 pub fn spec(keys: &RunKeys) -> TableSpec<LongitudinalRow> {
     type R = LongitudinalRow;
     const EP: &[&str] = &["n_episodes"];
+    const EP_AS: &[&str] = &["n_episodes", "n_assessments"];
     let heading = |mut c: Column<R>, h: &str| {
         c.heading = h.to_string();
         c
@@ -544,15 +546,22 @@ pub fn spec(keys: &RunKeys) -> TableSpec<LongitudinalRow> {
     .columns(keys.run_columns())
     .columns([
         Column::new("instrument", text!(R, instrument)),
-        Column::new("track", text!(R, track)),
-        Column::new("modality", text!(R, modality)),
+        Column::new("track", text!(R, track)).group(),
+        Column::new("modality", text!(R, modality)).group(),
         Column::new(
             "status",
-            Access::Text(Arc::new(|r: &R| r.status.label().to_string())),
-        ),
+            Access::Text(Arc::new(|r: &R| {
+                if r.n_episodes.is_some() {
+                    r.status.label().to_string()
+                } else {
+                    String::new()
+                }
+            })),
+        )
+        .from(EP),
         heading(Column::new("n_episodes", count!(R, n_episodes)), "episodes"),
         heading(
-            Column::new("n_assessments", count!(R, n_assessments)).within(EP),
+            Column::new("n_assessments", count!(R, n_assessments)),
             "assessments",
         )
         .off_page(),
@@ -594,8 +603,16 @@ pub fn spec(keys: &RunKeys) -> TableSpec<LongitudinalRow> {
         heading(
             Column::new(
                 "random_part",
-                Access::Text(Arc::new(|r: &R| r.random_part.label().to_string())),
-            ),
+                Access::Text(Arc::new(|r: &R| {
+                    if r.n_episodes.is_some() && r.n_assessments.is_some() {
+                        r.random_part.label().to_string()
+                    } else {
+                        String::new()
+                    }
+                })),
+            )
+            // Chosen from n_assessments ≤ 2 · n_episodes of the model.
+            .from(EP_AS),
             "random part",
         ),
         Column::new("sd_intercept", number!(R, sd_intercept))
@@ -611,10 +628,10 @@ pub fn spec(keys: &RunKeys) -> TableSpec<LongitudinalRow> {
             .off_page(),
         Column::new(
             "singular",
-            Access::Text(Arc::new(|r: &R| match r.singular {
-                Some(true) => "true".to_string(),
-                Some(false) => "false".to_string(),
-                None => String::new(),
+            Access::Text(Arc::new(|r: &R| match (r.n_episodes, r.singular) {
+                (Some(_), Some(true)) => "true".to_string(),
+                (Some(_), Some(false)) => "false".to_string(),
+                _ => String::new(),
             })),
         )
         .from(EP)
@@ -623,7 +640,31 @@ pub fn spec(keys: &RunKeys) -> TableSpec<LongitudinalRow> {
         Column::new("intercept", number!(R, intercept))
             .from(EP)
             .hidden(),
+        Column::new("n_followed", count!(R, n_followed))
+            .within(EP)
+            .implied(),
     ])
+    .relation("n_episodes", &["n_without_followup", "n_followed"])
+    .relation("n_assessments", &["n_episodes", "later assessments"])
+}
+
+/// The text cells of `rows` that read empty because their count is withheld (status,
+/// random_part, singular: [`spec`]), as (row, column) for the page's marks; `rows` as
+/// protected (a count is `None` only when withheld).
+pub fn withheld_text(rows: &[LongitudinalRow]) -> Vec<(usize, &'static str)> {
+    let mut out = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.n_episodes.is_none() {
+            out.push((i, "status"));
+            if r.singular.is_some() {
+                out.push((i, "singular"));
+            }
+        }
+        if r.n_episodes.is_none() || r.n_assessments.is_none() {
+            out.push((i, "random_part"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

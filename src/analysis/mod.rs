@@ -8,8 +8,9 @@ pub mod cells;
 pub mod engagement;
 pub mod longitudinal;
 pub mod outcomes;
+pub mod protection;
 pub mod suppress;
 pub mod tables;
 pub mod trend;
 
-pub use tables::{Settings, Tables};
+pub use tables::{Links, Settings, Tables};

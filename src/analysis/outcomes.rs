@@ -232,9 +232,13 @@ pub fn spec(keys: &RunKeys) -> TableSpec<OutcomeRow> {
     .column(Column::new("instrument", text!(R, instrument)))
     .columns(keys.group_columns(|r: &R| &r.labels))
     .columns([
-        Column::new("n_episodes", count!(R, n_episodes)).off_page(),
-        Column::new("n_baseline", count!(R, n_baseline)).off_page(),
-        Column::new("n_paired", count!(R, n_paired)),
+        Column::new("n_episodes", count!(R, n_episodes))
+            .same_across("instrument")
+            .off_page(),
+        Column::new("n_baseline", count!(R, n_baseline))
+            .within(&["n_episodes"])
+            .off_page(),
+        Column::new("n_paired", count!(R, n_paired)).within(&["n_baseline"]),
         Column::new("followup_rate", number!(R, followup_rate))
             .from(&["n_baseline", "n_paired"])
             .format(Format::Rate),
@@ -280,11 +284,19 @@ pub fn spec(keys: &RunKeys) -> TableSpec<OutcomeRow> {
         Column::new("pct_remission", number!(R, pct_remission))
             .from(&["n_remission", "n_cases", "n_paired"]),
         Column::new("suppressed", flag!(R, suppressed)),
-        Column::new("n_recovered", count!(R, n_recovered)).within(&["n_cases"]).hidden(),
-        Column::new("n_response", count!(R, n_response)).within(&["n_cases"]).hidden(),
-        Column::new("n_remission", count!(R, n_remission)).within(&["n_cases"]).hidden(),
+        // Implied by their percentages and n_cases.
+        Column::new("n_recovered", count!(R, n_recovered))
+            .within(&["n_cases"])
+            .implied(),
+        Column::new("n_response", count!(R, n_response))
+            .within(&["n_cases"])
+            .implied(),
+        Column::new("n_remission", count!(R, n_remission))
+            .within(&["n_cases"])
+            .implied(),
     ])
     .parts(Parts(&["n_improved", "n_unchanged", "n_deteriorated"]))
+    .relation("n_paired", &["n_improved", "n_unchanged", "n_deteriorated"])
 }
 
 #[cfg(test)]

@@ -3,12 +3,16 @@
 //! listed for publishing in the order of the files and the page.
 
 use super::cells::{self, RunKeys};
+use super::protection::{self, Link};
 use super::{abstinence, ancova, attrition, engagement, longitudinal, outcomes, trend};
 use crate::cohort::Cohort;
 use crate::diag::timed;
+use crate::error::Result;
 use crate::ingest::Export;
 use crate::instruments::Catalog;
 use crate::table::Published;
+use crate::table::{Counted, Rows, MARGIN};
+use std::collections::BTreeMap;
 
 /// What the tables depend on besides the data.
 pub struct Settings<'a> {
@@ -41,11 +45,11 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// Computes every table.
+    /// Computes every table, unsuppressed ([`Tables::protect`] blanks what must be).
     pub fn compute(export: &Export, cohort: &Cohort, s: &Settings) -> Tables {
         let (eps, pairs, selected) = (&export.episodes, &cohort.pairs, &cohort.selected);
         let ids = &export.assessments.instruments;
-        let below = s.suppress_below;
+        let below = None;
         let mut t = Tables {
             quarters: cohort.last.map(trend::quarter_labels).unwrap_or_default(),
             ..Tables::default()
@@ -96,7 +100,7 @@ impl Tables {
                             &s.groups[0],
                             minutes,
                             s.dose_hours,
-                            below,
+                            s.suppress_below,
                         )
                     });
                 })
@@ -115,12 +119,72 @@ impl Tables {
                         &export.assessments,
                         cohort,
                         &s.longitudinal,
-                        below,
+                        s.suppress_below,
                     );
                 })
             });
         });
         t
+    }
+
+    /// Small-cell protection of every director-facing table together (SPEC §11): primary and
+    /// complementary blanks over every additive relation within and across the tables, then
+    /// the statistics computed from each blank.
+    ///
+    /// # Errors
+    /// An internal error when protection fails (a bug).
+    pub fn protect(
+        &mut self,
+        keys: &RunKeys,
+        dose_hours: f64,
+        below: u64,
+        links: &Links,
+    ) -> Result<protection::Outcome> {
+        let mut outcomes = Rows {
+            spec: outcomes::spec(keys),
+            rows: &mut self.outcomes,
+        };
+        let mut abstinence = Rows {
+            spec: abstinence::spec(keys),
+            rows: &mut self.abstinence,
+        };
+        let mut ancova = Rows {
+            spec: ancova::spec(keys),
+            rows: &mut self.ancova,
+        };
+        let mut attrition = Rows {
+            spec: attrition::spec(keys),
+            rows: &mut self.attrition,
+        };
+        let mut engagement = Rows {
+            spec: engagement::spec(keys, dose_hours),
+            rows: &mut self.engagement,
+        };
+        let mut trend = Rows {
+            spec: trend::spec(keys),
+            rows: &mut self.trend,
+        };
+        let mut longitudinal = Rows {
+            spec: longitudinal::spec(keys),
+            rows: &mut self.longitudinal.rows,
+        };
+        let tables: Vec<&mut dyn Counted> = vec![
+            &mut outcomes,
+            &mut abstinence,
+            &mut ancova,
+            &mut attrition,
+            &mut engagement,
+            &mut trend,
+            &mut longitudinal,
+        ];
+        let mut outcome = protection::protect(tables, &links.all(keys), below)?;
+        // longitudinal.csv's text cells that read empty with their count.
+        for (row, col) in longitudinal::withheld_text(&self.longitudinal.rows) {
+            outcome
+                .withheld
+                .insert(("longitudinal", row, col.to_string()));
+        }
+        Ok(outcome)
     }
 
     /// Every table with its description, in the order of the files and the page.
@@ -141,5 +205,157 @@ impl Tables {
             Box::new((trend::spec(keys), self.trend.as_slice())),
             Box::new((longitudinal::spec(keys), self.longitudinal.rows.as_slice())),
         ]
+    }
+}
+
+/// What the cross-table relations depend on.
+pub struct Links {
+    /// The instrument ids of the export.
+    pub instruments: Vec<String>,
+    /// Whether the follow-up point is the discharge (then every cohort episode is
+    /// discharged, and a cell's n_episodes is engagement's n_discharged).
+    pub discharge_anchor: bool,
+    /// Whether the mixed model's window holds the whole baseline window (its last day ≤
+    /// `[longitudinal] max_days`): then every paired episode is in the model, and
+    /// longitudinal.csv's n_episodes − n_without_followup is outcomes.csv's n_paired.
+    pub longitudinal_has_baselines: bool,
+}
+
+/// Key of a row as (column name, value).
+type Key = BTreeMap<String, String>;
+
+impl Links {
+    /// The counts the tables publish twice (SPEC §11 D1).
+    pub fn all(&self, keys: &RunKeys) -> Vec<Link> {
+        let groups = keys.groups.clone();
+        // The outcomes row of an instrument and track (or all tracks) with every other
+        // grouping column `All`; `None` when the cells are not grouped by track.
+        let by_track = move |inst: &str, track: &str| -> Option<Key> {
+            if track != MARGIN && !groups.iter().any(|g| g == "track") {
+                return None;
+            }
+            let mut k: Key = groups
+                .iter()
+                .map(|g| (g.clone(), MARGIN.to_string()))
+                .collect();
+            if track != MARGIN {
+                k.insert("track".into(), track.into());
+            }
+            k.insert("instrument".into(), inst.into());
+            Some(k)
+        };
+        let by_track = std::sync::Arc::new(by_track);
+        let same_key = |k: &Key| Some(k.clone());
+        let mut out = vec![
+            Link {
+                from: "abstinence",
+                counts: &["n_paired"],
+                into: "outcomes",
+                into_count: "n_paired",
+                key_of: Box::new(same_key),
+            },
+            {
+                let f = by_track.clone();
+                Link {
+                    from: "attrition",
+                    counts: &["n_followed"],
+                    into: "outcomes",
+                    into_count: "n_paired",
+                    key_of: Box::new(move |k: &Key| f(&k["instrument"], &k["track"])),
+                }
+            },
+            {
+                let f = by_track.clone();
+                Link {
+                    from: "attrition",
+                    counts: &["n_followed", "n_lost"],
+                    into: "outcomes",
+                    into_count: "n_baseline",
+                    key_of: Box::new(move |k: &Key| f(&k["instrument"], &k["track"])),
+                }
+            },
+        ];
+        if ["track", "modality"]
+            .iter()
+            .all(|c| keys.groups.iter().any(|g| g == c))
+        {
+            let groups = keys.groups.clone();
+            out.push(Link {
+                from: "ancova",
+                counts: &["n"],
+                into: "outcomes",
+                into_count: "n_paired",
+                key_of: Box::new(move |k: &Key| {
+                    let mut t: Key = groups
+                        .iter()
+                        .map(|g| (g.clone(), k.get(g).cloned().unwrap_or(MARGIN.into())))
+                        .collect();
+                    t.insert("instrument".into(), k["instrument"].clone());
+                    Some(t)
+                }),
+            });
+        }
+        // The period's own quarter in the trend is the period's outcomes by track.
+        for (count, into) in [("n_paired", "n_paired"), ("n_improved", "n_improved")] {
+            let (f, period) = (by_track.clone(), keys.period.clone());
+            out.push(Link {
+                from: "trend",
+                counts: if count == "n_paired" {
+                    &["n_paired"]
+                } else {
+                    &["n_improved"]
+                },
+                into: "outcomes",
+                into_count: into,
+                key_of: Box::new(move |k: &Key| {
+                    (k["quarter"] == period)
+                        .then(|| f(&k["instrument"], &k["track"]))
+                        .flatten()
+                }),
+            });
+        }
+        // The model's episodes with a follow-up are the cell's paired episodes (outcomes'
+        // row of the instrument, track and modality, every other grouping column `All`).
+        if self.longitudinal_has_baselines {
+            let groups = keys.groups.clone();
+            out.push(Link {
+                from: "longitudinal",
+                counts: &["n_followed"],
+                into: "outcomes",
+                into_count: "n_paired",
+                key_of: Box::new(move |k: &Key| {
+                    let grouped = |c: &str| groups.iter().any(|g| g == c);
+                    if ["track", "modality"]
+                        .iter()
+                        .any(|c| k[*c] != MARGIN && !grouped(c))
+                    {
+                        return None;
+                    }
+                    let mut t: Key = groups
+                        .iter()
+                        .map(|g| (g.clone(), k.get(g).cloned().unwrap_or(MARGIN.into())))
+                        .collect();
+                    t.insert("instrument".into(), k["instrument"].clone());
+                    Some(t)
+                }),
+            });
+        }
+        if self.discharge_anchor {
+            for inst in &self.instruments {
+                let inst = inst.clone();
+                out.push(Link {
+                    from: "engagement",
+                    counts: &["n_discharged"],
+                    into: "outcomes",
+                    into_count: "n_episodes",
+                    key_of: Box::new(move |k: &Key| {
+                        let mut t = k.clone();
+                        t.insert("instrument".into(), inst.clone());
+                        Some(t)
+                    }),
+                });
+            }
+        }
+        out
     }
 }

@@ -11,7 +11,7 @@ use crate::instruments::Catalog;
 use crate::table::spec::{count, flag, number, text};
 use crate::table::{Column, TableSpec};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TrendRow {
     pub quarter: String,
     pub track: String,
@@ -21,6 +21,12 @@ pub struct TrendRow {
     pub pct_improved: Option<f64>,
     pub pct_recovered: Option<f64>,
     pub suppressed: bool,
+    /// The counts behind the percentages (not written): n_improved is implied by
+    /// pct_improved and n_paired; the case counts are not, but a ratio of small counts is
+    /// blanked with them.
+    pub n_improved: Option<u64>,
+    pub n_cases: Option<u64>,
+    pub n_recovered: Option<u64>,
 }
 
 /// The eight (year, quarter) pairs ending with the quarter of `last`.
@@ -96,6 +102,9 @@ pub fn rows(
                 pct_improved: r.pct_improved,
                 pct_recovered: r.pct_recovered,
                 suppressed: r.suppressed,
+                n_improved: r.n_improved,
+                n_cases: r.n_cases,
+                n_recovered: r.n_recovered,
             });
         }
     }
@@ -118,13 +127,20 @@ pub fn spec(keys: &RunKeys) -> TableSpec<TrendRow> {
     .columns(keys.run_columns())
     .columns([
         Column::new("quarter", text!(R, quarter)),
-        Column::new("track", text!(R, track)),
+        Column::new("track", text!(R, track)).group(),
         Column::new("instrument", text!(R, instrument)),
         Column::new("n_paired", count!(R, n_paired)),
         Column::new("change_mean", number!(R, change_mean)).from(PAIRED),
-        Column::new("pct_improved", number!(R, pct_improved)).from(PAIRED),
-        Column::new("pct_recovered", number!(R, pct_recovered)).from(PAIRED),
+        Column::new("pct_improved", number!(R, pct_improved)).from(&["n_improved", "n_paired"]),
+        Column::new("pct_recovered", number!(R, pct_recovered)).from(&[
+            "n_recovered",
+            "n_cases",
+            "n_paired",
+        ]),
         Column::new("suppressed", flag!(R, suppressed)),
+        Column::new("n_improved", count!(R, n_improved)).within(PAIRED).implied(),
+        Column::new("n_cases", count!(R, n_cases)).within(PAIRED).hidden(),
+        Column::new("n_recovered", count!(R, n_recovered)).within(&["n_cases"]).hidden(),
     ])
 }
 

@@ -151,20 +151,22 @@ fn trajectory(x: &Inputs, id: &str) -> Option<TrajectoryChart> {
     let series = rows
         .into_iter()
         .map(|r| {
+            // A row withheld by small-cell protection (its count blank): neither its line nor
+            // its weekly points are drawn, and the legend says so without its status.
+            let withheld = r.n_episodes.is_none();
             let line = r.intercept.zip(r.slope);
             let note = match line {
+                _ if withheld => Some(format!("{}: not drawn", kit::SUPPRESSED)),
                 Some(_) => None,
-                None if r.suppressed && r.n_episodes.is_none() => Some(kit::SUPPRESSED.into()),
                 None if r.status != crate::stats::lmm::Status::Ok => {
                     Some(format!("not fitted: {}", r.status.label()))
                 }
-                None if r.suppressed => Some(kit::SUPPRESSED.into()),
                 None => Some("slope not estimable".into()),
             };
             let weeks = || {
                 x.weekly
                     .iter()
-                    .filter(|w| w.instrument == id && w.modality == r.modality)
+                    .filter(|w| !withheld && w.instrument == id && w.modality == r.modality)
             };
             TrajectorySeries {
                 label: if r.modality == ALL {
@@ -172,7 +174,7 @@ fn trajectory(x: &Inputs, id: &str) -> Option<TrajectoryChart> {
                 } else {
                     r.modality.clone()
                 },
-                line,
+                line: line.filter(|_| !withheld),
                 note,
                 points: weeks().filter_map(|w| w.mean_t.zip(w.mean_score)).collect(),
                 suppressed_points: weeks().filter(|w| w.n.is_none()).count(),

@@ -34,6 +34,9 @@ pub struct Run<'a> {
     pub charts: &'a [Rendered],
     /// The mixed model's window and horizon.
     pub longitudinal: &'a crate::config::LongitudinalConfig,
+    /// What small-cell protection withheld and what an attacker can learn of each blank
+    /// (`None` without suppression): the page marks the one and says no more than the other.
+    pub protection: Option<&'a crate::analysis::protection::Outcome>,
 }
 
 /// The files of the report, in publishing order.
@@ -84,7 +87,17 @@ fn page_view(run: &Run) -> ReportView {
         headline,
         by_group,
         group_column: run.group_column.to_string(),
-        tables: run.published.iter().map(|t| t.page()).collect(),
+        tables: run
+            .published
+            .iter()
+            .map(|t| {
+                let name = t.name();
+                t.page(&|row, col| {
+                    run.protection
+                        .is_some_and(|p| p.withheld.contains(&(name, row, col.to_string())))
+                })
+            })
+            .collect(),
         accounts: run.export.accounts.clone(),
         quarantined: run.export.quarantine.len(),
         attendance_supplied: run.export.attendance.is_some(),

@@ -70,10 +70,13 @@ pub fn view(
                 .iter()
                 .find(|r| r.instrument == m.instrument && r.labels.iter().all(|l| l == MARGIN));
             let change = completers.and_then(|c| c.change_mean);
+            // The completers' time to follow-up goes with their count: not shown where
+            // outcomes.csv's n_paired is withheld.
             let weeks = intervals
                 .iter()
                 .find(|i| i.instrument == m.instrument)
-                .and_then(|i| i.mean_weeks);
+                .and_then(|i| i.mean_weeks)
+                .filter(|_| completers.is_some_and(|c| c.n_paired.is_some()));
             let same = m.slope.zip(weeks).map(|(s, w)| s * w);
             let same_ci = m
                 .slope_ci_low
@@ -81,11 +84,13 @@ pub fn view(
                 .zip(weeks)
                 .map(|((lo, hi), w)| (lo * w, hi * w));
             let sentence = match (m.status, change, same.zip(same_ci)) {
+                // Withheld: not even the status is shown.
+                _ if m.n_episodes.is_none() => {
+                    "The model's figures for all tracks and modalities are withheld (small cells)."
+                        .to_string()
+                }
                 (Status::Ok, Some(c), Some((s, ci))) => {
                     bias_sentence(c, s, ci, higher_is_better, unit)
-                }
-                (Status::Ok, ..) if m.slope.is_none() && m.suppressed => {
-                    "The model's figures are suppressed (small cell).".to_string()
                 }
                 (Status::Ok, ..) if m.slope.is_none() => {
                     "The model's slope is not estimable: every assessment is on one day."
@@ -121,13 +126,39 @@ pub fn view(
                     .filter(|(_, n)| *n > 0)
                     .map(|(w, n)| format!("{:.0}%", 100.0 * w as f64 / n as f64))
                     .unwrap_or_default(),
-                sentence,
+                sentence: sentence + &not_drawn(longitudinal, &m.instrument),
             }
         })
         .collect();
     DropoutView {
         horizon: weeks(horizon_weeks),
         lines,
+    }
+}
+
+/// The sentence naming the trajectories of `instrument` (track `All`) whose row is withheld
+/// by small-cell protection, which its chart does not draw; "" when none is.
+pub fn not_drawn(longitudinal: &[LongitudinalRow], instrument: &str) -> String {
+    let names: Vec<&str> = longitudinal
+        .iter()
+        .filter(|r| r.instrument == instrument && r.track == MARGIN && r.n_episodes.is_none())
+        .map(|r| {
+            if r.modality == MARGIN {
+                "all modalities"
+            } else {
+                r.modality.as_str()
+            }
+        })
+        .collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => format!(
+            " The trajectory of {one} is withheld (small cells) and not drawn in the chart."
+        ),
+        more => format!(
+            " The trajectories of {} are withheld (small cells) and not drawn in the chart.",
+            more.join(", ")
+        ),
     }
 }
 
@@ -235,6 +266,7 @@ mod tests {
             n_episodes: Some(200),
             n_assessments: Some(600),
             n_without_followup: Some(50),
+            n_followed: Some(150),
             slope,
             slope_se: slope.map(|_| 0.05),
             df: None,
@@ -310,14 +342,62 @@ mod tests {
         assert!(not.lines[0]
             .sentence
             .contains("could not be fitted (too few episodes"));
-        let hidden = view(
+        // Withheld by protection (every count and statistic blank): not even the status
+        // shows, whatever it was, and the chart's line is said not to be drawn.
+        let withheld = |status: Status| {
+            let mut r = model_row(status, None, true);
+            (r.n_episodes, r.n_assessments, r.n_without_followup) = (None, None, None);
+            r
+        };
+        for status in [Status::Ok, Status::Unidentified] {
+            let hidden = view(&outcomes, &[withheld(status)], &intervals, 8.0, &cat);
+            let s = &hidden.lines[0].sentence;
+            assert!(s.starts_with("The model's figures for all tracks and modalities are withheld"));
+            assert!(s.ends_with("The trajectory of all modalities is withheld (small cells) and not drawn in the chart."));
+            assert!(!s.contains("fitted") && !s.contains("separate"), "{s}");
+            assert_eq!(
+                (
+                    hidden.lines[0].n_episodes.as_str(),
+                    hidden.lines[0].without_followup.as_str()
+                ),
+                ("", "")
+            );
+        }
+        // A modality's row withheld: the overall figures stay, the sentence names it.
+        let mut cbt = withheld(Status::Ok);
+        cbt.modality = "cbt_group".into();
+        let part = view(
             &outcomes,
-            &[model_row(Status::Ok, None, true)],
+            &[cbt, model_row(Status::Ok, Some(-0.85), false)],
             &intervals,
             8.0,
             &cat,
         );
-        assert!(hidden.lines[0].sentence.contains("suppressed"));
+        assert_eq!(part.lines.len(), 1);
+        assert!(part.lines[0].sentence.ends_with(
+            "overstates the improvement by 1.2 points: those lost to follow-up improved less. The trajectory of cbt_group is withheld (small cells) and not drawn in the chart."
+        ), "{}", part.lines[0].sentence);
+        // The completers' count withheld: their weeks to follow-up go with it, and nothing
+        // is compared over them.
+        let mut blank = outcomes.clone();
+        (blank[0].n_paired, blank[0].change_mean) = (None, None);
+        let no_pairs = view(
+            &blank,
+            &[model_row(Status::Ok, Some(-0.85), false)],
+            &intervals,
+            8.0,
+            &cat,
+        );
+        let l = &no_pairs.lines[0];
+        assert_eq!(
+            (
+                l.completers_n.as_str(),
+                l.completers_weeks.as_str(),
+                l.model_same.as_str()
+            ),
+            ("", "", "")
+        );
+        assert_eq!(l.model_horizon, "-6.8");
         let flat = view(
             &outcomes,
             &[model_row(Status::Ok, None, false)],

@@ -44,7 +44,17 @@ pub struct Manifest {
     pub inputs: Vec<FileDigest>,
     pub accounting: Vec<FileAccount>,
     pub suppression: Suppression,
+    /// Small-cell protection and its audit (SPEC §11 D3); absent with `--no-suppress`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosure: Option<DisclosureRecord>,
     pub outputs: Vec<FileDigest>,
+}
+
+/// What protection blanked and what the independent audit tried (SPEC §11 D3).
+#[derive(Debug, Clone, Serialize)]
+pub struct DisclosureRecord {
+    pub protection: crate::analysis::protection::Summary,
+    pub audit: super::audit::Findings,
 }
 
 impl Manifest {

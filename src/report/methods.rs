@@ -65,8 +65,9 @@ pub fn longitudinal(b0: i32, cfg: &LongitudinalConfig) -> Vec<String> {
 pub fn suppression(suppress_below: Option<u64>) -> String {
     match suppress_below {
         Some(below) => format!(
-            "Small cells: counts from 1 to {} are suppressed, with every statistic computed from them.",
-            below - 1
+            "Small cells: counts from 1 to {} are withheld, with every statistic computed from them, and so are the fewest other counts from which a withheld one could be worked out (by subtraction from a total, or narrowed to a range); an audit of the files checks that none can be. In the tables, {} marks a withheld value.",
+            below - 1,
+            crate::table::WITHHELD
         ),
         None => "Small-cell suppression is OFF (--no-suppress): for analysts inside the covered entity only; do not distribute.".to_string(),
     }

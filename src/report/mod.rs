@@ -4,6 +4,7 @@
 //! files.
 
 pub mod assemble;
+pub mod audit;
 pub mod csv_writer;
 pub mod dropout;
 pub mod html;

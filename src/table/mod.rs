@@ -6,4 +6,7 @@ pub mod cell;
 pub mod spec;
 
 pub use cell::{Cell, Table, MARGIN};
-pub use spec::{Access, Column, Format, PageTable, Parts, Published, Role, TableSpec};
+pub use spec::{
+    Access, Column, Counted, Format, PageTable, Parts, Published, Role, RowRelation, Rows,
+    TableSpec, WITHHELD,
+};

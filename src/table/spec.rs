@@ -58,9 +58,13 @@ impl Format {
 /// A column's part in small-cell suppression (SPEC §7, §11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// Identifies the row (period, instrument, grouping labels): never blanked.
+    /// Identifies the row (instrument, quarter, …): never blanked.
     Key,
-    /// A count: blanked when from 1 to `below − 1`, or when any of the named counts is.
+    /// A grouping column whose value `All` marks a margin: the row sums the rows that differ
+    /// from it only in this column (SPEC §10 S13). A key, never blanked.
+    Group,
+    /// A count, part of each of the named counts (≤ each); blanked when from 1 to
+    /// `below − 1`, and in the per-row pass when any of the named counts is.
     Count(&'static [&'static str]),
     /// A statistic computed from the named counts: blanked when any of them is.
     Stat(&'static [&'static str]),
@@ -126,6 +130,12 @@ pub struct Column<R> {
     pub shown: bool,
     /// Written to the CSV and Parquet files (a hidden count exists for suppression only).
     pub written: bool,
+    /// A count not written but implied by what is (a percentage times its published
+    /// denominator): disclosure control treats it as published.
+    pub implied: bool,
+    /// The key column along which this count repeats unchanged (n_episodes of a cell is the
+    /// same in every instrument's row): the copies are one count to disclosure control.
+    pub same_across: Option<&'static str>,
     pub access: Access<R>,
 }
 
@@ -146,8 +156,11 @@ impl<R> Column<R> {
             name,
             format,
             role,
-            shown: true,
+            // The page marks each withheld value; the row's flag is for the files.
+            shown: !matches!(access, Access::Flag(..)),
             written: true,
+            implied: false,
+            same_across: None,
             access,
         }
     }
@@ -194,6 +207,30 @@ impl<R> Column<R> {
         self
     }
 
+    /// Not written, but implied by what is written (e.g. a percentage and its denominator).
+    pub fn implied(mut self) -> Self {
+        self = self.hidden();
+        self.implied = true;
+        self
+    }
+
+    /// A grouping column: its value `All` marks a margin.
+    pub fn group(mut self) -> Self {
+        self.role = Role::Group;
+        self
+    }
+
+    /// The value repeats unchanged along key column `key` (see [`Column::same_across`]).
+    pub fn same_across(mut self, key: &'static str) -> Self {
+        self.same_across = Some(key);
+        self
+    }
+
+    /// Whether disclosure control sees this count: written or implied.
+    pub fn published_count(&self) -> bool {
+        matches!(self.role, Role::Count(_)) && (self.written || self.implied)
+    }
+
     /// The cell of row `r`.
     pub fn cell(&self, r: &R) -> Cell {
         match &self.access {
@@ -221,7 +258,8 @@ impl<R> Column<R> {
         }
     }
 
-    fn count(&self, r: &R) -> Option<u64> {
+    /// The count of row `r` (`None` for a column that is not a count, or an empty one).
+    pub fn count(&self, r: &R) -> Option<u64> {
         match &self.access {
             Access::Count(get, _) => get(r),
             _ => None,
@@ -235,6 +273,15 @@ impl<R> Column<R> {
 #[derive(Debug, Clone, Copy)]
 pub struct Parts(pub &'static [&'static str]);
 
+/// An additive relation within one row, `total = Σ parts`, over count columns and named
+/// unknowns that no file shows (e.g. abstinent at both times, in the 2 × 2 table behind
+/// McNemar's test): disclosure control's knowledge of how a row's counts hang together.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRelation {
+    pub total: &'static str,
+    pub parts: &'static [&'static str],
+}
+
 /// A table as the page shows it: headings, which columns are text, formatted cells.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PageTable {
@@ -245,7 +292,12 @@ pub struct PageTable {
     /// Whether each column holds text (left-aligned) rather than numbers.
     pub text: Vec<bool>,
     pub rows: Vec<Vec<String>>,
+    /// Per cell: withheld by small-cell protection (shown as [`WITHHELD`]).
+    pub withheld: Vec<Vec<bool>>,
 }
+
+/// How the page shows a value withheld by small-cell protection.
+pub const WITHHELD: &str = "*";
 
 /// The description of one output table.
 pub struct TableSpec<R> {
@@ -258,6 +310,8 @@ pub struct TableSpec<R> {
     pub columns: Vec<Column<R>>,
     /// Parts of a total in one row (see [`Parts`]).
     pub parts: Vec<Parts>,
+    /// Additive relations within a row besides the parts (see [`RowRelation`]).
+    pub relations: Vec<RowRelation>,
 }
 
 impl<R> TableSpec<R> {
@@ -268,6 +322,7 @@ impl<R> TableSpec<R> {
             caption: caption.to_string(),
             columns: Vec::new(),
             parts: Vec::new(),
+            relations: Vec::new(),
         }
     }
 
@@ -283,6 +338,12 @@ impl<R> TableSpec<R> {
 
     pub fn parts(mut self, p: Parts) -> Self {
         self.parts.push(p);
+        self
+    }
+
+    /// `total = Σ parts` in every row (names of count columns or of unknowns no file shows).
+    pub fn relation(mut self, total: &'static str, parts: &'static [&'static str]) -> Self {
+        self.relations.push(RowRelation { total, parts });
         self
     }
 
@@ -306,19 +367,37 @@ impl<R> TableSpec<R> {
         }
     }
 
-    /// The table as the page shows it: the shown columns, formatted.
-    pub fn page(&self, rows: &[R]) -> PageTable {
+    /// The table as the page shows it: the shown columns, formatted; a value withheld by
+    /// small-cell protection (`withheld(row, column)`) reads [`WITHHELD`] instead of empty.
+    pub fn page(&self, rows: &[R], withheld: &dyn Fn(usize, &str) -> bool) -> PageTable {
         let shown: Vec<&Column<R>> = self.columns.iter().filter(|c| c.shown).collect();
+        let mut marks = Vec::with_capacity(rows.len());
+        let cells = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (texts, m): (Vec<String>, Vec<bool>) = shown
+                    .iter()
+                    .map(|c| {
+                        if withheld(i, &c.name) {
+                            (WITHHELD.to_string(), true)
+                        } else {
+                            (c.format.show(&c.cell(r)), false)
+                        }
+                    })
+                    .unzip();
+                marks.push(m);
+                texts
+            })
+            .collect();
         PageTable {
             id: self.name.to_string(),
             title: self.title.clone(),
             caption: self.caption.clone(),
             header: shown.iter().map(|c| c.heading.clone()).collect(),
             text: shown.iter().map(|c| c.format == Format::Text).collect(),
-            rows: rows
-                .iter()
-                .map(|r| shown.iter().map(|c| c.format.show(&c.cell(r))).collect())
-                .collect(),
+            rows: cells,
+            withheld: marks,
         }
     }
 
@@ -370,6 +449,59 @@ impl<R> TableSpec<R> {
         }
     }
 
+    /// Applies disclosure control's decision to one row: blanks the counts marked in `blank`
+    /// (by column position), and any count no output shows that is from 1 to `below − 1`
+    /// (its ratio would reveal it), then every statistic computed from a blanked count;
+    /// sets the flag when anything written was blanked.
+    pub fn apply(&self, r: &mut R, blank: &[bool], below: u64) -> Vec<String> {
+        let had: Vec<bool> = self.columns.iter().map(|c| c.has_value(r)).collect();
+        let mut blank: Vec<bool> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                blank.get(i).copied().unwrap_or(false)
+                    || (!c.written
+                        && !c.implied
+                        && matches!(c.role, Role::Count(_))
+                        && c.count(r).is_some_and(|n| n >= 1 && n < below))
+            })
+            .collect();
+        loop {
+            let mut changed = false;
+            for (i, c) in self.columns.iter().enumerate() {
+                if let Role::Stat(deps) = c.role {
+                    if !blank[i]
+                        && deps
+                            .iter()
+                            .any(|d| self.position(d).is_some_and(|j| blank[j]))
+                    {
+                        blank[i] = true;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut withheld = Vec::new();
+        for (i, c) in self.columns.iter().enumerate() {
+            if blank[i] {
+                if c.written && had[i] {
+                    withheld.push(c.name.clone());
+                }
+                c.blank(r);
+            }
+        }
+        for c in &self.columns {
+            if let Access::Flag(_, set) = &c.access {
+                *set(r) |= !withheld.is_empty();
+            }
+        }
+        withheld
+    }
+
     /// Marks every count and statistic depending on a marked count, to a fixed point.
     fn propagate(&self, blank: &mut [bool]) {
         loop {
@@ -401,8 +533,8 @@ pub trait Published {
     fn name(&self) -> &'static str;
     /// The cells the files hold.
     fn table(&self) -> Table;
-    /// The table as the page shows it.
-    fn page(&self) -> PageTable;
+    /// The table as the page shows it, marking the values `withheld(row, column)`.
+    fn page(&self, withheld: &dyn Fn(usize, &str) -> bool) -> PageTable;
 }
 
 impl<R> Published for (TableSpec<R>, &[R]) {
@@ -414,8 +546,171 @@ impl<R> Published for (TableSpec<R>, &[R]) {
         self.0.render(self.1)
     }
 
-    fn page(&self) -> PageTable {
-        self.0.page(self.1)
+    fn page(&self, withheld: &dyn Fn(usize, &str) -> bool) -> PageTable {
+        self.0.page(self.1, withheld)
+    }
+}
+
+/// A table's counts as disclosure control sees them: rows identified by their key columns,
+/// the published counts (written or implied) of each row, and how they hang together.
+pub trait Counted {
+    /// File stem.
+    fn name(&self) -> &'static str;
+    /// Names of the key and grouping columns, in column order.
+    fn key_names(&self) -> Vec<&str>;
+    /// Which of those are grouping columns (`All` marks a margin).
+    fn groups(&self) -> Vec<bool>;
+    /// Names of the published counts (written or implied), in column order.
+    fn count_names(&self) -> Vec<&str>;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The key of row `row`.
+    fn key(&self, row: usize) -> Vec<String>;
+    /// Count `count` (an index into [`Counted::count_names`]) of row `row`.
+    fn value(&self, row: usize, count: usize) -> Option<u64>;
+    /// For each count, the key position along which it repeats unchanged.
+    fn same_across(&self) -> Vec<Option<usize>>;
+    /// For each count, the counts it is part of (indices into the counts).
+    fn within(&self) -> Vec<Vec<usize>>;
+    /// For each implied count, the counts whose blank hides it (the other counts of the
+    /// written statistics it is read from: a percentage is blanked with its denominator, and
+    /// the count it implied goes with it); empty for a written count.
+    fn hidden_with(&self) -> Vec<Vec<usize>>;
+    /// The row relations (see [`RowRelation`]).
+    fn relations(&self) -> &[RowRelation];
+    /// Blanks the marked counts of row `row` and what follows from them (see
+    /// [`TableSpec::apply`]); returns the written columns withheld.
+    fn apply(&mut self, row: usize, blank: &[bool], below: u64) -> Vec<String>;
+}
+
+/// A table's description with its rows, mutable: what disclosure control works on.
+pub struct Rows<'a, R> {
+    pub spec: TableSpec<R>,
+    pub rows: &'a mut [R],
+}
+
+impl<R> Rows<'_, R> {
+    fn keys(&self) -> Vec<&Column<R>> {
+        self.spec
+            .columns
+            .iter()
+            .filter(|c| matches!(c.role, Role::Key | Role::Group))
+            .collect()
+    }
+
+    fn counts(&self) -> Vec<&Column<R>> {
+        self.spec
+            .columns
+            .iter()
+            .filter(|c| c.published_count())
+            .collect()
+    }
+}
+
+impl<R> Counted for Rows<'_, R> {
+    fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    fn key_names(&self) -> Vec<&str> {
+        self.keys().iter().map(|c| c.name.as_str()).collect()
+    }
+
+    fn groups(&self) -> Vec<bool> {
+        self.keys().iter().map(|c| c.role == Role::Group).collect()
+    }
+
+    fn count_names(&self) -> Vec<&str> {
+        self.counts().iter().map(|c| c.name.as_str()).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn key(&self, row: usize) -> Vec<String> {
+        self.keys()
+            .iter()
+            .map(|c| match c.cell(&self.rows[row]) {
+                Cell::Text(t) => t,
+                _ => String::new(),
+            })
+            .collect()
+    }
+
+    fn value(&self, row: usize, count: usize) -> Option<u64> {
+        self.counts()[count].count(&self.rows[row])
+    }
+
+    fn same_across(&self) -> Vec<Option<usize>> {
+        let keys = self.key_names();
+        self.counts()
+            .iter()
+            .map(|c| {
+                c.same_across
+                    .and_then(|k| keys.iter().position(|n| *n == k))
+            })
+            .collect()
+    }
+
+    fn within(&self) -> Vec<Vec<usize>> {
+        let names = self.count_names();
+        self.counts()
+            .iter()
+            .map(|c| match c.role {
+                Role::Count(parents) => parents
+                    .iter()
+                    .filter_map(|p| names.iter().position(|n| n == p))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    fn hidden_with(&self) -> Vec<Vec<usize>> {
+        let names = self.count_names();
+        self.counts()
+            .iter()
+            .map(|c| {
+                if !c.implied {
+                    return Vec::new();
+                }
+                let mut out: Vec<usize> = Vec::new();
+                for s in self.spec.columns.iter().filter(|s| s.written) {
+                    if let Role::Stat(from) = s.role {
+                        if from.contains(&c.name.as_str()) {
+                            out.extend(
+                                from.iter()
+                                    .filter(|f| **f != c.name)
+                                    .filter_map(|f| names.iter().position(|n| n == f)),
+                            );
+                        }
+                    }
+                }
+                out.sort_unstable();
+                out.dedup();
+                out
+            })
+            .collect()
+    }
+
+    fn relations(&self) -> &[RowRelation] {
+        &self.spec.relations
+    }
+
+    fn apply(&mut self, row: usize, blank: &[bool], below: u64) -> Vec<String> {
+        // From positions among the counts to positions among all columns.
+        let mut by_column = vec![false; self.spec.columns.len()];
+        let mut k = 0;
+        for (i, c) in self.spec.columns.iter().enumerate() {
+            if c.published_count() {
+                by_column[i] = blank.get(k).copied().unwrap_or(false);
+                k += 1;
+            }
+        }
+        self.spec.apply(&mut self.rows[row], &by_column, below)
     }
 }
 
@@ -509,14 +804,13 @@ mod tests {
             ]
         );
         assert_eq!(t.rows[0][0], Cell::text("2026Q3"));
-        let p = s.page(&[row(40, 20, 15, 5)]);
+        let p = s.page(&[row(40, 20, 15, 5)], &|_, c| c == "mean");
         assert_eq!(p.header[0], "label");
-        assert_eq!(
-            p.text,
-            [true, false, false, false, false, false, false, false]
-        );
+        // The flag column stays off the page (the withheld cells say what is hidden).
+        assert_eq!(p.text, [true, false, false, false, false, false, false]);
         assert_eq!(p.rows[0][4], "50%");
-        assert_eq!(p.rows[0][5], "1.50");
+        assert_eq!(p.rows[0][5], WITHHELD);
+        assert!(p.withheld[0][5]);
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
 #[test]
 fn the_page_says_when_attendance_was_not_supplied() {
     let w = WorkDir::new();
-    let input = w.synth("s", 500, 2, 0.0);
+    let input = w.synth("s", 1000, 2, 0.0);
     std::fs::remove_file(input.join("attendance.csv")).unwrap();
     let html = report(&input, &w.join("out"));
     parse(&html);

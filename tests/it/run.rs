@@ -153,7 +153,7 @@ fn planted_modality_effects_are_recovered() {
 #[test]
 fn small_cells_are_suppressed_unless_asked_not_to() {
     let w = WorkDir::new();
-    let input = w.synth("s", 600, 9, 0.0);
+    let input = w.synth("s", 1000, 9, 0.0);
     run(&input, &w.join("a"), &[]).success();
     run(&input, &w.join("b"), &["--no-suppress"]).success();
     let (ta, _) = outcomes(&w.join("a/all/outcomes.csv"));
@@ -351,7 +351,7 @@ fn silent_under_cron_and_chatty_when_asked() {
     run(&sample, &w.join("a"), &["--log-level", "info"])
         .success()
         .stderr(predicate::str::contains("input rows quarantined"));
-    let input = w.synth("s", 200, 1, 0.0);
+    let input = w.synth("s", 1000, 1, 0.0);
     std::fs::remove_file(input.join("attendance.csv")).unwrap();
     run(&input, &w.join("b"), &["--log-level", "info"])
         .success()
@@ -362,7 +362,7 @@ fn silent_under_cron_and_chatty_when_asked() {
 fn data_loss_warnings_reach_stderr_under_cron_and_quiet_keeps_errors_only() {
     // 3% of rows bad: above the 1% warning line, below the 10% error line (SPEC §16 O2).
     let w = WorkDir::new();
-    let input = w.synth("s", 300, 5, 0.03);
+    let input = w.synth("s", 1000, 5, 0.03);
     run(&input, &w.join("a"), &[])
         .success()
         .stdout("")
@@ -403,10 +403,10 @@ fn a_run_on_the_bundled_sample_says_so() {
         "{summary}"
     );
     // A generated export elsewhere is named as synthetic too; a real one (no synth.json) is not.
-    let input = w.synth("s", 200, 1, 0.0);
+    let input = w.synth("s", 1000, 1, 0.0);
     run(&input, &w.join("x"), &[]).success().stderr("");
     let html = std::fs::read_to_string(w.join("x/all/report.html")).unwrap();
-    assert!(html.contains("a synthetic export made by iop-outcomes synth (seed 1, 200 episodes)"));
+    assert!(html.contains("a synthetic export made by iop-outcomes synth (seed 1, 1000 episodes)"));
     std::fs::remove_file(input.join("synth.json")).unwrap();
     run(&input, &w.join("y"), &[]).success();
     let html = std::fs::read_to_string(w.join("y/all/report.html")).unwrap();

@@ -413,7 +413,7 @@ fn the_pooled_track_is_the_model_of_every_episode_and_each_track_its_own() {
 }
 
 #[test]
-fn small_rows_are_suppressed_with_every_statistic() {
+fn rows_are_computed_unsuppressed_and_protection_blanks_small_cells_and_their_complements() {
     let mut episodes = Vec::new();
     let mut rows = Vec::new();
     for e in 0..30u32 {
@@ -426,22 +426,11 @@ fn small_rows_are_suppressed_with_every_statistic() {
     }
     let t = tiny(&episodes, &rows, &[0, 1]);
     let plain = compute_tiny(&t, None);
-    let out = compute_tiny(&t, Some(11));
-    let dbt = find(&out.rows, ["PHQ9", "mh", "DBT"]);
-    assert!(dbt.suppressed);
-    assert_eq!(dbt.status, Status::Ok, "the status stays");
-    assert_eq!(
-        (dbt.n_episodes, dbt.n_assessments, dbt.n_without_followup),
-        (None, None, None)
-    );
-    assert!(dbt.slope.is_none() && dbt.p.is_none() && dbt.reml_criterion.is_none());
-    assert!(dbt.singular.is_none() && dbt.intercept.is_none());
-    // CBT: 25 episodes, 23 of them without a follow-up: nothing small.
-    let cbt = find(&out.rows, ["PHQ9", "mh", "CBT"]);
-    assert_eq!(cbt.n_without_followup, Some(23));
-    assert!(!cbt.suppressed);
-    assert_eq!(cbt, find(&plain.rows, ["PHQ9", "mh", "CBT"]));
-    // Weekly means of fewer than 11 assessments are blanked.
+    let mut out = compute_tiny(&t, Some(11));
+    // The table is computed unsuppressed (Tables::protect blanks it).
+    assert_eq!(out.rows, plain.rows);
+    assert!(out.rows.iter().all(|r| !r.suppressed));
+    // Weekly means (the charts' alone) of fewer than 11 assessments are blanked here.
     for w in &out.weekly {
         let raw = plain
             .weekly
@@ -452,11 +441,76 @@ fn small_rows_are_suppressed_with_every_statistic() {
     }
     assert!(out.weekly.iter().any(|w| w.n.is_none()));
     assert!(out.weekly.iter().any(|w| w.n.is_some()));
-    // Two completers: their interval is blanked.
-    assert_eq!(
-        (out.intervals[0].n_paired, out.intervals[0].mean_weeks),
-        (None, None)
+    // The completers' interval goes with outcomes.csv's row, which the page checks.
+    assert_eq!(out.intervals, plain.intervals);
+
+    // Protection of this table alone (its margins along track and modality, n_episodes =
+    // n_without_followup + n_followed, n_assessments = n_episodes + later assessments).
+    let keys = RunKeys {
+        period: "all".into(),
+        followup: "discharge".into(),
+        groups: vec!["track".into(), "modality".into()],
+    };
+    let mut table = crate::table::Rows {
+        spec: spec(&keys),
+        rows: &mut out.rows,
+    };
+    let tables: Vec<&mut dyn crate::table::Counted> = vec![&mut table];
+    let mut outcome = crate::analysis::protection::protect(tables, &[], 11).unwrap();
+    for (row, col) in withheld_text(&out.rows) {
+        outcome
+            .withheld
+            .insert(("longitudinal", row, col.to_string()));
+    }
+    let dbt = find(&out.rows, ["PHQ9", "mh", "DBT"]);
+    assert!(dbt.suppressed);
+    // 5 episodes and 5 without follow-up are small and blank; 20 assessments are not small
+    // (and bound the episodes only to 0..20).
+    assert_eq!((dbt.n_episodes, dbt.n_without_followup), (None, None));
+    assert!(matches!(dbt.n_assessments, None | Some(20)));
+    assert!(dbt.slope.is_none() && dbt.p.is_none() && dbt.reml_criterion.is_none());
+    assert!(dbt.intercept.is_none());
+    // The margin (mh, All) = CBT + DBT would reveal DBT: a complementary blank in the family.
+    let cbt = find(&out.rows, ["PHQ9", "mh", "CBT"]);
+    let margin = find(&out.rows, ["PHQ9", "mh", ALL]);
+    assert!(
+        cbt.n_episodes.is_none() || margin.n_episodes.is_none(),
+        "{cbt:?}\n{margin:?}"
     );
+    // The written file: text that describes a withheld model reads empty, and the page
+    // marks it withheld.
+    let written = spec(&keys).render(&out.rows);
+    let col = |n: &str| written.header.iter().position(|h| h == n).unwrap();
+    let at = |r: usize, n: &str| match &written.rows[r][col(n)] {
+        crate::table::Cell::Text(t) => t.clone(),
+        crate::table::Cell::Int(n) => n.to_string(),
+        crate::table::Cell::Empty => String::new(),
+        other => format!("{other:?}"),
+    };
+    for (r, row) in out.rows.iter().enumerate() {
+        let shown = at(r, "status");
+        assert_eq!(shown.is_empty(), row.n_episodes.is_none(), "{row:?}");
+        assert_eq!(
+            outcome
+                .withheld
+                .contains(&("longitudinal", r, "status".to_string())),
+            row.n_episodes.is_none()
+        );
+        assert_eq!(
+            at(r, "random_part").is_empty(),
+            row.n_episodes.is_none() || row.n_assessments.is_none()
+        );
+        if row.n_episodes.is_none() {
+            assert_eq!(at(r, "singular"), "");
+        }
+        for c in ["n_episodes", "n_assessments", "n_without_followup"] {
+            let v = at(r, c);
+            assert!(
+                v.is_empty() || v == "0" || v.parse::<u64>().unwrap() >= 11,
+                "{c} = {v}"
+            );
+        }
+    }
 }
 
 #[test]
