@@ -111,6 +111,9 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
         retention: &Default::default(),
         benchmark: &[],
         benchmark_by: "site",
+        longitudinal: &[],
+        weekly: &[],
+        horizon_weeks: 8.0,
     });
     let mut g = c.benchmark_group("charts");
     g.sample_size(10);

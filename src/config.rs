@@ -5,7 +5,8 @@
 //! `[phi]` columns allowed past the PHI guard; `[pairing]` the baseline window;
 //! `[followup.<name>]` follow-up points; `[[instruments]]` catalog overrides and additions;
 //! `[report]` grouping, suppression and dose; `[retention]` the discharge reasons that are
-//! dropout. The README shows a full example. Errors name the
+//! dropout; `[longitudinal]` the mixed model's window and horizon. The README shows a full
+//! example. Errors name the
 //! file and the key (toml reports line and column) and map to exit code 2.
 
 use crate::error::{Error, Result};
@@ -29,6 +30,7 @@ pub struct Config {
     pub report: ReportConfig,
     pub retention: RetentionConfig,
     pub benchmark: BenchmarkConfig,
+    pub longitudinal: LongitudinalConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -284,6 +286,25 @@ impl Default for RetentionConfig {
     }
 }
 
+/// The linear mixed model over every assessment (SPEC §12).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LongitudinalConfig {
+    /// Assessments up to this many days after admission enter the model (SPEC L1).
+    pub max_days: f64,
+    /// The horizon of `change_at_horizon`, in weeks (SPEC L3).
+    pub horizon_weeks: f64,
+}
+
+impl Default for LongitudinalConfig {
+    fn default() -> Self {
+        LongitudinalConfig {
+            max_days: 120.0,
+            horizon_weeks: 8.0,
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks a config file.
     ///
@@ -511,6 +532,16 @@ impl Config {
             .any(|r| r.trim().is_empty() || r.trim() != r)
         {
             return Err("[retention] dropout_reasons: every reason must be a non-empty label without surrounding spaces".into());
+        }
+        for (key, v) in [
+            ("max_days", self.longitudinal.max_days),
+            ("horizon_weeks", self.longitudinal.horizon_weeks),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!(
+                    "[longitudinal] {key} must be a finite number above 0, not {v}"
+                ));
+            }
         }
         self.catalog().map(|_| ())
     }

@@ -82,6 +82,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         published: &published,
         charts: &charts,
         benchmark_by: &cfg.benchmark.by,
+        longitudinal: &cfg.longitudinal,
         protection: disclosure.as_ref(),
     };
     for (name, bytes) in assemble::files(&report)? {
@@ -123,6 +124,7 @@ impl Job<'_> {
             dose_hours: self.cfg.report.dose_hours,
             retention: None,
             benchmark_by: &self.cfg.benchmark.by,
+            longitudinal: self.cfg.longitudinal.clone(),
         }
     }
 
@@ -135,6 +137,7 @@ impl Job<'_> {
             instruments: export.assessments.instruments.clone(),
             discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
             benchmark_by: self.cfg.benchmark.by.clone(),
+            longitudinal_has_baselines: self.longitudinal_has_baselines(),
         };
         let outcome = diag::timed("small-cell protection", || {
             tables.protect(&self.keys(), self.cfg.report.dose_hours, below, &links)
@@ -157,6 +160,7 @@ impl Job<'_> {
             groups: &self.cfg.report.group_by,
             period: &self.label,
             discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
+            longitudinal_has_baselines: self.longitudinal_has_baselines(),
             below: self.cfg.report.suppress_below,
             applies: &applies,
             benchmark_by: &self.cfg.benchmark.by,
@@ -166,6 +170,11 @@ impl Job<'_> {
             protection: disclosure.summary,
             audit: findings,
         }))
+    }
+
+    /// Whether every baseline lies in the mixed model's window (SPEC L1: b1 ≤ max_days).
+    fn longitudinal_has_baselines(&self) -> bool {
+        f64::from(self.rules.baseline[1]) <= self.cfg.longitudinal.max_days
     }
 
     fn keys(&self) -> RunKeys {

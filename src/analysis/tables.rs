@@ -5,7 +5,7 @@
 use super::cells::{self, RunKeys};
 use super::protection::{self, Link};
 use super::retention;
-use super::{abstinence, ancova, attrition, benchmark, engagement, outcomes, trend};
+use super::{abstinence, ancova, attrition, benchmark, engagement, longitudinal, outcomes, trend};
 use crate::cohort::Cohort;
 use crate::diag::timed;
 use crate::error::Result;
@@ -28,6 +28,8 @@ pub struct Settings<'a> {
     pub retention: Option<retention::Params>,
     /// The unit column of benchmark.csv (`[benchmark] by`).
     pub benchmark_by: &'a str,
+    /// The mixed model's window and horizon (SPEC §12).
+    pub longitudinal: crate::config::LongitudinalConfig,
 }
 
 /// The typed rows of every table.
@@ -46,6 +48,8 @@ pub struct Tables {
     /// retention.csv and retention_tests.csv (SPEC §13).
     pub retention: retention::Retention,
     pub benchmark: Vec<benchmark::BenchmarkRow>,
+    /// longitudinal.csv's rows and the page's dropout comparison and trajectories.
+    pub longitudinal: longitudinal::Longitudinal,
 }
 
 impl Tables {
@@ -68,6 +72,7 @@ impl Tables {
             hours,
             retention: ret,
             benchmark: bench,
+            longitudinal: long,
             ..
         } = &mut t;
         rayon::scope(|scope| {
@@ -143,6 +148,17 @@ impl Tables {
                     *bench = benchmark::rows(&input);
                 })
             });
+            scope.spawn(|_| {
+                timed("longitudinal", || {
+                    *long = longitudinal::compute(
+                        eps,
+                        &export.assessments,
+                        cohort,
+                        &s.longitudinal,
+                        s.suppress_below,
+                    );
+                })
+            });
         });
         t
     }
@@ -188,6 +204,10 @@ impl Tables {
             rows: &mut self.trend,
         };
         let mut bench = benchmark::Protected::new(keys, &mut self.benchmark);
+        let mut longitudinal = Rows {
+            spec: longitudinal::spec(keys),
+            rows: &mut self.longitudinal.rows,
+        };
         let tables: Vec<&mut dyn Counted> = vec![
             &mut outcomes,
             &mut abstinence,
@@ -196,10 +216,17 @@ impl Tables {
             &mut engagement,
             &mut trend,
             &mut bench,
+            &mut longitudinal,
         ];
-        let out = protection::protect(tables, &links.all(keys), below)?;
+        let mut outcome = protection::protect(tables, &links.all(keys), below)?;
+        // longitudinal.csv's text cells that read empty with their count.
+        for (row, col) in longitudinal::withheld_text(&self.longitudinal.rows) {
+            outcome
+                .withheld
+                .insert(("longitudinal", row, col.to_string()));
+        }
         self.hours_follow_engagement();
-        Ok(out)
+        Ok(outcome)
     }
 
     /// The weekly-hours chart shows a group's size and median and its share meeting the
@@ -249,6 +276,7 @@ impl Tables {
             Box::new(retention::published(keys, &self.retention.rows)),
             Box::new((retention::tests_spec(keys), self.retention.tests.as_slice())),
             Box::new((benchmark::spec(keys), self.benchmark.as_slice())),
+            Box::new((longitudinal::spec(keys), self.longitudinal.rows.as_slice())),
         ]
     }
 }
@@ -262,6 +290,10 @@ pub struct Links {
     pub discharge_anchor: bool,
     /// The unit column of benchmark.csv (`[benchmark] by`).
     pub benchmark_by: String,
+    /// Whether the mixed model's window holds the whole baseline window (its last day ≤
+    /// `[longitudinal] max_days`): then every paired episode is in the model, and
+    /// longitudinal.csv's n_episodes − n_without_followup is outcomes.csv's n_paired.
+    pub longitudinal_has_baselines: bool,
 }
 
 /// Key of a row as (column name, value).
@@ -354,6 +386,32 @@ impl Links {
                     (k["quarter"] == period)
                         .then(|| f(&k["instrument"], &k["track"]))
                         .flatten()
+                }),
+            });
+        }
+        // The model's episodes with a follow-up are the cell's paired episodes (outcomes'
+        // row of the instrument, track and modality, every other grouping column `All`).
+        if self.longitudinal_has_baselines {
+            let groups = keys.groups.clone();
+            out.push(Link {
+                from: "longitudinal",
+                counts: &["n_followed"],
+                into: "outcomes",
+                into_count: "n_paired",
+                key_of: Box::new(move |k: &Key| {
+                    let grouped = |c: &str| groups.iter().any(|g| g == c);
+                    if ["track", "modality"]
+                        .iter()
+                        .any(|c| k[*c] != MARGIN && !grouped(c))
+                    {
+                        return None;
+                    }
+                    let mut t: Key = groups
+                        .iter()
+                        .map(|g| (g.clone(), k.get(g).cloned().unwrap_or(MARGIN.into())))
+                        .collect();
+                    t.insert("instrument".into(), k["instrument"].clone());
+                    Some(t)
                 }),
             });
         }

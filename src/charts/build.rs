@@ -8,12 +8,14 @@ use super::forest::{Forest, ForestRow};
 use super::funnel::{Funnel, FunnelPoint};
 use super::hours::Hours;
 use super::scatter::{self, Scatter};
+use super::trajectory::{TrajectoryChart, TrajectorySeries};
 use super::trend::{Series, TrendChart};
-use super::{AnyChart, Rendered};
+use super::{kit, AnyChart, Rendered};
 use crate::analysis::abstinence::AbstinenceRow;
 use crate::analysis::benchmark::BenchmarkRow;
 use crate::analysis::cells::ALL;
 use crate::analysis::engagement::HoursSummary;
+use crate::analysis::longitudinal::{LongitudinalRow, WeeklyMean};
 use crate::analysis::outcomes::OutcomeRow;
 use crate::analysis::retention::Retention;
 use crate::analysis::suppress::small;
@@ -50,6 +52,10 @@ pub struct Inputs<'a> {
     /// The rows of benchmark.csv, and its unit column.
     pub benchmark: &'a [BenchmarkRow],
     pub benchmark_by: &'a str,
+    /// longitudinal.csv's rows, the observed weekly means and the horizon in weeks.
+    pub longitudinal: &'a [LongitudinalRow],
+    pub weekly: &'a [WeeklyMean],
+    pub horizon_weeks: f64,
 }
 
 /// Appended to the trend chart's last quarter when the data only partly cover it.
@@ -89,6 +95,9 @@ pub fn draw(
         retention: &tables.retention,
         benchmark: &tables.benchmark,
         benchmark_by: settings.benchmark_by,
+        longitudinal: &tables.longitudinal.rows,
+        weekly: &tables.longitudinal.weekly,
+        horizon_weeks: tables.longitudinal.horizon_weeks,
     });
     charts.par_iter().map(super::render).collect()
 }
@@ -142,6 +151,15 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
             .map(AnyChart::Retention),
     );
     out.extend(funnels(x).into_iter().map(AnyChart::Funnel));
+    out.extend(
+        x.longitudinal
+            .iter()
+            .map(|r| r.instrument.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|id| trajectory(x, id))
+            .map(AnyChart::Trajectory),
+    );
     out
 }
 
@@ -193,6 +211,59 @@ fn funnels(x: &Inputs) -> Vec<Funnel> {
             })
         })
         .collect()
+}
+
+/// The mixed model's trajectories of an instrument (longitudinal.csv, track `All`): all
+/// modalities first, then each modality; `None` without a row.
+fn trajectory(x: &Inputs, id: &str) -> Option<TrajectoryChart> {
+    let mut rows: Vec<&LongitudinalRow> = x
+        .longitudinal
+        .iter()
+        .filter(|r| r.instrument == id && r.track == ALL)
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    rows.sort_by_key(|r| r.modality != ALL);
+    let series = rows
+        .into_iter()
+        .map(|r| {
+            // A row withheld by small-cell protection (its count blank): neither its line nor
+            // its weekly points are drawn, and the legend says so without its status.
+            let withheld = r.n_episodes.is_none();
+            let line = r.intercept.zip(r.slope);
+            let note = match line {
+                _ if withheld => Some(format!("{}: not drawn", kit::SUPPRESSED)),
+                Some(_) => None,
+                None if r.status != crate::stats::lmm::Status::Ok => {
+                    Some(format!("not fitted: {}", r.status.label()))
+                }
+                None => Some("slope not estimable".into()),
+            };
+            let weeks = || {
+                x.weekly
+                    .iter()
+                    .filter(|w| !withheld && w.instrument == id && w.modality == r.modality)
+            };
+            TrajectorySeries {
+                label: if r.modality == ALL {
+                    "all modalities".into()
+                } else {
+                    r.modality.clone()
+                },
+                line: line.filter(|_| !withheld),
+                note,
+                points: weeks().filter_map(|w| w.mean_t.zip(w.mean_score)).collect(),
+                suppressed_points: weeks().filter(|w| w.n.is_none()).count(),
+            }
+        })
+        .collect();
+    Some(TrajectoryChart {
+        instrument: id.to_string(),
+        unit: x.catalog.get(id).map_or("points", |i| i.unit()).to_string(),
+        horizon: x.horizon_weeks,
+        series,
+    })
 }
 
 fn rows_of<'a>(x: &'a Inputs, i: &'a Instrument) -> impl Iterator<Item = &'a OutcomeRow> + 'a {

@@ -32,10 +32,11 @@ pub enum ChartKind {
     Hours,
     Retention,
     Funnel,
+    Trajectory,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 8] = [
+    pub const ALL: [ChartKind; 9] = [
         ChartKind::Forest,
         ChartKind::Scatter,
         ChartKind::Categories,
@@ -44,6 +45,7 @@ impl ChartKind {
         ChartKind::Hours,
         ChartKind::Retention,
         ChartKind::Funnel,
+        ChartKind::Trajectory,
     ];
 
     pub fn id(self) -> &'static str {
@@ -56,6 +58,7 @@ impl ChartKind {
             ChartKind::Hours => "hours",
             ChartKind::Retention => "retention",
             ChartKind::Funnel => "funnel",
+            ChartKind::Trajectory => "trajectory",
         }
     }
 
@@ -69,6 +72,7 @@ impl ChartKind {
             ChartKind::Hours => "Weekly hours attended",
             ChartKind::Retention => "Dropout over time by modality",
             ChartKind::Funnel => "Comparing sites (funnel plots)",
+            ChartKind::Trajectory => "Trajectories under dropout (mixed model)",
         }
     }
 
@@ -83,6 +87,7 @@ impl ChartKind {
             ChartKind::Hours => "Weekly hours attended per discharged episode: the box spans the middle half (25th to 75th percentile), the whiskers the 10th to 90th percentile, the bar is the median. The dashed line is the IOP dose; the right column gives the share meeting it.",
             ChartKind::Retention => "Share of the episodes admitted in the period who have dropped out by each day since admission (cumulative incidence, Aalen-Johansen: completing or another discharge ends the risk of dropout, and episodes still in care count until the data end), per modality, per track and for all tracks. The heavier black line is all modalities; the dashed lines mark days 30, 60 and 90. A small group is not drawn (the legend says so); across days whose figures are suppressed the curve is dotted, from the last figure shown to the next.",
             ChartKind::Funnel => "Each unit's proportion (up) against its number of episodes (across). The solid horizontal line is the target, the proportion over all units; the curves are the 95% (dashed) and 99.8% (solid) control limits, which narrow as n grows because larger units vary less by chance. A unit outside the 99.8% limits is named: it differs from the target by more than chance would explain (before adjusting for case mix; see Comparing sites). A withheld unit (small-cell protection) is not drawn; the legend says how many are not shown.",
+            ChartKind::Trajectory => "The mixed model's mean score per modality over the first weeks since admission, all tracks pooled (lines: intercept plus slope times weeks; the heavy black line is all modalities), with the observed mean score of each whole week (points, at the week's mean time). Every assessment counts, including those of episodes without a follow-up, so the lines are not the completers' figures. A week with fewer assessments than the reporting threshold has no point, and the legend counts those weeks.",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod funnel;
 pub mod hours;
 pub mod retention;
 pub mod scatter;
+pub mod trajectory;
 pub mod trend;
 
 pub mod kind;
@@ -49,6 +50,7 @@ pub enum AnyChart {
     Hours(hours::Hours),
     Retention(retention::RetentionChart),
     Funnel(funnel::Funnel),
+    Trajectory(trajectory::TrajectoryChart),
 }
 
 macro_rules! each_chart {
@@ -62,6 +64,7 @@ macro_rules! each_chart {
             AnyChart::Hours($c) => $e,
             AnyChart::Retention($c) => $e,
             AnyChart::Funnel($c) => $e,
+            AnyChart::Trajectory($c) => $e,
         }
     };
 }

@@ -4,7 +4,7 @@
 
 use super::manifest::FileDigest;
 use super::view::{self, ReportView};
-use super::{csv_writer, html, methods, summary};
+use super::{csv_writer, dropout, html, methods, summary};
 use crate::analysis::Tables;
 use crate::charts::Rendered;
 use crate::cohort::Cohort;
@@ -34,6 +34,8 @@ pub struct Run<'a> {
     pub charts: &'a [Rendered],
     /// The unit column of benchmark.csv.
     pub benchmark_by: &'a str,
+    /// The mixed model's window and horizon.
+    pub longitudinal: &'a crate::config::LongitudinalConfig,
     /// What small-cell protection withheld and what an attacker can learn of each blank
     /// (`None` without suppression): the page marks the one and says no more than the other.
     pub protection: Option<&'a crate::analysis::protection::Outcome>,
@@ -114,5 +116,13 @@ fn page_view(run: &Run) -> ReportView {
         chart_groups: view::chart_groups(run.charts),
         retention: super::retention::view(&run.tables.retention),
         benchmark: super::benchmark::view(&run.tables.benchmark, run.benchmark_by),
+        dropout: dropout::view(
+            &run.tables.outcomes,
+            &run.tables.longitudinal.rows,
+            &run.tables.longitudinal.intervals,
+            run.tables.longitudinal.horizon_weeks,
+            run.catalog,
+        ),
+        longitudinal_methods: methods::longitudinal(run.cohort.rules.baseline[0], run.longitudinal),
     }
 }

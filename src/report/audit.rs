@@ -165,6 +165,26 @@ fn codebooks() -> Vec<Codebook> {
             counts: vec![col("n"), col("observed")],
             rows: &[("n", &["observed", "not observed"])],
         },
+        // A row per instrument × track × modality with an episode in the model, and their
+        // margins (track or modality All): a cell not written holds no episode.
+        Codebook {
+            table: "longitudinal",
+            keys: &[("instrument", false), ("track", true), ("modality", true)],
+            grouped: false,
+            counts: vec![
+                col("n_episodes"),
+                col("n_assessments"),
+                col("n_without_followup"),
+            ],
+            rows: &[
+                ("n_episodes", &["n_without_followup", "followed up"]),
+                // Every episode in the model has at least one assessment.
+                (
+                    "n_assessments",
+                    &["n_episodes", "assessments after the first"],
+                ),
+            ],
+        },
     ]
 }
 
@@ -230,6 +250,10 @@ pub struct Run<'a> {
     /// Whether the follow-up point is the discharge (then n_episodes is engagement's
     /// n_discharged).
     pub discharge_anchor: bool,
+    /// Whether the mixed model's window holds the whole baseline window (then every paired
+    /// episode is in the model: longitudinal's n_episodes − n_without_followup is outcomes'
+    /// n_paired of the same instrument, track and modality).
+    pub longitudinal_has_baselines: bool,
     pub below: u64,
     /// Whether a count applies to an instrument at all (e.g. no reliable-change categories
     /// without a threshold): public knowledge, from the catalog the methods list.
@@ -465,7 +489,8 @@ fn margins(a: &mut Attack, t: usize, r: &Read) {
                 let (Some(ps), Some(&tot)) = (ps, a.index.get(&(t, total, c))) else {
                     continue;
                 };
-                let gap = (c == "n_episodes")
+                // longitudinal.csv writes every cell with an episode in the model.
+                let gap = (c == "n_episodes" && r.table != "longitudinal")
                     .then(|| format!("{}|{rest:?}|{g} not written|{c}", r.table));
                 sum(a, tot, ps, gap);
             }
@@ -597,6 +622,22 @@ fn across(a: &mut Attack, read: &[Read], run: &Run) {
             for c in ["n_paired", "n_improved"] {
                 let x = a.index.get(&(t, row, c)).copied();
                 same(a, x, a.index.get(&(o, r, c)).copied());
+            }
+        }
+    }
+    if let (Some(t), true) = (find("longitudinal"), run.longitudinal_has_baselines) {
+        for (row, k) in read[t].keys.iter().enumerate() {
+            let Some(r) = lookup(
+                &k["instrument"],
+                &[("track", &k["track"]), ("modality", &k["modality"])],
+            ) else {
+                continue;
+            };
+            let episodes = a.index.get(&(t, row, "n_episodes")).copied();
+            let without = a.index.get(&(t, row, "n_without_followup")).copied();
+            let paired = a.index.get(&(o, r, "n_paired")).copied();
+            if let (Some(e), Some(w), Some(p)) = (episodes, without, paired) {
+                a.relations.push(Relation::new(e, vec![w, p]));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! the R calls they equal, and the suppression setting — written once, shown on the page.
 
 use crate::cohort::PairingRules;
-use crate::config::Anchor;
+use crate::config::{Anchor, LongitudinalConfig};
 
 /// The statistics, each with the R call it equals.
 pub const TESTS: &[&str] = &[
@@ -39,6 +39,31 @@ pub fn windows(rules: &PairingRules) -> Vec<String> {
         ),
         "Cohort: episodes whose anchor date falls in the period; episodes still in care are counted as active, not as lost.".to_string(),
         "Change = follow-up minus baseline; improvement follows each instrument's direction.".to_string(),
+    ]
+}
+
+/// The mixed model of SPEC §12, as sentences: its data, formulas, fitting, tests, fallback
+/// and what missing at random means.
+pub fn longitudinal(b0: i32, cfg: &LongitudinalConfig) -> Vec<String> {
+    let days = |x: f64| {
+        if x.fract() == 0.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x}")
+        }
+    };
+    vec![
+        format!(
+            "Outcomes under dropout: every assessment of the cohort's episodes from {b0} to {} days after admission, including episodes without a follow-up; time t = days since admission / 7 (weeks).",
+            days(cfg.max_days)
+        ),
+        "Per instrument and track (and all tracks pooled), a linear mixed model fitted by REML, as lme4's lmer(score ~ 0 + modality + modality:t + (1 + t | episode_id), REML = TRUE) in R (one intercept and one slope per modality; written as the equivalent explicit design, which also fits a track with one modality), and lmer(score ~ 1 + t + (1 + t | episode_id)) for all modalities. The REML optimum is found by Newton's method with exact derivatives (lme4's default optimizer can stop short of it).".to_string(),
+        format!(
+            "The slope is the change per week; its p and 95% CI use Satterthwaite's degrees of freedom as lmerTest's summary() (CI = slope +/- qt(0.975, df) * SE); change at the horizon = slope * {} weeks, with the CI scaled alike.",
+            days(cfg.horizon_weeks)
+        ),
+        "With at most two assessments per episode on average (assessments <= 2 * episodes) the random part is (1 | episode_id): lme4 refuses a random slope there. Status too_few (fewer than 2 episodes with two or more assessments), unidentified (one episode per modality) or degenerate (scores exactly on the fixed lines) leaves the statistics empty; singular marks a variance at its boundary (lme4's isSingular, tolerance 1e-4).".to_string(),
+        "Missing at random: the model's slope is unbiased when whether an episode's later scores are missing depends only on what was observed (e.g. a high baseline, a slow start), not on the scores that went unrecorded. The completers-only change is unbiased only when those lost to follow-up would have changed like those followed; the section Outcomes under dropout compares the two over the completers' own time to follow-up.".to_string(),
     ]
 }
 

@@ -7,6 +7,7 @@ pub mod assemble;
 pub mod audit;
 pub mod benchmark;
 pub mod csv_writer;
+pub mod dropout;
 pub mod html;
 pub mod manifest;
 pub mod methods;

@@ -69,6 +69,10 @@ pub struct ReportView {
     pub retention: Option<super::retention::RetentionView>,
     /// The "Comparing sites" section (`None`: benchmark.csv has no rows).
     pub benchmark: Option<super::benchmark::BenchmarkView>,
+    /// Outcomes under dropout: completers against the mixed model (SPEC §12).
+    pub dropout: super::dropout::DropoutView,
+    /// The mixed model's methods, as sentences.
+    pub longitudinal_methods: Vec<String>,
 }
 
 /// The charts of one kind, with how to read them.

@@ -14,6 +14,9 @@ fn the_readme_config_example_is_valid() {
     let cfg = Config::load(&path).expect("README config loads");
     assert_eq!(cfg.input.date_format, "%m/%d/%Y");
     assert_eq!(cfg.followups()["day90"].anchor, Anchor::Admit);
+    let l = &cfg.longitudinal;
+    iop_outcomes::assert_close!(l.max_days, 120.0, iop_outcomes::stats::prec::CLOSED);
+    iop_outcomes::assert_close!(l.horizon_weeks, 8.0, iop_outcomes::stats::prec::CLOSED);
     let cat = cfg.catalog().unwrap();
     assert_eq!(cat.get("phq9").unwrap().rci_threshold(), Some(5.0));
     let w = cat.get("weight_kg").unwrap();

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod corpus;
 mod ingest;
+mod longitudinal;
 mod props;
 mod reliability;
 mod report;

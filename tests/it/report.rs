@@ -85,12 +85,14 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
     } = parse(&html);
     for id in [
         "headline",
+        "dropout",
         "outcomes",
         "abstinence",
         "ancova",
         "attrition",
         "engagement",
         "trend",
+        "longitudinal",
         "data-quality",
         "methods",
     ] {
@@ -131,6 +133,10 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
         "summary label not escaped"
     );
     assert!(summary.contains("## Overall") && summary.contains("PHQ9: mean change"));
+    // Outcomes under dropout: the completers beside the mixed model, with the methods.
+    assert!(summary.contains("## Outcomes under dropout"));
+    assert!(html.contains("model: change over the same weeks"));
+    assert!(html.contains("(1 + t | episode_id)") && html.contains("Satterthwaite"));
 }
 
 #[test]
@@ -212,6 +218,7 @@ fn charts_parse_decode_and_are_inlined() {
         }) {
             expected.push(format!("trend_{i}"));
         }
+        expected.push(format!("trajectory_{i}"));
     }
     // Instruments with a reliable-change threshold, and the days-of-use instrument.
     for i in ["GAD7", "PCL5", "PHQ9"] {
@@ -253,6 +260,7 @@ fn charts_parse_decode_and_are_inlined() {
         "trend",
         "hours",
         "funnel",
+        "trajectory",
     ] {
         assert!(ids.contains(&format!("charts-{kind}")), "{kind} section");
     }

@@ -219,6 +219,7 @@ fn without_attendance_the_engagement_table_keeps_what_episodes_give() {
         "attrition",
         "engagement",
         "trend",
+        "longitudinal",
     ] {
         let t = Table::read(&w.join(&format!("out/all/{f}.csv")));
         assert_eq!(&t.header[..2], ["period", "followup"], "{f}");
