@@ -179,11 +179,7 @@ pub fn protect_with(
     let unprotected = intervals
         .iter()
         .enumerate()
-        .filter(|(i, iv)| {
-            !unpublished[*i]
-                && counts[*i].value > 0
-                && matches!(iv, Some(iv) if iv.discloses(below))
-        })
+        .filter(|(i, iv)| !unpublished[*i] && matches!(iv, Some(iv) if iv.discloses(below)))
         .map(|(i, _)| i)
         .collect();
     let total = blank
@@ -377,9 +373,10 @@ impl<'a> Engine<'a> {
         let (mut bad, mut good) = (Vec::new(), Vec::new());
         for j in range {
             let v = sys.vars[j];
-            // An unknown no file shows, or a zero (which reveals nobody), needs no cover; a
-            // blank certified before stays safe.
-            if self.exempt[v] || self.counts[v].value == 0 || safe[v] {
+            // An unknown no file shows needs no cover; a blank certified before stays safe.
+            // A blanked zero does: the audit cannot tell it from a small count, and a zero
+            // narrowed to [0, 5] reads as "a few people" all the same.
+            if self.exempt[v] || safe[v] {
                 continue;
             }
             if attack

@@ -992,7 +992,7 @@ fn small_table() -> impl Strategy<Value = (Vec<usize>, Vec<u64>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
 
     /// After protect(), a brute-force integer attacker cannot narrow any blank below the
     /// band; where the grand total is published (so it caps every count), the intervals
