@@ -47,19 +47,10 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
 
     progress.stage("reading and validating the export");
     let export = read_export(&opts.input, &cfg, &catalog)?;
-    let retention = retention::Params::new(
-        &export,
-        &cfg.retention.dropout_reasons,
-        opts.period.bounds(),
-        opts.data_through,
-    )?;
+    let settings = job.settings(&export)?;
     progress.stage("pairing baseline and follow-up scores");
     let cohort = select_cohort(&export, job.rules.clone(), &opts.period)?;
     progress.stage("computing the tables");
-    let settings = Settings {
-        retention,
-        ..job.settings()
-    };
     let mut tables = Tables::compute(&export, &cohort, &settings);
     let disclosure = job.protect(&mut tables, &export)?;
     progress.stage("drawing the charts and writing the report");
@@ -93,16 +84,22 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     staging.add("manifest.json", manifest.to_json()?);
     let folder = diag::timed("publish", || staging.publish())?;
     progress.finish();
-    let summary = RunSummary {
-        folder,
-        outcome_rows: tables.outcomes.len(),
-        quarantined: export.quarantine.len(),
-        cohort: cohort.size,
-        active: cohort.active,
-    };
+    let summary = RunSummary::new(folder, &tables, &export, &cohort);
     drop(published);
     release((export, cohort, tables));
     Ok(summary)
+}
+
+impl RunSummary {
+    fn new(folder: PathBuf, tables: &Tables, export: &Export, cohort: &Cohort) -> Self {
+        RunSummary {
+            folder,
+            outcome_rows: tables.outcomes.len(),
+            quarantined: export.quarantine.len(),
+            cohort: cohort.size,
+            active: cohort.active,
+        }
+    }
 }
 
 /// The settings of one run.
@@ -116,16 +113,23 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    fn settings(&self) -> Settings<'_> {
-        Settings {
+    /// The tables' settings; the retention window comes from the export's dates.
+    fn settings(&self, export: &Export) -> Result<Settings<'_>> {
+        let retention = retention::Params::new(
+            export,
+            &self.cfg.retention.dropout_reasons,
+            self.opts.period.bounds(),
+            self.opts.data_through,
+        )?;
+        Ok(Settings {
             catalog: self.catalog,
             groups: &self.cfg.report.group_by,
             suppress_below: self.opts.suppress.then_some(self.cfg.report.suppress_below),
             dose_hours: self.cfg.report.dose_hours,
-            retention: None,
+            retention,
             benchmark_by: &self.cfg.benchmark.by,
             longitudinal: self.cfg.longitudinal.clone(),
-        }
+        })
     }
 
     /// Small-cell protection (SPEC §7, §11), when suppression is on.

@@ -29,6 +29,22 @@ use rayon::prelude::*;
 /// bound not proven optimal falls back to the values actually reached (see [`Attack`]).
 const NODE_LIMIT: u64 = 20_000;
 
+/// Probes ([`Attack::probe`]) at most per attack, and the open blanks below which none runs.
+const MAX_PROBES: u64 = 24;
+const PROBE_MIN: usize = 16;
+
+/// A fixed 64-bit mix of (`j`, `k`) (splitmix64's finaliser): the probes' signs, the same on
+/// every machine and run.
+fn mix(j: u64, k: u64) -> u64 {
+    let mut z = j
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(k.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        .wrapping_add(0x94D0_49BB_1331_11EB);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// Distance from an integer within which an LP value counts as integral (the solver holds
 /// rows to 1e-7; rounded points are then checked exactly).
 const INT_TOL: f64 = 1e-6;
@@ -63,6 +79,7 @@ pub fn intervals(published: &[Option<u64>], relations: &[Relation]) -> Bounds {
 /// blanks' intervals are left `None`: a certificate of width suffices for them).
 pub(crate) fn narrowed(published: &[Option<u64>], relations: &[Relation], need: u64) -> Bounds {
     attack_groups(published, relations, |attack, j| {
+        attack.probe(need)?;
         if attack.width_at_least(j, need)? {
             Ok(None)
         } else {
@@ -302,6 +319,8 @@ pub(crate) struct Attack<'s> {
     /// Whether `moves` is exact (its LP solved): then a variable of a homogeneous group that
     /// does not move is 0.
     cone_exact: bool,
+    /// Whether [`Attack::probe`] has run.
+    probed: bool,
     pub lp_solves: usize,
     pub integer_solves: usize,
 }
@@ -316,9 +335,32 @@ impl<'s> Attack<'s> {
             has_point: false,
             moves: None,
             cone_exact: false,
+            probed: false,
             lp_solves: 0,
             integer_solves: 0,
         }
+    }
+
+    /// An attack that knows, per variable, a smallest and a largest value reached by
+    /// feasible integral points (not necessarily the same point).
+    pub(crate) fn with_seen(sys: &'s System, lo: Vec<u64>, hi: Vec<u64>) -> Self {
+        debug_assert!(lo.len() == sys.vars.len() && hi.len() == lo.len());
+        let mut a = Attack::new(sys);
+        a.seen_lo = lo;
+        a.seen_hi = hi;
+        a.has_point = true;
+        a
+    }
+
+    /// Per variable (count index from `vars`), the smallest and largest value reached.
+    pub(crate) fn seen(&self, vars: &[usize]) -> Vec<(usize, u64, u64)> {
+        if !self.has_point {
+            return Vec::new();
+        }
+        vars.iter()
+            .zip(self.seen_lo.iter().zip(&self.seen_hi))
+            .map(|(&v, (&lo, &hi))| (v, lo, hi))
+            .collect()
     }
 
     /// Records a known feasible integral point (e.g. the true values of the blanks).
@@ -417,6 +459,83 @@ impl<'s> Attack<'s> {
             self.optimum(j, false)?.expect("x >= 0 bounds a minimum")
         };
         Ok(Interval { lo, hi })
+    }
+
+    /// Looks for integral points that spread many blanks at once, before any blank is
+    /// attacked on its own: each probe maximises a fixed pseudo-random ±1 combination of the
+    /// blanks not yet `need` apart (each variable capped, so no probe is unbounded; a capped
+    /// point is still a point of the group), and keeps the vertex when it is integral. Probes
+    /// stop when the open blanks are few or two probes in a row settle none. Runs once per
+    /// attack; groups below [`PROBE_MIN`] open blanks are left to the per-blank bounds.
+    /// Measured on a 1,000-episode export for one quarter (one group of 1,537 blanks): 24
+    /// probes settle 1,057 of its blanks; the audit took 28 s instead of 65 s, protection
+    /// 126 s instead of 143 s, with the same blanks.
+    pub(crate) fn probe(&mut self, need: u64) -> Result<(), Failure> {
+        if self.probed {
+            return Ok(());
+        }
+        self.probed = true;
+        let n = self.sys.vars.len();
+        let cap = self.cap();
+        let mut idle = 0;
+        for k in 0..MAX_PROBES {
+            let open: Vec<usize> = (0..n).filter(|&j| self.spread(j) < need).collect();
+            if open.len() < PROBE_MIN || idle == 2 {
+                break;
+            }
+            let mut weights = vec![0.0; n];
+            for &j in &open {
+                weights[j] = if mix(j as u64, k) & 1 == 0 { 1.0 } else { -1.0 };
+            }
+            self.lp_solves += 1;
+            let before = open.len();
+            if let Some(x) = self.solve_weighted(&weights, cap)? {
+                if let Some(p) = self.integral(&x) {
+                    self.add_point(&p);
+                }
+            }
+            let after = open.iter().filter(|&&j| self.spread(j) < need).count();
+            idle = if after == before { idle + 1 } else { 0 };
+        }
+        Ok(())
+    }
+
+    /// A cap on every variable for the probes: above every value a row can force (the
+    /// right-hand sides and the points seen), so no probe is unbounded.
+    fn cap(&self) -> f64 {
+        let rhs = self
+            .sys
+            .eqs
+            .iter()
+            .map(|(_, r)| r.unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        let seen = if self.has_point {
+            self.seen_hi.iter().copied().max().unwrap_or(0)
+        } else {
+            0
+        };
+        (2 * rhs.max(u128::from(seen)) + 100) as f64
+    }
+
+    /// Maximises `weights · x` over the group with every variable in [0, cap]; `None` when
+    /// the solver stops without a solution.
+    fn solve_weighted(&self, weights: &[f64], cap: f64) -> Result<Option<Vec<f64>>, Failure> {
+        let mut p = Problem::new(OptimizationDirection::Maximize);
+        let vars: Vec<Variable> = weights.iter().map(|&w| p.add_var(w, (0.0, cap))).collect();
+        for (terms, rhs) in &self.sys.eqs {
+            let expr: Vec<(Variable, f64)> =
+                terms.iter().map(|&(k, c)| (vars[k], c as f64)).collect();
+            p.add_constraint(expr, ComparisonOp::Eq, *rhs as f64);
+        }
+        match p.solve_with(SolveOptions::default()) {
+            Ok(SolveOutcome::Solution(s)) => {
+                Ok(Some(vars.iter().map(|&v| s.var_value(v)).collect()))
+            }
+            Ok(SolveOutcome::Interrupted(_)) | Err(LpError::Unbounded) => Ok(None),
+            Err(LpError::Infeasible) => Err(Failure::Infeasible),
+            Err(e) => Err(Failure::Solver(e.to_string())),
+        }
     }
 
     /// Whether variable `j` can vary by at least `need` over integer points. Decided from

@@ -24,7 +24,7 @@
 use super::bounds::{chunks, Attack, Failure, Row, System};
 use super::{is_primary, required_width, validate, Count, Interval, ModelError, Relation};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// The suppression pattern and what an attacker can still learn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,48 +113,70 @@ pub fn protect_with(
     }
     engine.close(&mut blank, 0..relations.len());
 
-    // Unsafe blanks per group of blanks, keyed by the group's members: a group's problem
-    // depends on nothing else, so an unchanged group is not attacked again. And blanking
-    // more only widens what the attacker can say of every other blank (a published value
-    // becomes an unknown: the feasible set of the rest is a projection of a larger one), so a
-    // blank once certified safe stays safe and is not attacked again either. Measured on a
-    // 4,000-episode export for one quarter (27 rounds over one group of 754 blanks): 78 s
-    // re-attacking every blank of a changed group, 2 s with the certificates kept.
-    let mut cache: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
-    let mut safe = vec![false; counts.len()];
+    // Each blank is checked until it is certified safe, in key order: the first blank (by
+    // key) found unsafe is the target of the next addition. Blanking more only widens what
+    // the attacker can say of every other blank (a published value becomes an unknown: the
+    // feasible set of the rest is a projection of a larger one), so a blank once certified
+    // stays safe and is never checked again; and a blank found unsafe may have become safe
+    // since, so only the smallest pending one is checked again before it is worked on. This
+    // picks the same targets as attacking every blank of a changed group each round, with a
+    // handful of LPs a round instead of some per pending blank. Every integral table found
+    // along the way stays a feasible table of every later pattern (the counts blanked since
+    // take their true values), so the smallest and largest value each count took are kept
+    // across rounds (`seen`) and certify blanks with no LP at all. Measured on a
+    // 1,000-episode export for one quarter (--period 2025Q3, one group of 1,537 blanks):
+    // 263 s attacking every pending blank of the changed group each round, 143 s so.
+    let mut seen = Seen::new(counts);
+    let mut pending: BTreeSet<(&[u8], usize)> = BTreeSet::new();
     let mut given_up = vec![false; counts.len()];
-    loop {
+    let needs_cover = |c: usize, blank: &[bool]| blank[c] && !engine.exempt[c];
+    {
+        // The first pass attacks every group at once (in parallel, gathered in order).
         let rows = engine.rows(&blank);
         let systems = System::all(&rows, &engine.of_count, &blank);
-        let fresh: Vec<System> = systems
-            .iter()
-            .filter(|s| !cache.contains_key(&s.vars))
-            .cloned()
-            .collect();
-        let jobs = chunks(&fresh);
-        let found: Vec<Result<Verdicts, ModelError>> = jobs
+        let jobs = chunks(&systems);
+        let found: Vec<Result<(Verdicts, Vec<(usize, u64, u64)>), ModelError>> = jobs
             .par_iter()
-            .map(|&(k, from, to)| engine.unsafe_blanks(&fresh[k], from..to, &safe))
+            .map(|&(k, from, to)| engine.unsafe_blanks(&systems[k], from..to, &seen, true))
             .collect();
-        for sys in &fresh {
-            cache.insert(sys.vars.clone(), Vec::new());
+        for u in found {
+            let ((bad, _good), points) = u?;
+            seen.merge(&points);
+            for v in bad {
+                pending.insert((counts[v].key.as_bytes(), v));
+            }
         }
-        for (&(k, _, _), u) in jobs.iter().zip(found) {
-            let (bad, good) = u?;
-            good.into_iter().for_each(|v| safe[v] = true);
-            cache.get_mut(&fresh[k].vars).expect("inserted").extend(bad);
+    }
+    while let Some(&(key, target)) = pending.first() {
+        let rows = engine.rows(&blank);
+        let mut in_group = vec![false; counts.len()];
+        let sys = System::around(target, &rows, &engine.of_count, &mut in_group);
+        let j = sys
+            .vars
+            .binary_search(&target)
+            .expect("target in its group");
+        let ((bad, _), points) = engine.unsafe_blanks(&sys, j..j + 1, &seen, false)?;
+        seen.merge(&points);
+        if bad.is_empty() {
+            pending.remove(&(key, target));
+            continue;
         }
-        let mut open: Vec<usize> = Vec::new();
-        for sys in &systems {
-            open.extend(cache[&sys.vars].iter().filter(|&&i| !given_up[i]));
+        match engine.best_addition(target, &blank, &seen)? {
+            Some(added) => {
+                for c in added {
+                    blank[c] = true;
+                    if needs_cover(c, &blank) && !seen.safe(c, engine.need) {
+                        pending.insert((counts[c].key.as_bytes(), c));
+                    }
+                }
+            }
+            None => {
+                given_up[target] = true;
+                pending.remove(&(key, target));
+            }
         }
-        let Some(&target) = open.iter().min_by_key(|&&i| (counts[i].key.as_bytes(), i)) else {
-            break;
-        };
-        match engine.best_addition(target, &blank)? {
-            Some(added) => added.into_iter().for_each(|c| blank[c] = true),
-            None => given_up[target] = true,
-        }
+        // Blanks the tables found so far already certify need no LP.
+        pending.retain(|&(_, c)| !seen.safe(c, engine.need));
     }
 
     // What is left unsafe (given up on), with the attacker's exact intervals.
@@ -198,6 +220,35 @@ pub fn protect_with(
 
 /// Blanks found unsafe and blanks certified safe.
 type Verdicts = (Vec<usize>, Vec<usize>);
+
+/// The smallest and largest value each count took over the integral tables found so far,
+/// the true table first. Each stays a feasible table of every later pattern, so a blank
+/// whose values lie `need` apart is safe, and an attack may start from them.
+struct Seen {
+    lo: Vec<u64>,
+    hi: Vec<u64>,
+}
+
+impl Seen {
+    fn new(counts: &[Count]) -> Self {
+        let truth: Vec<u64> = counts.iter().map(|c| c.value).collect();
+        Seen {
+            lo: truth.clone(),
+            hi: truth,
+        }
+    }
+
+    fn safe(&self, c: usize, need: u64) -> bool {
+        self.hi[c] - self.lo[c] >= need
+    }
+
+    fn merge(&mut self, found: &[(usize, u64, u64)]) {
+        for &(c, lo, hi) in found {
+            self.lo[c] = self.lo[c].min(lo);
+            self.hi[c] = self.hi[c].max(hi);
+        }
+    }
+}
 
 /// An addition tried: its cost, the counts it blanks, the target's LP width after it.
 type Tried<'a> = (Cost<'a>, Vec<usize>, u64);
@@ -351,6 +402,13 @@ impl<'a> Engine<'a> {
         a
     }
 
+    /// An attack on `sys` that knows every value `seen` records as reached.
+    fn seeded<'s>(&self, sys: &'s System, seen: &Seen) -> Attack<'s> {
+        let lo = sys.vars.iter().map(|&v| seen.lo[v]).collect();
+        let hi = sys.vars.iter().map(|&v| seen.hi[v]).collect();
+        Attack::with_seen(sys, lo, hi)
+    }
+
     fn solver_error(&self, v: usize, e: Failure) -> ModelError {
         ModelError::Solver {
             key: self.counts[v].key.clone(),
@@ -362,21 +420,28 @@ impl<'a> Engine<'a> {
     }
 
     /// The blanks of `sys` (among its variables `range`) an attacker can narrow below the
-    /// required width.
+    /// required width, and the smallest and largest value each blank took over the integral
+    /// tables found (count, lo, hi).
     fn unsafe_blanks(
         &self,
         sys: &System,
         range: std::ops::Range<usize>,
-        safe: &[bool],
-    ) -> Result<Verdicts, ModelError> {
-        let mut attack = self.attack(sys);
+        seen: &Seen,
+        probe: bool,
+    ) -> Result<(Verdicts, Vec<(usize, u64, u64)>), ModelError> {
+        let mut attack = self.seeded(sys, seen);
+        if probe {
+            attack
+                .probe(self.need)
+                .map_err(|e| self.solver_error(sys.vars[0], e))?;
+        }
         let (mut bad, mut good) = (Vec::new(), Vec::new());
         for j in range {
             let v = sys.vars[j];
             // An unknown no file shows needs no cover; a blank certified before stays safe.
             // A blanked zero does: the audit cannot tell it from a small count, and a zero
             // narrowed to [0, 5] reads as "a few people" all the same.
-            if self.exempt[v] || safe[v] {
+            if self.exempt[v] || seen.safe(v, self.need) {
                 continue;
             }
             if attack
@@ -388,7 +453,7 @@ impl<'a> Engine<'a> {
                 bad.push(v);
             }
         }
-        Ok((bad, good))
+        Ok(((bad, good), attack.seen(&sys.vars)))
     }
 
     /// The cheapest set of counts to blank (a published member of a relation of `target`,
@@ -398,6 +463,7 @@ impl<'a> Engine<'a> {
         &self,
         target: usize,
         blank: &[bool],
+        seen: &Seen,
     ) -> Result<Option<Vec<usize>>, ModelError> {
         let mut cands: Vec<usize> = self.of_count[target]
             .iter()
@@ -441,7 +507,7 @@ impl<'a> Engine<'a> {
         'batches: for group in cands.chunks(batch) {
             let evaluated: Vec<Result<Tried, ModelError>> = group
                 .par_iter()
-                .map(|&c| self.try_addition(target, blank, c))
+                .map(|&c| self.try_addition(target, blank, seen, c))
                 .collect();
             for (&c, e) in group.iter().zip(evaluated) {
                 if let Some((b, _)) = &best_safe {
@@ -474,6 +540,7 @@ impl<'a> Engine<'a> {
         &self,
         target: usize,
         blank: &[bool],
+        seen: &Seen,
         c: usize,
     ) -> Result<Tried<'_>, ModelError> {
         let mut t = blank.to_vec();
@@ -487,14 +554,14 @@ impl<'a> Engine<'a> {
         added.extend(self.close(&mut t, queue));
         let cost = self.cost(&added);
         let rows = self.rows(&t);
-        let mut seen = vec![false; t.len()];
-        let sys = System::around(target, &rows, &self.of_count, &mut seen);
+        let mut in_group = vec![false; t.len()];
+        let sys = System::around(target, &rows, &self.of_count, &mut in_group);
         let j = sys
             .vars
             .binary_search(&target)
             .expect("target in its group");
         let w = self
-            .attack(&sys)
+            .seeded(&sys, seen)
             .lp_width(j)
             .map_err(|e| self.solver_error(target, e))?
             .unwrap_or(u64::MAX);
