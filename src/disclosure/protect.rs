@@ -135,7 +135,7 @@ pub fn protect_with(
         let rows = engine.rows(&blank);
         let systems = System::all(&rows, &engine.of_count, &blank);
         let jobs = chunks(&systems);
-        let found: Vec<Result<(Verdicts, Vec<(usize, u64, u64)>), ModelError>> = jobs
+        let found: Vec<Result<Checked, ModelError>> = jobs
             .par_iter()
             .map(|&(k, from, to)| engine.unsafe_blanks(&systems[k], from..to, &seen, true))
             .collect();
@@ -220,6 +220,9 @@ pub fn protect_with(
 
 /// Blanks found unsafe and blanks certified safe.
 type Verdicts = (Vec<usize>, Vec<usize>);
+
+/// Verdicts, and the smallest and largest value each blank took (count, lo, hi).
+type Checked = (Verdicts, Vec<(usize, u64, u64)>);
 
 /// The smallest and largest value each count took over the integral tables found so far,
 /// the true table first. Each stays a feasible table of every later pattern, so a blank
@@ -428,7 +431,7 @@ impl<'a> Engine<'a> {
         range: std::ops::Range<usize>,
         seen: &Seen,
         probe: bool,
-    ) -> Result<(Verdicts, Vec<(usize, u64, u64)>), ModelError> {
+    ) -> Result<Checked, ModelError> {
         let mut attack = self.seeded(sys, seen);
         if probe {
             attack
