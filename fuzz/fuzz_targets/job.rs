@@ -22,8 +22,8 @@
 //! its size and SHA-256, and nothing else was published; on an error nothing was published.
 #![no_main]
 
-use iop_outcomes::app::{self, Command, RunOptions};
-use iop_outcomes::cli::Period;
+use iop_outcomes::app;
+use iop_outcomes::options::{Command, Period, RunOptions};
 use iop_outcomes::config::Config;
 use iop_outcomes::dates;
 use iop_outcomes::ExitStatus;
@@ -125,6 +125,7 @@ fuzz_target!(|data: &[u8]| {
         threads: None,
         quiet: true,
         log_level: None,
+        data_through: None,
     });
     let result = app::execute(command, &mut std::io::sink());
     // IOP_FUZZ_VERBOSE=1 prints each input's outcome (to check what the seeds reach).

@@ -20,8 +20,8 @@
 
 use super::{Interval, Relation};
 use microlp::{
-    ComparisonOp, Error as LpError, OptimizationDirection, Problem, SolutionStatus, SolveOptions,
-    SolveOutcome, Variable,
+    ComparisonOp, Error as LpError, OptimizationDirection, Problem, Solution, SolutionStatus,
+    SolveOptions, SolveOutcome, Variable,
 };
 use rayon::prelude::*;
 
@@ -760,5 +760,126 @@ impl<'s> Attack<'s> {
             Err(LpError::Infeasible) => Err(Failure::Infeasible),
             Err(e) => Err(Failure::Solver(e.to_string())),
         }
+    }
+}
+
+/// The LP bounds of one blank (the target) as published counts next to it are blanked, one
+/// candidate at a time: protection's search tries every published member of the target's
+/// relations, each an LP over a group of up to thousands of blanks. Here the group is built
+/// once with every candidate as a variable, solved for the target's maximum and minimum, and
+/// each candidate is then fixed at its value (warm-started dual simplex); trying a candidate
+/// releases its fix on a copy of the two solutions, a few pivots instead of a solve from
+/// scratch. Every variable is capped (so no solve is unbounded) well above every bounded
+/// optimum: an optimum above that bound counts as unbounded. Measured on a 1,000-episode
+/// export for one quarter (about 290 candidates a target, 1,479 tried in all): protection
+/// 126 s with an LP from scratch per candidate, 52 s so, with the same blanks.
+pub(crate) struct Widening {
+    /// Count index of each variable, ascending.
+    vars: Vec<usize>,
+    handles: Vec<Variable>,
+    target: usize,
+    /// Above every bounded optimum (see [`Widening::new`]).
+    bound: f64,
+    max: Solution,
+    min: Solution,
+}
+
+impl Widening {
+    /// `sys` is the target's group with every candidate blank; `fixed` the candidates (count
+    /// index, true value), each a variable of `sys`. `None` when the solver fails (the caller
+    /// then solves each candidate from scratch).
+    pub(crate) fn new(sys: &System, target: usize, fixed: &[(usize, u64)]) -> Option<Self> {
+        let t = sys.vars.binary_search(&target).ok()?;
+        // Above every bounded optimum: a vertex of rows with ±1 coefficients is bounded by
+        // the sum of the right-hand sides, the fixed candidates' values moved there.
+        let mut value = vec![0u128; sys.vars.len()];
+        for &(c, v) in fixed {
+            value[sys.vars.binary_search(&c).ok()?] = u128::from(v);
+        }
+        let rhs: u128 = sys
+            .eqs
+            .iter()
+            .map(|(terms, r)| {
+                r.unsigned_abs()
+                    + terms
+                        .iter()
+                        .map(|&(k, c)| u128::from(c.unsigned_abs()) * value[k])
+                        .sum::<u128>()
+            })
+            .sum();
+        // A variable's rise along a direction of the cone is met by that of the variable
+        // that reaches the cap first, no more than `bound` above it: an optimum above
+        // `bound` is one that only the cap holds.
+        let bound = rhs as f64;
+        let cap = 2.0 * bound + 100.0;
+        let solve = |dir| -> Option<(Solution, Vec<Variable>)> {
+            let mut p = Problem::new(dir);
+            let handles: Vec<Variable> = (0..sys.vars.len())
+                .map(|k| p.add_var(if k == t { 1.0 } else { 0.0 }, (0.0, cap)))
+                .collect();
+            for (terms, rhs) in &sys.eqs {
+                let expr: Vec<(Variable, f64)> =
+                    terms.iter().map(|&(k, c)| (handles[k], c as f64)).collect();
+                p.add_constraint(expr, ComparisonOp::Eq, *rhs as f64);
+            }
+            let mut s = solution(p.solve())?;
+            for &(c, v) in fixed {
+                let k = sys.vars.binary_search(&c).ok()?;
+                s = solution(s.fix_var(handles[k], v as f64))?;
+            }
+            Some((s, handles))
+        };
+        let (max, handles) = solve(OptimizationDirection::Maximize)?;
+        let (min, _) = solve(OptimizationDirection::Minimize)?;
+        Some(Widening {
+            vars: sys.vars.clone(),
+            handles,
+            target: t,
+            bound,
+            max,
+            min,
+        })
+    }
+
+    /// Whether every count of `released` is a variable here.
+    pub(crate) fn covers(&self, released: &[usize]) -> bool {
+        released.iter().all(|c| self.vars.binary_search(c).is_ok())
+    }
+
+    /// The target's LP width, rounded inward, with the counts `released` blanked (`None`:
+    /// unbounded; `Err` when the solver fails); the minimum is 0 without a solve when
+    /// `zero_seen` (an integral point has the target at 0).
+    pub(crate) fn width(&self, released: &[usize], zero_seen: bool) -> Option<Option<u64>> {
+        let release = |s: &Solution| -> Option<f64> {
+            let mut s = s.clone();
+            for c in released {
+                let k = self.vars.binary_search(c).ok()?;
+                let (o, _) = s.unfix_var(self.handles[k]).ok()?;
+                s = match o {
+                    SolveOutcome::Solution(s) => s,
+                    SolveOutcome::Interrupted(_) => return None,
+                };
+            }
+            Some(s.var_value(self.handles[self.target]))
+        };
+        let hi = release(&self.max)?;
+        if hi > self.bound + 0.5 {
+            return Some(None);
+        }
+        let hi = (hi + INT_TOL).floor().max(0.0) as u64;
+        let lo = if zero_seen {
+            0
+        } else {
+            (release(&self.min)? - INT_TOL).ceil().max(0.0) as u64
+        };
+        Some(Some(hi.saturating_sub(lo)))
+    }
+}
+
+/// The solution of a solve that found one.
+fn solution(outcome: Result<SolveOutcome, LpError>) -> Option<Solution> {
+    match outcome {
+        Ok(SolveOutcome::Solution(s)) => Some(s),
+        _ => None,
     }
 }

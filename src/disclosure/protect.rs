@@ -21,7 +21,7 @@
 //! order; the search itself is sequential and no hash map reaches the result, so the same
 //! input gives the same output whatever the thread count.
 
-use super::bounds::{chunks, Attack, Failure, Row, System};
+use super::bounds::{chunks, Attack, Failure, Row, System, Widening};
 use super::{is_primary, required_width, validate, Count, Interval, ModelError, Relation};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, VecDeque};
@@ -504,13 +504,21 @@ impl<'a> Engine<'a> {
                 k.value as u128,
             )
         };
+        // What each candidate blanks (with the local rules closed after it): cheap, and the
+        // union is what the warm-started bounds must hold as variables.
+        let additions: Vec<Vec<usize>> =
+            cands.par_iter().map(|&c| self.addition(blank, c)).collect();
+        let mut all: Vec<usize> = additions.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        let widening = self.widening(target, blank, &all);
         let mut best_safe: Option<(Cost, Vec<usize>)> = None;
         let mut best_wide: Option<(u64, Cost, Vec<usize>)> = None;
         let batch = 2 * rayon::current_num_threads().max(1);
-        'batches: for group in cands.chunks(batch) {
-            let evaluated: Vec<Result<Tried, ModelError>> = group
+        'batches: for (group, added) in cands.chunks(batch).zip(additions.chunks(batch)) {
+            let evaluated: Vec<Result<Tried, ModelError>> = added
                 .par_iter()
-                .map(|&c| self.try_addition(target, blank, seen, c))
+                .map(|a| self.try_addition(target, blank, seen, widening.as_ref(), a))
                 .collect();
             for (&c, e) in group.iter().zip(evaluated) {
                 if let Some((b, _)) = &best_safe {
@@ -536,16 +544,9 @@ impl<'a> Engine<'a> {
         Ok(best_safe.map(|(_, a)| a).or(best_wide.map(|(_, _, a)| a)))
     }
 
-    /// Blanking `c` (and what the local rules then require): its cost, the counts blanked
-    /// and the LP width of `target` after it (an upper bound on the integer width, for
-    /// ranking only: the next attack of the whole group decides).
-    fn try_addition(
-        &self,
-        target: usize,
-        blank: &[bool],
-        seen: &Seen,
-        c: usize,
-    ) -> Result<Tried<'_>, ModelError> {
+    /// Blanking `c` and what follows it and what the local rules then require: the counts
+    /// blanked, `c` first.
+    fn addition(&self, blank: &[bool], c: usize) -> Vec<usize> {
         let mut t = blank.to_vec();
         t[c] = true;
         let mut added = vec![c];
@@ -555,7 +556,31 @@ impl<'a> Engine<'a> {
             .flat_map(|&a| self.of_count[a].iter().copied())
             .collect();
         added.extend(self.close(&mut t, queue));
-        let cost = self.cost(&added);
+        added
+    }
+
+    /// Blanking `added` (an [`Engine::addition`]): its cost, the counts blanked and the LP
+    /// width of `target` after it (an upper bound on the integer width, for ranking only: the
+    /// next attack of the whole group decides).
+    fn try_addition(
+        &self,
+        target: usize,
+        blank: &[bool],
+        seen: &Seen,
+        widening: Option<&Widening>,
+        added: &[usize],
+    ) -> Result<Tried<'_>, ModelError> {
+        let cost = self.cost(added);
+        let added = added.to_vec();
+        if let Some(w) = widening.filter(|w| w.covers(&added)) {
+            if let Some(width) = w.width(&added, seen.lo[target] == 0) {
+                return Ok((cost, added, width.unwrap_or(u64::MAX)));
+            }
+        }
+        let mut t = blank.to_vec();
+        for &a in &added {
+            t[a] = true;
+        }
         let rows = self.rows(&t);
         let mut in_group = vec![false; t.len()];
         let sys = System::around(target, &rows, &self.of_count, &mut in_group);
@@ -569,6 +594,20 @@ impl<'a> Engine<'a> {
             .map_err(|e| self.solver_error(target, e))?
             .unwrap_or(u64::MAX);
         Ok((cost, added, w))
+    }
+
+    /// The warm-started LP bounds of `target` over its group with every candidate blank
+    /// (see [`Widening`]); `None` when the solver fails.
+    fn widening(&self, target: usize, blank: &[bool], cands: &[usize]) -> Option<Widening> {
+        let mut t = blank.to_vec();
+        for &c in cands {
+            t[c] = true;
+        }
+        let rows = self.rows(&t);
+        let mut in_group = vec![false; t.len()];
+        let sys = System::around(target, &rows, &self.of_count, &mut in_group);
+        let fixed: Vec<(usize, u64)> = cands.iter().map(|&c| (c, self.counts[c].value)).collect();
+        Widening::new(&sys, target, &fixed)
     }
 
     fn cost(&self, added: &[usize]) -> Cost<'a> {

@@ -1093,3 +1093,61 @@ proptest! {
         prop_assert_eq!(a.disclosed, want);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The warm-started widths protect() ranks candidates by ([`bounds::Widening`]) equal an
+    /// LP solved from scratch for every candidate: blank the primary counts, take each
+    /// blank as the target and every published member of its relations as a candidate.
+    #[test]
+    fn warm_started_widths_equal_solves_from_scratch((dims, vals) in small_table()) {
+        use bounds::{index_rows, Attack, Row, System, Widening};
+        let g = Grid::new(&dims, &vals);
+        let blank: Vec<bool> = g.counts.iter().map(|c| is_primary(c.value, BELOW)).collect();
+        let rows_with = |blank: &[bool]| -> Vec<Row> {
+            let published: Vec<Option<u64>> = g
+                .counts
+                .iter()
+                .zip(blank)
+                .map(|(c, &b)| (!b).then_some(c.value))
+                .collect();
+            g.relations
+                .iter()
+                .map(|r| Row::substitute(r, &published).unwrap())
+                .collect()
+        };
+        let of_count: Vec<Vec<usize>> = {
+            let all = vec![true; g.counts.len()];
+            index_rows(&rows_with(&all), g.counts.len())
+        };
+        for target in (0..g.counts.len()).filter(|&t| blank[t]) {
+            let mut cands: Vec<usize> = of_count[target]
+                .iter()
+                .flat_map(|&r| g.relations[r].terms().into_iter().map(|(c, _)| c))
+                .filter(|&c| !blank[c])
+                .collect();
+            cands.sort_unstable();
+            cands.dedup();
+            let mut all = blank.clone();
+            cands.iter().for_each(|&c| all[c] = true);
+            let rows = rows_with(&all);
+            let sys = System::around(target, &rows, &of_count, &mut vec![false; all.len()]);
+            let fixed: Vec<(usize, u64)> = cands.iter().map(|&c| (c, g.counts[c].value)).collect();
+            let w = Widening::new(&sys, target, &fixed).expect("solved");
+            for &c in &cands {
+                let mut b = blank.clone();
+                b[c] = true;
+                let rows = rows_with(&b);
+                let sys = System::around(target, &rows, &of_count, &mut vec![false; b.len()]);
+                let j = sys.vars.binary_search(&target).unwrap();
+                let mut a = Attack::new(&sys);
+                let truth: Vec<u64> = sys.vars.iter().map(|&v| g.counts[v].value).collect();
+                a.add_point(&truth);
+                let scratch = a.lp_width(j).unwrap();
+                let zero = g.counts[target].value == 0;
+                prop_assert_eq!(w.width(&[c], zero), Some(scratch), "{} via {}", g.counts[target].key, g.counts[c].key);
+            }
+        }
+    }
+}
