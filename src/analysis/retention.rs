@@ -551,10 +551,19 @@ pub struct RetentionTable<'a> {
 }
 
 /// retention.csv with its description, for [`crate::analysis::Tables::published`].
-pub fn published<'a>(keys: &RunKeys, rows: &'a [RetentionRow]) -> RetentionTable<'a> {
+pub fn published<'a>(keys: &RunKeys, retention: &'a Retention) -> RetentionTable<'a> {
     RetentionTable {
-        spec: spec(keys),
-        rows,
+        spec: spec(keys).when_empty(empty_text(retention)),
+        rows: &retention.rows,
+    }
+}
+
+/// What the page says where a retention table has no row: withheld, or none for the period.
+pub fn empty_text(retention: &Retention) -> &'static str {
+    if retention.withheld {
+        "Withheld from this report under small-cell protection (see Retention above); analysts inside the covered entity can run with --no-suppress."
+    } else {
+        crate::table::spec::NO_ROWS
     }
 }
 

@@ -273,8 +273,11 @@ impl Tables {
                 self.engagement.as_slice(),
             )),
             Box::new((trend::spec(keys), self.trend.as_slice())),
-            Box::new(retention::published(keys, &self.retention.rows)),
-            Box::new((retention::tests_spec(keys), self.retention.tests.as_slice())),
+            Box::new(retention::published(keys, &self.retention)),
+            Box::new((
+                retention::tests_spec(keys).when_empty(retention::empty_text(&self.retention)),
+                self.retention.tests.as_slice(),
+            )),
             Box::new((benchmark::spec(keys), self.benchmark.as_slice())),
             Box::new((longitudinal::spec(keys), self.longitudinal.rows.as_slice())),
         ]

@@ -294,6 +294,8 @@ pub struct PageTable {
     pub rows: Vec<Vec<String>>,
     /// Per cell: withheld by small-cell protection (shown as [`WITHHELD`]).
     pub withheld: Vec<Vec<bool>>,
+    /// What the page says when `rows` is empty.
+    pub empty: String,
 }
 
 /// How the page shows a value withheld by small-cell protection.
@@ -312,7 +314,12 @@ pub struct TableSpec<R> {
     pub parts: Vec<Parts>,
     /// Additive relations within a row besides the parts (see [`RowRelation`]).
     pub relations: Vec<RowRelation>,
+    /// What the page says when the table has no row.
+    pub empty: String,
 }
+
+/// What the page says of a table with no row, unless its description says otherwise.
+pub const NO_ROWS: &str = "No rows for this period.";
 
 impl<R> TableSpec<R> {
     pub fn new(name: &'static str, title: &str, caption: &str) -> TableSpec<R> {
@@ -323,7 +330,14 @@ impl<R> TableSpec<R> {
             columns: Vec::new(),
             parts: Vec::new(),
             relations: Vec::new(),
+            empty: NO_ROWS.to_string(),
         }
+    }
+
+    /// What the page says when the table has no row (e.g. why it is withheld).
+    pub fn when_empty(mut self, text: &str) -> Self {
+        self.empty = text.to_string();
+        self
     }
 
     pub fn column(mut self, c: Column<R>) -> Self {
@@ -398,6 +412,7 @@ impl<R> TableSpec<R> {
             text: shown.iter().map(|c| c.format == Format::Text).collect(),
             rows: cells,
             withheld: marks,
+            empty: self.empty.clone(),
         }
     }
 

@@ -278,6 +278,13 @@ fn protection_withholds_retention_and_the_audit_passes() {
     let shut = w.join("shut/2025Q3");
     let html = std::fs::read_to_string(shut.join("report.html")).unwrap();
     assert!(html.contains("Retention is withheld from this report"));
+    // Both tables' sections say why they are empty, not "No rows for this period."
+    assert_eq!(
+        html.matches("Withheld from this report under small-cell protection")
+            .count(),
+        2
+    );
+    assert!(!html.contains("No rows for this period."));
     assert!(!html.contains("dropped out by day") && !html.contains("log-rank chi-square"));
     let summary = std::fs::read_to_string(shut.join("summary.md")).unwrap();
     assert!(summary.contains("Retention is withheld from this report"));
