@@ -484,7 +484,7 @@ fn the_page_shows_each_group_at_days_30_60_and_90() {
         followup: "discharge".into(),
         groups: columns(),
     };
-    let t = published(&keys, &r.rows);
+    let t = published(&keys, &r);
     assert_eq!(t.table().rows.len(), r.rows.len());
     let page = t.page(&|_, _| false);
     let day = page.header.iter().position(|h| h == "day").unwrap();
@@ -514,7 +514,7 @@ fn the_page_asks_about_withheld_cells_by_their_row_in_the_file() {
         .iter()
         .position(|x| x.labels == ["b", "CBT"] && x.day == 50)
         .unwrap();
-    let page = published(&keys, &r.rows).page(&|i, c| i == at && c == "n_risk");
+    let page = published(&keys, &r).page(&|i, c| i == at && c == "n_risk");
     let day = page.header.iter().position(|h| h == "day").unwrap();
     let risk = page.header.iter().position(|h| h == "at risk").unwrap();
     for (row, marks) in page.rows.iter().zip(&page.withheld) {
