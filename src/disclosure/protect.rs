@@ -190,7 +190,7 @@ pub fn protect_with(
         if left.is_empty() {
             continue;
         }
-        let mut attack = engine.attack(sys);
+        let mut attack = engine.seeded(sys, &seen);
         for j in left {
             let iv = attack
                 .interval(j)
@@ -397,15 +397,8 @@ impl<'a> Engine<'a> {
             .collect()
     }
 
-    /// An attack on `sys` that knows the true values are a solution.
-    fn attack<'s>(&self, sys: &'s System) -> Attack<'s> {
-        let mut a = Attack::new(sys);
-        let truth: Vec<u64> = sys.vars.iter().map(|&v| self.counts[v].value).collect();
-        a.add_point(&truth);
-        a
-    }
-
-    /// An attack on `sys` that knows every value `seen` records as reached.
+    /// An attack on `sys` that knows every value `seen` records as reached (the true values
+    /// among them).
     fn seeded<'s>(&self, sys: &'s System, seen: &Seen) -> Attack<'s> {
         let lo = sys.vars.iter().map(|&v| seen.lo[v]).collect();
         let hi = sys.vars.iter().map(|&v| seen.hi[v]).collect();
