@@ -142,6 +142,7 @@ impl Job<'_> {
             discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
             benchmark_by: self.cfg.benchmark.by.clone(),
             longitudinal_has_baselines: self.longitudinal_has_baselines(),
+            whole_export: self.opts.period.bounds().is_none(),
         };
         let outcome = diag::timed("small-cell protection", || {
             tables.protect(&self.keys(), self.cfg.report.dose_hours, below, &links)
@@ -168,6 +169,7 @@ impl Job<'_> {
             below: self.cfg.report.suppress_below,
             applies: &applies,
             benchmark_by: &self.cfg.benchmark.by,
+            whole_export: self.opts.period.bounds().is_none(),
         };
         let findings = diag::timed("disclosure audit", || audit::audit(files, &run))?;
         Ok(Some(DisclosureRecord {

@@ -230,6 +230,9 @@ pub struct Retention {
     pub rows: Vec<RetentionRow>,
     /// retention_tests.csv, byte-wise on the track.
     pub tests: Vec<RetentionTestRow>,
+    /// retention_summary.csv: each group by day 30, 60 and 90, in group order (protected
+    /// with the other tables when retention.csv is withheld).
+    pub summary: Vec<summary::SummaryRow>,
     /// The grouping columns the rows' labels follow.
     pub columns: Vec<String>,
     /// `None`: not computed (no accepted episode).
@@ -286,6 +289,7 @@ pub fn compute(eps: &Episodes, columns: &[String], p: &Params) -> Retention {
     };
     let tests = tests(eps, &track_groups, &times, &outcomes);
     Retention {
+        summary: summary::rows(&rows),
         rows,
         tests,
         columns: columns.to_vec(),
@@ -561,7 +565,7 @@ pub fn published<'a>(keys: &RunKeys, retention: &'a Retention) -> RetentionTable
 /// What the page says where a retention table has no row: withheld, or none for the period.
 pub fn empty_text(retention: &Retention) -> &'static str {
     if retention.withheld {
-        "Withheld from this report under small-cell protection (see Retention above); analysts inside the covered entity can run with --no-suppress."
+        "Withheld from this report under small-cell protection (day-by-day counts would reveal small numbers; the figures by day 30, 60 and 90 are in retention_summary.csv). Analysts inside the covered entity can run with --no-suppress."
     } else {
         crate::table::spec::NO_ROWS
     }
@@ -626,6 +630,13 @@ impl Retention {
         by_group(&self.rows).find(|g| g[0].labels == want)
     }
 
+    /// The summary row of the group of [`Retention::group`] (kept when the day-by-day rows
+    /// are withheld).
+    pub fn summary_of(&self, track: &str, modality: &str) -> Option<&summary::SummaryRow> {
+        let want = self.want(track, modality)?;
+        self.summary.iter().find(|s| s.labels == want)
+    }
+
     /// The labels of [`Retention::group`].
     fn want(&self, track: &str, modality: &str) -> Option<Vec<String>> {
         let mut want = vec![ALL.to_string(); self.columns.len()];
@@ -645,8 +656,11 @@ impl Retention {
         let (Some(c), Some(t)) = (self.column(column), self.want(track, ALL)) else {
             return Vec::new();
         };
-        let mut out: Vec<String> = by_group(&self.rows)
-            .map(|g| &g[0].labels)
+        // The summary has a row per group, and is kept when the rows are withheld.
+        let mut out: Vec<String> = self
+            .summary
+            .iter()
+            .map(|s| &s.labels)
             .filter(|l| {
                 l[c] != ALL
                     && l.iter()
@@ -662,5 +676,6 @@ impl Retention {
     }
 }
 
+pub mod summary;
 #[cfg(test)]
 mod tests;

@@ -177,8 +177,13 @@ impl Tables {
         links: &Links,
     ) -> Result<protection::Outcome> {
         // retention.csv and retention_tests.csv are withheld whole, not protected cell by
-        // cell (see `Retention::withhold`); report::audit refuses any row of them.
+        // cell (see `Retention::withhold`); report::audit refuses any row of them. The
+        // figures by day 30, 60 and 90 (retention_summary.csv) are protected with the rest.
         self.retention.withhold();
+        let mut retention_summary = Rows {
+            spec: retention::summary::spec(keys),
+            rows: &mut self.retention.summary,
+        };
         let mut outcomes = Rows {
             spec: outcomes::spec(keys),
             rows: &mut self.outcomes,
@@ -217,6 +222,7 @@ impl Tables {
             &mut trend,
             &mut bench,
             &mut longitudinal,
+            &mut retention_summary,
         ];
         let mut outcome = protection::protect(tables, &links.all(keys), below)?;
         // longitudinal.csv's text cells that read empty with their count.
@@ -278,6 +284,10 @@ impl Tables {
                 retention::tests_spec(keys).when_empty(retention::empty_text(&self.retention)),
                 self.retention.tests.as_slice(),
             )),
+            Box::new((
+                retention::summary::spec(keys),
+                self.retention.summary.as_slice(),
+            )),
             Box::new((benchmark::spec(keys), self.benchmark.as_slice())),
             Box::new((longitudinal::spec(keys), self.longitudinal.rows.as_slice())),
         ]
@@ -297,6 +307,9 @@ pub struct Links {
     /// `[longitudinal] max_days`): then every paired episode is in the model, and
     /// longitudinal.csv's n_episodes − n_without_followup is outcomes.csv's n_paired.
     pub longitudinal_has_baselines: bool,
+    /// Whether the run covers the whole export (no period): then retention's cohort (every
+    /// accepted episode) holds the discharged cohort episodes of engagement.csv.
+    pub whole_export: bool,
 }
 
 /// Key of a row as (column name, value).
@@ -433,6 +446,24 @@ impl Links {
                     }),
                 });
             }
+        }
+        // Retention's episodes of a group hold engagement's discharged episodes (and those
+        // still in care); its completions by day 90 are some of engagement's completions.
+        if self.whole_export {
+            out.push(Link {
+                from: "engagement",
+                counts: &["n_discharged"],
+                into: "retention_summary",
+                into_count: "n_episodes",
+                key_of: Box::new(same_key),
+            });
+            out.push(Link {
+                from: "retention_summary",
+                counts: &["n_completed_90"],
+                into: "engagement",
+                into_count: "n_completed",
+                key_of: Box::new(same_key),
+            });
         }
         out.extend(benchmark::links(keys, &self.benchmark_by));
         out

@@ -336,6 +336,7 @@ mod tests {
             }
         }
         Retention {
+            summary: crate::analysis::retention::summary::rows(&rows),
             rows,
             columns: vec!["track".into(), "modality".into()],
             ..Default::default()

@@ -185,7 +185,61 @@ fn codebooks() -> Vec<Codebook> {
                 ),
             ],
         },
+        // A row per group with an admitted episode; the counts of a day follow-up does not
+        // reach (after followed_to_day) do not apply. The incidences are blank with their
+        // counts, and a count is not a proportion of n_episodes once anyone is censored, so
+        // they imply nothing more.
+        Codebook {
+            table: "retention_summary",
+            keys: &[],
+            grouped: true,
+            counts: [
+                "n_episodes",
+                "n_dropout_30",
+                "n_dropout_60",
+                "n_dropout_90",
+                "n_completed_30",
+                "n_completed_60",
+                "n_completed_90",
+            ]
+            .into_iter()
+            .map(col)
+            .collect(),
+            rows: &[
+                (
+                    "n_episodes",
+                    &["n_dropout_30", "n_completed_30", "neither by day 30"],
+                ),
+                (
+                    "n_episodes",
+                    &["n_dropout_60", "n_completed_60", "neither by day 60"],
+                ),
+                (
+                    "n_episodes",
+                    &["n_dropout_90", "n_completed_90", "neither by day 90"],
+                ),
+                ("n_dropout_60", &["n_dropout_30", "dropouts on days 31-60"]),
+                ("n_dropout_90", &["n_dropout_60", "dropouts on days 61-90"]),
+                (
+                    "n_completed_60",
+                    &["n_completed_30", "completions on days 31-60"],
+                ),
+                (
+                    "n_completed_90",
+                    &["n_completed_60", "completions on days 61-90"],
+                ),
+            ],
+        },
     ]
+}
+
+/// Whether count `name` of a retention_summary.csv row applies: a count by day d only when
+/// follow-up reaches d (`followed_to`, the file's followed_to_day).
+fn reached(name: &str, followed_to: Option<f64>) -> bool {
+    match name.rsplit('_').next().and_then(|d| d.parse::<f64>().ok()) {
+        Some(day) => followed_to.is_some_and(|f| f >= day),
+        None => true,
+    }
 }
 
 /// Tables the audit accepts only without a single row (a header alone), because their rows
@@ -260,6 +314,10 @@ pub struct Run<'a> {
     pub applies: &'a dyn Fn(&str, &str) -> bool,
     /// The unit column of benchmark.csv (`[benchmark] by`).
     pub benchmark_by: &'a str,
+    /// Whether the run covers the whole export (no period): then retention_summary.csv's
+    /// episodes of a group hold engagement.csv's discharged ones, and its completions by
+    /// day 90 are some of engagement's.
+    pub whole_export: bool,
 }
 
 /// Audits the CSV files in `files` (name → bytes).
@@ -414,9 +472,15 @@ fn read_table(book: &Codebook, bytes: &[u8], run: &Run) -> Result<Read> {
             .map(|(k, _)| (k.clone(), cell(k).to_string()))
             .collect();
         let instrument = key.get("instrument").cloned().unwrap_or_default();
+        let followed_to = match book.table {
+            "retention_summary" => num("followed_to_day")?,
+            _ => None,
+        };
         let mut vals = BTreeMap::new();
         for c in &book.counts {
-            if !(run.applies)(&instrument, c.name) {
+            if !(run.applies)(&instrument, c.name)
+                || (book.table == "retention_summary" && !reached(c.name, followed_to))
+            {
                 continue;
             }
             let written = match pos(c.name) {
@@ -489,9 +553,11 @@ fn margins(a: &mut Attack, t: usize, r: &Read) {
                 let (Some(ps), Some(&tot)) = (ps, a.index.get(&(t, total, c))) else {
                     continue;
                 };
-                // longitudinal.csv writes every cell with an episode in the model.
-                let gap = (c == "n_episodes" && r.table != "longitudinal")
-                    .then(|| format!("{}|{rest:?}|{g} not written|{c}", r.table));
+                // longitudinal.csv and retention_summary.csv write every cell with an
+                // episode.
+                let gap = (c == "n_episodes"
+                    && !matches!(r.table, "longitudinal" | "retention_summary"))
+                .then(|| format!("{}|{rest:?}|{g} not written|{c}", r.table));
                 sum(a, tot, ps, gap);
             }
         }
@@ -638,6 +704,27 @@ fn across(a: &mut Attack, read: &[Read], run: &Run) {
             let paired = a.index.get(&(o, r, "n_paired")).copied();
             if let (Some(e), Some(w), Some(p)) = (episodes, without, paired) {
                 a.relations.push(Relation::new(e, vec![w, p]));
+            }
+        }
+    }
+    if let (Some(e), Some(s), true) = (
+        find("engagement"),
+        find("retention_summary"),
+        run.whole_export,
+    ) {
+        for (row, k) in read[s].keys.iter().enumerate() {
+            let Some(er) = read[e].keys.iter().position(|ek| ek == k) else {
+                continue;
+            };
+            let get = |t, r, c| a.index.get(&(t, r, c)).copied();
+            for (total, part) in [
+                (get(s, row, "n_episodes"), get(e, er, "n_discharged")),
+                (get(e, er, "n_completed"), get(s, row, "n_completed_90")),
+            ] {
+                if let (Some(total), Some(part)) = (total, part) {
+                    let rest = a.var(None, true, format!("retention_summary|{k:?}|beyond"));
+                    a.relations.push(Relation::new(total, vec![part, rest]));
+                }
             }
         }
     }

@@ -1,13 +1,14 @@
-//! The page's Retention section (SPEC §13 R5), built from retention.csv's and
+//! The page's Retention section (SPEC §13 R5), built from retention_summary.csv's and
 //! retention_tests.csv's typed rows after suppression: per track and for all tracks, the
 //! share dropped out and the share completed by day 30, 60 and 90 with 95% CIs, and the
 //! log-rank test of dropout across modalities in one sentence. summary.md shows the same.
+//! Under small-cell protection the day-by-day rows (and the test) are withheld and the
+//! figures by day 30, 60 and 90 are published where they reveal no small count.
 
 use super::summary::escape;
 use crate::analysis::cells::ALL;
-use crate::analysis::retention::{
-    at_mark, AtMark, Retention, RetentionRow, RetentionTestRow, MARKS,
-};
+use crate::analysis::retention::summary::{Reported, SummaryRow};
+use crate::analysis::retention::{Retention, RetentionTestRow, MARKS};
 use crate::dates;
 use crate::table::{Cell, Format};
 use serde::Serialize;
@@ -19,14 +20,14 @@ pub struct RetentionView {
     pub tracks: Vec<TrackRetention>,
     /// The cohort and censoring rule of the run, as a sentence (for Methods).
     pub cohort: String,
-    /// Withheld whole by small-cell protection: no figure, no chart.
+    /// The day-by-day rows withheld by small-cell protection: no curves, no test.
     pub withheld: bool,
     /// What the page says then ([`WITHHELD_TEXT`]), else empty.
     pub note: String,
 }
 
 /// What the page and summary.md say when retention is withheld under small-cell protection.
-pub const WITHHELD_TEXT: &str = "Retention is withheld from this report: with small-cell protection on, its day-by-day counts and cumulative incidences cannot yet be published without revealing small counts (consecutive days give each day's discharges). Analysts inside the covered entity can run with --no-suppress.";
+pub const WITHHELD_TEXT: &str = "With small-cell protection on, only the figures by day 30, 60 and 90 are published (where they reveal no small count); the day-by-day curves and the log-rank tests are withheld, since consecutive days would give each day's discharges. Analysts inside the covered entity can run with --no-suppress.";
 
 /// One track's retention figures.
 #[derive(Debug, Clone, Serialize)]
@@ -64,25 +65,20 @@ fn figure(p: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
 
 /// The figures of one group by each of [`MARKS`]. Where the figure at a mark is blanked,
 /// the coarser truth that is published: the incidence never decreases, so the latest earlier
-/// figure shown is a lower bound ("at least 21% (shown to day 76)"; not when it is 0).
-fn by_marks(group: &[RetentionRow], value: fn(&RetentionRow) -> [Option<f64>; 3]) -> Vec<String> {
-    MARKS
-        .iter()
-        .map(|&m| {
-            let r = match at_mark(group, m) {
-                AtMark::NotReached => return NOT_YET.to_string(),
-                AtMark::Nothing => return figure(Some(0.0), None, None),
-                AtMark::Row(r) => r,
-            };
-            let [p, l, h] = value(r);
-            if p.is_some() {
-                return figure(p, l, h);
+/// figure shown is a lower bound ("at least 21% (shown to day 30)"; not when it is 0).
+fn by_marks(row: &SummaryRow, what: Reported) -> Vec<String> {
+    (0..MARKS.len())
+        .map(|k| {
+            if !row.reaches(k) {
+                return NOT_YET.to_string();
             }
-            group
-                .iter()
+            let f = row.figure(what, k);
+            if f.cif.is_some() {
+                return figure(f.cif, f.low, f.high);
+            }
+            (0..k)
                 .rev()
-                .filter(|e| e.day < r.day)
-                .find_map(|e| value(e)[0].map(|p| (e.day, p)))
+                .find_map(|j| row.figure(what, j).cif.map(|p| (MARKS[j], p)))
                 .filter(|&(_, p)| p > 0.0)
                 .map_or(SUPPRESSED.to_string(), |(d, p)| {
                     format!("at least {} (shown to day {d})", pct(p))
@@ -92,9 +88,13 @@ fn by_marks(group: &[RetentionRow], value: fn(&RetentionRow) -> [Option<f64>; 3]
 }
 
 /// The log-rank result of one track as a sentence.
-pub fn test_sentence(t: Option<&RetentionTestRow>) -> String {
+pub fn test_sentence(t: Option<&RetentionTestRow>, withheld: bool) -> String {
     let Some(t) = t else {
-        return "No log-rank test (no episodes).".to_string();
+        return if withheld {
+            "The log-rank test across modalities is withheld (small-cell protection).".to_string()
+        } else {
+            "No log-rank test (no episodes).".to_string()
+        };
     };
     match (t.chisq, t.df, t.p) {
         (Some(x), Some(df), Some(p)) => {
@@ -127,21 +127,17 @@ pub fn view(r: &Retention) -> Option<RetentionView> {
     let lines = tracks
         .iter()
         .filter_map(|track| {
-            let group = r.group(track, ALL)?;
+            let group = r.summary_of(track, ALL)?;
             Some(TrackRetention {
                 label: if track == ALL {
                     "All tracks".to_string()
                 } else {
                     track.clone()
                 },
-                n: group[0].n_risk.map(|n| n.to_string()).unwrap_or_default(),
-                dropout: by_marks(group, |r| {
-                    [r.cif_dropout, r.cif_dropout_low, r.cif_dropout_high]
-                }),
-                completed: by_marks(group, |r| {
-                    [r.cif_completed, r.cif_completed_low, r.cif_completed_high]
-                }),
-                test: test_sentence(r.tests.iter().find(|t| t.track == *track)),
+                n: group.n_episodes.map(|n| n.to_string()).unwrap_or_default(),
+                dropout: by_marks(group, Reported::Dropout),
+                completed: by_marks(group, Reported::Completed),
+                test: test_sentence(r.tests.iter().find(|t| t.track == *track), r.withheld),
             })
         })
         .collect();
@@ -180,8 +176,7 @@ pub fn summary(v: &RetentionView) -> String {
     let mut s = String::from("\n## Retention\n\n");
     if v.withheld {
         s.push_str(WITHHELD_TEXT);
-        s.push('\n');
-        return s;
+        s.push_str("\n\n");
     }
     let days = MARKS.map(|m| format!("day {m}"));
     for t in &v.tracks {
@@ -229,56 +224,71 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            test_sentence(Some(&row(Some(12.34), Some(3.0), Some(0.0063), false))),
+            test_sentence(Some(&row(Some(12.34), Some(3.0), Some(0.0063), false)), false),
             "Time to dropout differed across modalities (log-rank chi-square 12.3, df 3, p = 0.006)."
         );
         assert_eq!(
-            test_sentence(Some(&row(Some(40.0), Some(1.0), Some(1e-9), false))),
+            test_sentence(Some(&row(Some(40.0), Some(1.0), Some(1e-9), false)), false),
             "Time to dropout differed across modalities (log-rank chi-square 40.0, df 1, p < 0.001)."
         );
         assert!(
-            test_sentence(Some(&row(Some(1.0), Some(2.0), Some(0.6), false)))
+            test_sentence(Some(&row(Some(1.0), Some(2.0), Some(0.6), false)), false)
                 .starts_with("No clear difference")
         );
-        assert!(test_sentence(Some(&row(None, None, None, true))).contains("suppressed"));
-        assert!(test_sentence(Some(&row(None, None, None, false))).contains("fewer than two"));
+        assert!(test_sentence(Some(&row(None, None, None, true)), false).contains("suppressed"));
+        assert!(
+            test_sentence(Some(&row(None, None, None, false)), false).contains("fewer than two")
+        );
     }
 
     #[test]
     fn a_blanked_figure_gives_the_published_lower_bound() {
-        let r = |day, p: Option<f64>, settled| RetentionRow {
-            labels: vec!["All".into()],
-            day,
-            cif_dropout: p,
-            cif_dropout_low: p.map(|p| p * 0.9),
-            cif_dropout_high: p.map(|p| p * 1.1),
-            settled,
+        let row = SummaryRow {
+            followed_to_day: Some(90.0),
+            n_dropout_30: Some(12),
+            cif_dropout_30: Some(0.1),
+            cif_dropout_30_low: Some(0.09),
+            cif_dropout_30_high: Some(0.11),
+            n_dropout_60: Some(24),
+            cif_dropout_60: Some(0.2),
+            cif_dropout_60_low: Some(0.18),
+            cif_dropout_60_high: Some(0.22),
             ..Default::default()
         };
-        let group = [
-            r(10, Some(0.1), false),
-            r(25, None, false),
-            r(58, Some(0.2), false),
-            r(61, None, false),
-            r(84, None, true),
-        ];
-        let got = by_marks(&group, |r| {
-            [r.cif_dropout, r.cif_dropout_low, r.cif_dropout_high]
-        });
         assert_eq!(
-            got,
+            by_marks(&row, Reported::Dropout),
             [
-                "at least 10% (shown to day 10)",
+                "10% (95% CI 9% to 11%)",
                 "20% (95% CI 18% to 22%)",
-                "at least 20% (shown to day 58)"
+                "at least 20% (shown to day 60)"
             ]
         );
-        let early = [r(25, None, false), r(40, Some(0.2), false)];
-        let got = by_marks(&early, |r| [r.cif_dropout, None, None]);
-        assert_eq!(got, [SUPPRESSED, NOT_YET, NOT_YET]);
-        // Nothing before the first row, which is after day 30.
-        let late = [r(53, Some(1.0), true)];
-        let got = by_marks(&late, |r| [r.cif_dropout, None, None]);
-        assert_eq!(got, ["0% (none yet)", "100%", "100%"]);
+        // Blank at day 30, follow-up to day 60 only.
+        let early = SummaryRow {
+            followed_to_day: Some(60.0),
+            cif_completed_60: Some(0.2),
+            ..Default::default()
+        };
+        assert_eq!(
+            by_marks(&early, Reported::Completed),
+            [SUPPRESSED, "20%", NOT_YET]
+        );
+        // Nothing by day 30 (0, no limits), then blanks: 0 is no lower bound worth saying.
+        let none_yet = SummaryRow {
+            followed_to_day: Some(90.0),
+            n_dropout_30: Some(0),
+            cif_dropout_30: Some(0.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            by_marks(&none_yet, Reported::Dropout),
+            ["0% (none yet)", SUPPRESSED, SUPPRESSED]
+        );
+        assert_eq!(
+            by_marks(&SummaryRow::default(), Reported::Dropout),
+            [NOT_YET, NOT_YET, NOT_YET]
+        );
+        assert!(test_sentence(None, true).contains("withheld"));
+        assert!(test_sentence(None, false).contains("no episodes"));
     }
 }

@@ -255,10 +255,12 @@ fn retention_charts(folder: &Path) -> usize {
 }
 
 #[test]
-fn protection_withholds_retention_and_the_audit_passes() {
+fn protection_withholds_the_daily_rows_publishes_the_summary_and_the_audit_passes() {
     // One quarter of a 2,000-episode export: many small cells. With suppression on (the
-    // default) both files keep their header and publish no row, the page and summary.md say
-    // why, no retention chart is drawn, and the run passes the disclosure audit.
+    // default) retention.csv and retention_tests.csv keep their header and publish no row,
+    // no retention chart is drawn, retention_summary.csv publishes the figures by day 30,
+    // 60 and 90 that reveal no small count, the page and summary.md show them and say what
+    // is withheld, and the run passes the disclosure audit.
     let w = WorkDir::new();
     let input = w.synth("s", 2000, 23, 0.0);
     run(
@@ -275,19 +277,66 @@ fn protection_withholds_retention_and_the_audit_passes() {
         assert_eq!(open.header, shut.header, "{file}");
         assert!(shut.rows.is_empty(), "{file}: withheld whole");
     }
+    // The summary: the same groups; each count published as computed or blank, never 1-10;
+    // each incidence and its limits published exactly when their count is.
+    let open = Table::read(&w.join("open/2025Q3/retention_summary.csv"));
+    let shut = Table::read(&w.join("shut/2025Q3/retention_summary.csv"));
+    assert_eq!(open.header, shut.header);
+    assert_eq!(open.rows.len(), shut.rows.len());
+    let (mut shown, mut blank) = (0, 0);
+    for (o, s) in open.iter().zip(shut.iter()) {
+        assert_eq!(
+            o.cells(&["track", "modality", "followed_to_day"]),
+            s.cells(&["track", "modality", "followed_to_day"])
+        );
+        for (count, cif) in [
+            ("n_dropout_30", "cif_dropout_30"),
+            ("n_dropout_60", "cif_dropout_60"),
+            ("n_dropout_90", "cif_dropout_90"),
+            ("n_completed_30", "cif_completed_30"),
+            ("n_completed_60", "cif_completed_60"),
+            ("n_completed_90", "cif_completed_90"),
+        ] {
+            let n = s.get(count);
+            if o.get(count).is_empty() {
+                assert!(n.is_empty(), "{count}: not reached");
+                continue;
+            }
+            if n.is_empty() {
+                blank += 1;
+                for c in [cif, &format!("{cif}_low"), &format!("{cif}_high")] {
+                    assert_eq!(s.get(c), "", "{c} blank with {count}");
+                }
+                continue;
+            }
+            shown += 1;
+            assert_eq!(n, o.get(count));
+            let v: u64 = n.parse().unwrap();
+            assert!(v == 0 || v >= 11, "{count} = {v} published");
+            // An incidence needs its denominator too (a zero may stay beside a blank total).
+            let episodes = !s.get("n_episodes").is_empty();
+            for c in [cif, &format!("{cif}_low"), &format!("{cif}_high")] {
+                let want = if episodes { o.get(c) } else { "" };
+                assert_eq!(s.get(c), want, "{c} as computed, or blank with n_episodes");
+            }
+        }
+    }
+    assert!(shown > 0 && blank > 0, "{shown} shown, {blank} blank");
     let shut = w.join("shut/2025Q3");
     let html = std::fs::read_to_string(shut.join("report.html")).unwrap();
-    assert!(html.contains("Retention is withheld from this report"));
-    // Both tables' sections say why they are empty, not "No rows for this period."
+    assert!(html.contains("only the figures by day 30, 60 and 90 are published"));
+    // Both day-by-day tables' sections say why they are empty, not "No rows for this period."
     assert_eq!(
         html.matches("Withheld from this report under small-cell protection")
             .count(),
         2
     );
     assert!(!html.contains("No rows for this period."));
-    assert!(!html.contains("dropped out by day") && !html.contains("log-rank chi-square"));
+    assert!(html.contains("dropped out") && html.contains("95% CI"));
+    assert!(!html.contains("log-rank chi-square"));
     let summary = std::fs::read_to_string(shut.join("summary.md")).unwrap();
-    assert!(summary.contains("Retention is withheld from this report"));
+    assert!(summary.contains("only the figures by day 30, 60 and 90 are published"));
+    assert!(summary.contains("- All tracks ("), "{summary}");
     assert_eq!(retention_charts(&shut), 0);
     assert!(retention_charts(&w.join("open/2025Q3")) > 0);
     let manifest = std::fs::read_to_string(shut.join("manifest.json")).unwrap();

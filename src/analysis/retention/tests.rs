@@ -614,3 +614,81 @@ fn retention_at_a_million_episodes() {
     );
     assert_eq!(r.tests.len(), 6);
 }
+
+#[test]
+fn the_summary_counts_each_outcome_by_day_30_60_and_90() {
+    let eps = sample();
+    let p = params(Some(("2026-01-01", "2026-03-31")), "2026-03-31");
+    let mut r = compute(&eps, &columns(), &p);
+    // One summary row per group, in the rows' group order.
+    let groups: Vec<&Vec<String>> = by_group(&r.rows).map(|g| &g[0].labels).collect();
+    let labels: Vec<&Vec<String>> = r.summary.iter().map(|s| &s.labels).collect();
+    assert_eq!(groups, labels);
+    let counts = |s: &summary::SummaryRow| {
+        (
+            s.n_episodes,
+            s.followed_to_day,
+            [s.n_dropout_30, s.n_dropout_60, s.n_dropout_90],
+            [s.n_completed_30, s.n_completed_60, s.n_completed_90],
+        )
+    };
+    // a/CBT: dropouts on days 0 and 10, completions on 10 and 20, another discharge on 20,
+    // one still in care (censored on day 89): day 90 is not reached.
+    let a_cbt = r.summary_of("a", "CBT").unwrap();
+    assert_eq!(
+        counts(a_cbt),
+        (
+            Some(6),
+            Some(60.0),
+            [Some(2), Some(2), None],
+            [Some(2), Some(2), None]
+        )
+    );
+    // The incidences are retention.csv's on the last day on or before each day (day 20).
+    let day20 = &r.group("a", "CBT").unwrap()[2];
+    assert_eq!(day20.day, 20);
+    assert_eq!(a_cbt.cif_dropout_30, day20.cif_dropout);
+    assert_eq!(a_cbt.cif_dropout_60_low, day20.cif_dropout_low);
+    assert_eq!(a_cbt.cif_completed_60_high, day20.cif_completed_high);
+    assert_eq!(a_cbt.cif_dropout_90, None);
+    // a/DBT: two dropouts on day 5, a completion and another discharge on day 30, two
+    // completions on day 40 (everyone has left: final, so day 90 is reached).
+    assert_eq!(
+        counts(r.summary_of("a", "DBT").unwrap()),
+        (
+            Some(6),
+            Some(90.0),
+            [Some(2), Some(2), Some(2)],
+            [Some(1), Some(3), Some(3)]
+        )
+    );
+    // b: a completion on day 10 and a dropout on day 50.
+    let b = r.summary_of("b", "All").unwrap();
+    assert_eq!(
+        counts(b),
+        (
+            Some(2),
+            Some(90.0),
+            [Some(0), Some(1), Some(1)],
+            [Some(1), Some(1), Some(1)]
+        )
+    );
+    // No dropout yet by day 30: incidence 0 without limits (R3).
+    assert_eq!(
+        (
+            b.cif_dropout_30,
+            b.cif_dropout_30_low,
+            b.cif_dropout_30_high
+        ),
+        (Some(0.0), None, None)
+    );
+    // The margins are the sums of their cells.
+    let all = r.summary_of(ALL, ALL).unwrap();
+    assert_eq!(all.n_episodes, Some(14));
+    assert_eq!(all.n_dropout_30, Some(2 + 2));
+    // Withholding the day-by-day rows keeps the summary (protected with the other tables).
+    let n = labels.len();
+    r.withhold();
+    assert_eq!(r.summary.len(), n);
+    assert_eq!(r.labels_of("modality", "a"), ["CBT", "DBT"]);
+}
