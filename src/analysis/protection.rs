@@ -74,6 +74,9 @@ pub struct Link {
     pub counts: &'static [&'static str],
     pub into: &'static str,
     pub into_count: &'static str,
+    /// The `from` counts are part of the `into` count, not all of it (`into` ≥ their sum: an
+    /// unknown takes up the rest), e.g. the discharged episodes among all admitted.
+    pub part: bool,
     /// The key (column name → value) of the `into` row, from the `from` row's key.
     pub key_of: KeyOf,
 }
@@ -377,6 +380,9 @@ impl<'t> Model<'t> {
                     let sum: u64 = parts.iter().map(|&p| self.counts[p].value).sum();
                     if sum == self.counts[total].value {
                         self.relations.push(Relation::new(total, parts));
+                    } else if l.part {
+                        let name = format!("{}|{key:?}|{} beyond {}", l.into, l.into_count, l.from);
+                        self.sum(total, parts, || name);
                     }
                 }
             }

@@ -343,6 +343,7 @@ impl Links {
                 counts: &["n_paired"],
                 into: "outcomes",
                 into_count: "n_paired",
+                part: false,
                 key_of: Box::new(same_key),
             },
             {
@@ -352,6 +353,7 @@ impl Links {
                     counts: &["n_followed"],
                     into: "outcomes",
                     into_count: "n_paired",
+                    part: false,
                     key_of: Box::new(move |k: &Key| f(&k["instrument"], &k["track"])),
                 }
             },
@@ -362,6 +364,7 @@ impl Links {
                     counts: &["n_followed", "n_lost"],
                     into: "outcomes",
                     into_count: "n_baseline",
+                    part: false,
                     key_of: Box::new(move |k: &Key| f(&k["instrument"], &k["track"])),
                 }
             },
@@ -376,6 +379,7 @@ impl Links {
                 counts: &["n"],
                 into: "outcomes",
                 into_count: "n_paired",
+                part: false,
                 key_of: Box::new(move |k: &Key| {
                     let mut t: Key = groups
                         .iter()
@@ -398,6 +402,7 @@ impl Links {
                 },
                 into: "outcomes",
                 into_count: into,
+                part: false,
                 key_of: Box::new(move |k: &Key| {
                     (k["quarter"] == period)
                         .then(|| f(&k["instrument"], &k["track"]))
@@ -414,6 +419,7 @@ impl Links {
                 counts: &["n_followed"],
                 into: "outcomes",
                 into_count: "n_paired",
+                part: false,
                 key_of: Box::new(move |k: &Key| {
                     let grouped = |c: &str| groups.iter().any(|g| g == c);
                     if ["track", "modality"]
@@ -439,6 +445,7 @@ impl Links {
                     counts: &["n_discharged"],
                     into: "outcomes",
                     into_count: "n_episodes",
+                    part: false,
                     key_of: Box::new(move |k: &Key| {
                         let mut t = k.clone();
                         t.insert("instrument".into(), inst.clone());
@@ -455,6 +462,7 @@ impl Links {
                 counts: &["n_discharged"],
                 into: "retention_summary",
                 into_count: "n_episodes",
+                part: true,
                 key_of: Box::new(same_key),
             });
             out.push(Link {
@@ -462,6 +470,7 @@ impl Links {
                 counts: &["n_completed_90"],
                 into: "engagement",
                 into_count: "n_completed",
+                part: true,
                 key_of: Box::new(same_key),
             });
         }

@@ -175,6 +175,70 @@ impl Rows<'_> {
     }
 }
 
+/// `text` broken at spaces into lines of at most `max` characters (a longer word keeps a line
+/// of its own).
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= max => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// One entry of a side legend at height `y` of a legend `width` pixels wide: series `k`'s
+/// line (heavier for the first) and marker, its label, and notes in smaller type below it,
+/// each wrapped to the legend's width so that nothing is cut at the right edge. Returns the
+/// height of the next entry.
+pub fn legend_entry<DB: DrawingBackend>(
+    legend: &DrawingArea<DB, Shift>,
+    k: usize,
+    y: i32,
+    label: &str,
+    notes: &[String],
+) -> std::result::Result<i32, DrawError> {
+    let color = SERIES[k % SERIES.len()];
+    legend.draw(&PathElement::new(
+        [(10, y + 12), (50, y + 12)],
+        color.stroke_width(if k == 0 { 4 } else { 2 }),
+    ))?;
+    Marker::nth(k).draw(legend, (30, y + 12), 7, color)?;
+    // About 0.6 of the type size per character (DejaVu Sans), from x = 62 to 10 px short of
+    // the edge.
+    let room = (legend.dim_in_pixel().0 as f64 - 72.0).max(100.0);
+    let mut y = y;
+    for line in wrap(label, (room / 12.0) as usize) {
+        legend.draw(&Text::new(line, (62, y), font(20, &INK)))?;
+        y += 24;
+    }
+    if !notes.is_empty() {
+        for line in wrap(&format!("({})", notes.join("; ")), (room / 10.0) as usize) {
+            legend.draw(&Text::new(line, (62, y), font(17, &INK)))?;
+            y += 21;
+        }
+    }
+    Ok(y + 14)
+}
+
+#[cfg(test)]
+#[test]
+fn wrap_breaks_at_spaces_within_the_width() {
+    assert_eq!(
+        wrap("(1 withheld; 2 for reliably improved)", 20),
+        ["(1 withheld; 2 for", "reliably improved)"]
+    );
+    assert_eq!(wrap("short", 20), ["short"]);
+    assert_eq!(
+        wrap("a_very_long_label_without_spaces x", 10),
+        ["a_very_long_label_without_spaces", "x"]
+    );
+}
+
 /// A row label with its count, when the count is shown (not suppressed).
 pub fn with_n(label: &str, n: Option<u64>) -> String {
     match n {

@@ -5,11 +5,15 @@
 //! suppression: a group too small to show (its count at risk blanked) is not drawn and the
 //! legend says so; across days whose incidence is blanked the curve is a dotted line from the
 //! last value shown to the next (the legend says so too), and the day 30, 60 and 90 markers
-//! are drawn where shown.
+//! are drawn where shown. Under small-cell protection the day-by-day rows are withheld and
+//! the chart shows retention_summary.csv's figures instead: markers at days 30, 60 and 90
+//! joined to each other and to (0, 0) by dashed straight lines (not steps: what happens
+//! between those days is not published), which the legend says.
 
 use super::kind::{Chart, ChartKind};
 use super::kit::{font, DrawError, Marker, GREY, INK, LIGHT, SERIES, SUPPRESSED};
 use crate::analysis::cells::ALL;
+use crate::analysis::retention::summary::{Reported, SummaryRow};
 use crate::analysis::retention::{Retention, RetentionRow, MARKS};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -28,6 +32,9 @@ pub struct Curve {
     pub rows: Vec<(u32, Option<f64>)>,
     /// Whether the incidences are final after the last row ([`RetentionRow::settled`]).
     pub settled: bool,
+    /// Only the days of [`MARKS`] are known (retention_summary.csv): drawn as points joined
+    /// by dashed lines, not as a step function.
+    pub coarse: bool,
 }
 
 impl Curve {
@@ -130,6 +137,32 @@ fn curve(label: &str, rows: &[RetentionRow]) -> Curve {
         n: rows.first().and_then(|r| r.n_risk),
         rows: rows.iter().map(|r| (r.day, r.cif_dropout)).collect(),
         settled: rows.last().is_some_and(|r| r.settled),
+        coarse: false,
+    }
+}
+
+/// A curve from one group's figures by day 30, 60 and 90 (the days follow-up reaches).
+fn coarse_curve(label: &str, s: &SummaryRow) -> Curve {
+    Curve {
+        label: label.to_string(),
+        n: s.n_episodes,
+        rows: (0..MARKS.len())
+            .filter(|&k| s.reaches(k))
+            .map(|k| (MARKS[k], s.figure(Reported::Dropout, k).cif))
+            .collect(),
+        settled: false,
+        coarse: true,
+    }
+}
+
+/// The curve of the group of `track` and `modality`: from the day-by-day rows, or from the
+/// summary when they are withheld.
+fn group_curve(r: &Retention, label: &str, track: &str, modality: &str) -> Option<Curve> {
+    if r.withheld {
+        r.summary_of(track, modality)
+            .map(|s| coarse_curve(label, s))
+    } else {
+        r.group(track, modality).map(|rows| curve(label, rows))
     }
 }
 
@@ -157,12 +190,9 @@ pub fn charts(r: &Retention) -> Vec<RetentionChart> {
     tracks
         .into_iter()
         .filter_map(|track| {
-            let all = r.group(&track, ALL)?;
-            let mut curves = vec![curve("all modalities", all)];
+            let mut curves = vec![group_curve(r, "all modalities", &track, ALL)?];
             for m in r.labels_of("modality", &track) {
-                if let Some(rows) = r.group(&track, &m) {
-                    curves.push(curve(&m, rows));
-                }
+                curves.extend(group_curve(r, &m, &track, &m));
             }
             let base = if track == ALL {
                 "all".to_string()
@@ -254,6 +284,27 @@ impl Chart for RetentionChart {
             }
             let color = SERIES[k % SERIES.len()];
             let width = if k == 0 { 4 } else { 2 };
+            if c.coarse {
+                let mut points = vec![(0.0, 0.0)];
+                points.extend(
+                    c.rows
+                        .iter()
+                        .filter(|r| r.0 <= x_max)
+                        .filter_map(|r| r.1.map(|v| (f64::from(r.0), v))),
+                );
+                for pair in points.windows(2) {
+                    chart.draw_series(DashedLineSeries::new(
+                        [pair[0], pair[1]],
+                        10,
+                        6,
+                        color.stroke_width(width),
+                    ))?;
+                }
+                for &(x, v) in &points[1..] {
+                    Marker::nth(k).draw(chart.plotting_area(), (x, v), 7, color)?;
+                }
+                continue;
+            }
             let runs = c.segments(x_max);
             for run in &runs {
                 chart.draw_series(LineSeries::new(run.clone(), color.stroke_width(width)))?;
@@ -289,7 +340,22 @@ impl Chart for RetentionChart {
             legend.draw(&Text::new(text, (62, y), font(20, &INK)))?;
             y += 36;
         }
-        if self.curves.iter().any(|c| c.drawn() && c.gaps()) {
+        if self.curves.iter().any(|c| c.coarse) {
+            for (i, line) in [
+                "small-cell protection: only days 30, 60",
+                "and 90 are published; dashed lines join",
+                "them (not the curve between)",
+            ]
+            .iter()
+            .enumerate()
+            {
+                legend.draw(&Text::new(
+                    *line,
+                    (10, y + 8 + 24 * i as i32),
+                    font(18, &GREY),
+                ))?;
+            }
+        } else if self.curves.iter().any(|c| c.drawn() && c.gaps()) {
             legend.draw(&Text::new(
                 "dotted: days withheld (small counts)",
                 (10, y + 8),
@@ -341,6 +407,33 @@ mod tests {
             columns: vec!["track".into(), "modality".into()],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn withheld_rows_draw_the_summary_days_only() {
+        let mut r = retention();
+        r.withhold();
+        let charts = charts(&r);
+        assert_eq!(charts.len(), 3);
+        let all = &charts[0].curves[0];
+        assert!(all.coarse && all.drawn());
+        // The summary of the test rows: days 30 (the day-12 row, blank), 60 and 90 (the
+        // day-40 and day-84 rows); follow-up reaches 90 (day 84 < 90, but see `reaches`).
+        assert_eq!(all.n, Some(195));
+        assert_eq!(
+            all.rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            r.summary[0].followed_to_day.map_or(vec![], |d| MARKS
+                .iter()
+                .copied()
+                .filter(|&m| f64::from(m) <= d)
+                .collect())
+        );
+        // The small groups stay undrawn.
+        assert!(!charts[0].curves[2].drawn());
+        let svg = crate::charts::render(&charts[0]).unwrap().svg;
+        assert!(crate::charts::svg_texts(&svg)
+            .iter()
+            .any(|t| t.contains("only days 30, 60")));
     }
 
     #[test]
@@ -409,6 +502,7 @@ mod tests {
             n: Some(40),
             rows: vec![(10, Some(0.2)), (50, Some(0.25))],
             settled: true,
+            coarse: false,
         };
         assert_eq!(
             (c.at(5), c.at(30), c.at(90)),

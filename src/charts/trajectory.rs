@@ -111,12 +111,6 @@ impl Chart for TrajectoryChart {
         }
         let mut y = 40;
         for (k, s) in self.series.iter().enumerate() {
-            let color = SERIES[k % SERIES.len()];
-            legend.draw(&PathElement::new(
-                [(10, y + 12), (50, y + 12)],
-                color.stroke_width(if k == 0 { 4 } else { 2 }),
-            ))?;
-            Marker::nth(k).draw(&legend, (30, y + 12), 6, color)?;
             let mut notes: Vec<String> = s.note.iter().cloned().collect();
             if s.suppressed_points > 0 {
                 notes.push(format!(
@@ -125,12 +119,7 @@ impl Chart for TrajectoryChart {
                     if s.suppressed_points == 1 { "" } else { "s" }
                 ));
             }
-            legend.draw(&Text::new(s.label.clone(), (62, y), font(20, &INK)))?;
-            if !notes.is_empty() {
-                legend.draw(&Text::new(notes.join("; "), (62, y + 24), font(17, &INK)))?;
-                y += 24;
-            }
-            y += 40;
+            y = super::kit::legend_entry(&legend, k, y, &s.label, &notes)?;
         }
         legend.draw(&Text::new(
             "lines: fitted; points: observed".to_string(),
@@ -185,8 +174,9 @@ mod tests {
         for t in [
             "all modalities",
             "CBT",
-            "1 week withheld",
-            "withheld (small cell); 3 weeks withheld",
+            "(1 week withheld)",
+            "(withheld (small cell); 3 weeks",
+            "withheld)",
             "weeks since admission",
             "mean score (points)",
         ] {

@@ -149,12 +149,6 @@ impl Chart for TrendChart {
         }
         let mut y = 40;
         for (k, s) in self.series.iter().enumerate() {
-            let color = SERIES[k % SERIES.len()];
-            legend.draw(&PathElement::new(
-                [(10, y + 12), (50, y + 12)],
-                color.stroke_width(if k == 0 { 4 } else { 2 }),
-            ))?;
-            Marker::nth(k).draw(&legend, (30, y + 12), 7, color)?;
             let mut notes = Vec::new();
             if s.suppressed > 0 {
                 notes.push(format!("{} withheld", s.suppressed));
@@ -162,13 +156,7 @@ impl Chart for TrendChart {
             if self.has_improved && s.suppressed_improved > s.suppressed {
                 notes.push(format!("{} for reliably improved", s.suppressed_improved));
             }
-            let text = if notes.is_empty() {
-                s.label.clone()
-            } else {
-                format!("{} ({})", s.label, notes.join("; "))
-            };
-            legend.draw(&Text::new(text, (62, y), font(20, &INK)))?;
-            y += 36;
+            y = super::kit::legend_entry(&legend, k, y, &s.label, &notes)?;
         }
         Ok(())
     }
@@ -203,9 +191,12 @@ mod tests {
             has_improved: true,
         };
         let r = crate::charts::render(&c).unwrap();
-        assert!(r
-            .svg
+        // The legend's notes are wrapped to its width (nothing cut at the right edge).
+        let texts = crate::charts::svg_texts(&r.svg);
+        assert!(texts
+            .join(" ")
             .contains("adolescent (1 withheld; 2 for reliably improved)"));
+        assert!(texts.iter().any(|t| t == "(1 withheld; 2 for"), "{texts:?}");
         assert!(r.svg.contains("2026Q3") && r.svg.contains("reliably improved"));
         // The adolescent line (blue) is broken at its gaps: in mean change Q1 stands alone (a
         // marker, no line) and Q3-Q4 are joined; in reliably improved Q1 and Q4 stand alone.

@@ -27,7 +27,7 @@ pub struct RetentionView {
 }
 
 /// What the page and summary.md say when retention is withheld under small-cell protection.
-pub const WITHHELD_TEXT: &str = "With small-cell protection on, only the figures by day 30, 60 and 90 are published (where they reveal no small count); the day-by-day curves and the log-rank tests are withheld, since consecutive days would give each day's discharges. Analysts inside the covered entity can run with --no-suppress.";
+pub const WITHHELD_TEXT: &str = "With small-cell protection on, only the figures by day 30, 60 and 90 are published (where they reveal no small count); the day-by-day figures and the log-rank tests are withheld, since consecutive days would give each day's discharges, and the dropout charts show those three days only. Analysts inside the covered entity can run with --no-suppress.";
 
 /// One track's retention figures.
 #[derive(Debug, Clone, Serialize)]

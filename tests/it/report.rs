@@ -237,6 +237,16 @@ fn charts_parse_decode_and_are_inlined() {
     }
     assert!(funnels.len() >= 2, "{funnels:?}");
     expected.extend(funnels);
+    // A dropout chart per track with a group of its own and for all tracks: under
+    // protection from retention_summary.csv (days 30, 60 and 90).
+    let summary = Table::read(&w.join("out/all/retention_summary.csv"));
+    expected.push("retention_all".into());
+    for r in summary
+        .iter()
+        .filter(|r| r.get("track") != "All" && r.get("modality") == "All")
+    {
+        expected.push(format!("retention_track_{}", r.get("track")));
+    }
     for name in &expected {
         assert!(
             dir.join(format!("{name}.svg")).exists(),

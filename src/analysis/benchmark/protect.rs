@@ -146,6 +146,7 @@ pub fn links(keys: &RunKeys, by: &str) -> Vec<Link> {
             counts: &["observed"],
             into: "benchmark",
             into_count: "n",
+            part: false,
             key_of: Box::new(|k: &RowKey| {
                 (k["indicator"] == FollowupRate.as_str())
                     .then(|| bench_key(ReliableImprovement, &k["instrument"], &k["unit"]))
@@ -156,6 +157,7 @@ pub fn links(keys: &RunKeys, by: &str) -> Vec<Link> {
             counts: &["n"],
             into: "benchmark",
             into_count: "n",
+            part: false,
             key_of: Box::new(|k: &RowKey| {
                 (k["indicator"] == DoseMet.as_str()).then(|| bench_key(Completion, "", &k["unit"]))
             }),
@@ -193,6 +195,7 @@ pub fn links(keys: &RunKeys, by: &str) -> Vec<Link> {
             counts,
             into: "outcomes",
             into_count,
+            part: false,
             key_of: Box::new(move |k: &RowKey| {
                 if k["indicator"] != indicator.as_str() {
                     return None;
@@ -215,6 +218,7 @@ pub fn links(keys: &RunKeys, by: &str) -> Vec<Link> {
             counts,
             into: "engagement",
             into_count,
+            part: false,
             key_of: Box::new(move |k: &RowKey| {
                 (k["indicator"] == indicator.as_str())
                     .then(|| cell(&k["unit"]))
