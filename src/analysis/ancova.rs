@@ -154,6 +154,41 @@ pub fn rows(
     out
 }
 
+/// After protection: the track's F test (F, its degrees of freedom, p) is withheld on every
+/// row of a track where any modality's n is blank, since df1 + df2 + 2 is the track's paired
+/// episodes, the sum of the modalities' n (with every n shown it reveals nothing more).
+/// Returns the (row, column) withheld.
+pub fn tests_follow_counts(rows: &mut [AncovaRow]) -> Vec<(usize, &'static str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let key = (rows[start].instrument.clone(), rows[start].track.clone());
+        let end = start
+            + rows[start..]
+                .iter()
+                .take_while(|r| (r.instrument.clone(), r.track.clone()) == key)
+                .count();
+        if rows[start..end].iter().any(|r| r.n.is_none()) {
+            for (i, r) in rows[start..end].iter_mut().enumerate() {
+                let had = [
+                    ("f_modality", r.f_modality.take().is_some()),
+                    ("df1", r.df1.take().is_some()),
+                    ("df2", r.df2.take().is_some()),
+                    ("p_modality", r.p_modality.take().is_some()),
+                ];
+                for (c, had) in had {
+                    if had {
+                        r.suppressed = true;
+                        out.push((start + i, c));
+                    }
+                }
+            }
+        }
+        start = end;
+    }
+    out
+}
+
 /// ancova.csv's description (SPEC §8, §10 S9). The F test is the track's, not the
 /// modality's: it is not blanked with a small modality.
 pub fn spec(keys: &RunKeys) -> TableSpec<AncovaRow> {
@@ -305,5 +340,36 @@ mod tests {
             }
         }
         assert!(fit_track("X", "t", &data(&[("A", &[1.0, 2.0], &[1.0, 2.0])])).is_empty());
+    }
+
+    #[test]
+    fn the_f_test_is_withheld_with_any_n_of_its_track() {
+        let row = |track: &str, n: Option<u64>| AncovaRow {
+            instrument: "PHQ9".into(),
+            track: track.into(),
+            modality: "m".into(),
+            n,
+            f_modality: Some(3.0),
+            df1: Some(1),
+            df2: Some(20),
+            p_modality: Some(0.1),
+            ..Default::default()
+        };
+        // df1 + df2 + 2 = 23 = the track's paired episodes: with a blank n in track a it
+        // would give the blank back.
+        let mut rows = vec![
+            row("a", Some(12)),
+            row("a", None),
+            row("b", Some(11)),
+            row("b", Some(12)),
+        ];
+        let withheld = tests_follow_counts(&mut rows);
+        assert_eq!(withheld.len(), 8);
+        assert!(rows[..2]
+            .iter()
+            .all(|r| r.df1.is_none() && r.f_modality.is_none() && r.suppressed));
+        assert!(rows[2..]
+            .iter()
+            .all(|r| r.df2 == Some(20) && r.p_modality == Some(0.1) && !r.suppressed));
     }
 }

@@ -231,6 +231,10 @@ impl Tables {
                 .withheld
                 .insert(("longitudinal", row, col.to_string()));
         }
+        // ancova.csv's F test: its degrees of freedom give the track's paired episodes.
+        for (row, col) in ancova::tests_follow_counts(&mut self.ancova) {
+            outcome.withheld.insert(("ancova", row, col.to_string()));
+        }
         self.hours_follow_engagement();
         Ok(outcome)
     }

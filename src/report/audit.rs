@@ -93,6 +93,7 @@ fn codebooks() -> Vec<Codebook> {
                 ("n_paired", &["n_improved", "n_unchanged", "n_deteriorated"]),
                 ("n_paired", &["n_cases", "not cases"]),
                 ("n_cases", &["n_recovered", "cases not recovered"]),
+                ("n_improved", &["n_recovered", "improved not recovered"]),
                 ("n_cases", &["n_response", "cases without response"]),
                 ("n_cases", &["n_remission", "cases not remitted"]),
             ],
@@ -185,10 +186,10 @@ fn codebooks() -> Vec<Codebook> {
                 ),
             ],
         },
-        // A row per group with an admitted episode; the counts of a day follow-up does not
-        // reach (after followed_to_day) do not apply. The incidences are blank with their
-        // counts, and a count is not a proportion of n_episodes once anyone is censored, so
-        // they imply nothing more.
+        // A row per group with an admitted episode, every count observed by each day
+        // (whether follow-up reaches it or not). The incidences are blank with their counts,
+        // and a count is not a proportion of n_episodes once anyone is censored, so they
+        // imply nothing more.
         Codebook {
             table: "retention_summary",
             keys: &[],
@@ -231,15 +232,6 @@ fn codebooks() -> Vec<Codebook> {
             ],
         },
     ]
-}
-
-/// Whether count `name` of a retention_summary.csv row applies: a count by day d only when
-/// follow-up reaches d (`followed_to`, the file's followed_to_day).
-fn reached(name: &str, followed_to: Option<f64>) -> bool {
-    match name.rsplit('_').next().and_then(|d| d.parse::<f64>().ok()) {
-        Some(day) => followed_to.is_some_and(|f| f >= day),
-        None => true,
-    }
 }
 
 /// Tables the audit accepts only without a single row (a header alone), because their rows
@@ -472,15 +464,9 @@ fn read_table(book: &Codebook, bytes: &[u8], run: &Run) -> Result<Read> {
             .map(|(k, _)| (k.clone(), cell(k).to_string()))
             .collect();
         let instrument = key.get("instrument").cloned().unwrap_or_default();
-        let followed_to = match book.table {
-            "retention_summary" => num("followed_to_day")?,
-            _ => None,
-        };
         let mut vals = BTreeMap::new();
         for c in &book.counts {
-            if !(run.applies)(&instrument, c.name)
-                || (book.table == "retention_summary" && !reached(c.name, followed_to))
-            {
+            if !(run.applies)(&instrument, c.name) {
                 continue;
             }
             let written = match pos(c.name) {

@@ -12,10 +12,13 @@
 //!   likewise to day 90 and for completions;
 //! - margins along the grouping columns (a margin's counts are the sums of its cells').
 //!
-//! Each incidence and its limits follow their count: blanked with it. A day that follow-up
-//! does not reach has no figures; `followed_to_day` (the last of the days reached) says so,
-//! so that an empty cell there is not mistaken for a blank. The incidences equal
-//! retention.csv's on the last distinct day on or before each day ([`super::at_mark`]).
+//! Each incidence and its limits follow their count: blanked with it. The counts are the
+//! dropouts and completions observed on or before the day, in every group, so a margin's
+//! count is always the sum of its cells' (a cell left empty where the margin is published
+//! would be bounded by the margin and the cell's earlier days); the incidence of a day that
+//! follow-up does not reach is empty (`followed_to_day`, the last of the days reached, says
+//! so). The incidences equal retention.csv's on the last distinct day on or before each day
+//! ([`super::at_mark`]).
 
 use super::{at_mark, by_group, headed, AtMark, RetentionRow, MARKS};
 use crate::analysis::cells::RunKeys;
@@ -181,15 +184,26 @@ fn group_row(group: &[RetentionRow]) -> SummaryRow {
         ..Default::default()
     };
     for (k, &mark) in MARKS.iter().enumerate() {
-        let at = at_mark(group, mark);
-        if at == AtMark::NotReached {
-            continue;
-        }
-        s.followed_to_day = Some(f64::from(mark));
         let upto = group.iter().take_while(|r| r.day <= mark);
         let (dropouts, completions) = upto.fold((0, 0), |(d, c), r| {
             (d + r.n_dropout.unwrap_or(0), c + r.n_completed.unwrap_or(0))
         });
+        let at = at_mark(group, mark);
+        if at == AtMark::NotReached {
+            // Observed so far; no incidence for a day follow-up does not reach.
+            for (what, n) in [
+                (Reported::Dropout, dropouts),
+                (Reported::Completed, completions),
+            ] {
+                let observed = Figure {
+                    n: Some(n),
+                    ..Default::default()
+                };
+                s.set(what, k, observed);
+            }
+            continue;
+        }
+        s.followed_to_day = Some(f64::from(mark));
         let (dropout, completed) = match at {
             AtMark::Row(r) => (
                 Figure {
@@ -249,7 +263,7 @@ pub fn spec(keys: &RunKeys) -> TableSpec<SummaryRow> {
     TableSpec::new(
         "retention_summary",
         "Dropout and completion by day 30, 60 and 90",
-        "Episodes admitted in the period; dropouts and completions on or before day 30, 60 and 90 after admission, and the cumulative incidence of each (Aalen-Johansen, competing risks) with its 95% CI in the file. Empty where follow-up does not reach the day (followed_to_day).",
+        "Episodes admitted in the period; dropouts and completions observed on or before day 30, 60 and 90 after admission, and the cumulative incidence of each (Aalen-Johansen, competing risks) with its 95% CI in the file; the incidence is empty where follow-up does not reach the day (followed_to_day).",
     )
     .column(Column::constant("period", &keys.period).off_page().fixed())
     .columns(keys.group_columns(|r: &R| &r.labels))

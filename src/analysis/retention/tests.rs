@@ -633,15 +633,16 @@ fn the_summary_counts_each_outcome_by_day_30_60_and_90() {
         )
     };
     // a/CBT: dropouts on days 0 and 10, completions on 10 and 20, another discharge on 20,
-    // one still in care (censored on day 89): day 90 is not reached.
+    // one still in care (censored on day 89): day 90 is not reached (its counts are those
+    // observed; no incidence).
     let a_cbt = r.summary_of("a", "CBT").unwrap();
     assert_eq!(
         counts(a_cbt),
         (
             Some(6),
             Some(60.0),
-            [Some(2), Some(2), None],
-            [Some(2), Some(2), None]
+            [Some(2), Some(2), Some(2)],
+            [Some(2), Some(2), Some(2)]
         )
     );
     // The incidences are retention.csv's on the last day on or before each day (day 20).
