@@ -30,7 +30,9 @@
 //! chains of such steps (recover one blank, then use it in the next relation) are followed to
 //! the end. It uses a different algorithm and a different codebook from the product's
 //! protector and audit, so a relation either of those forgot, or a blank they misjudged, shows
-//! up here.
+//! up here. In one respect it goes further than a linear relaxation: a ratio's numerator and
+//! denominator are integers, so a published percentage also constrains a denominator that is
+//! not published (e.g. 31/83 in lowest terms: the denominator is a multiple of 83).
 //!
 //! # The codebook
 //!
