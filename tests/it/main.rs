@@ -3,6 +3,7 @@
 // Reference values are R's output printed with %.17g, kept verbatim.
 #![allow(clippy::excessive_precision)]
 
+mod attack;
 mod benchmark;
 mod cli;
 mod config;
