@@ -395,15 +395,18 @@ impl Links {
             });
         }
         // The period's own quarter in the trend is the period's outcomes by track.
-        for (count, into) in [("n_paired", "n_paired"), ("n_improved", "n_improved")] {
+        let same: [&'static [&'static str]; 4] = [
+            &["n_paired"],
+            &["n_improved"],
+            &["n_cases"],
+            &["n_recovered"],
+        ];
+        for counts in same {
             let (f, period) = (by_track.clone(), keys.period.clone());
+            let into = counts[0];
             out.push(Link {
                 from: "trend",
-                counts: if count == "n_paired" {
-                    &["n_paired"]
-                } else {
-                    &["n_improved"]
-                },
+                counts,
                 into: "outcomes",
                 into_count: into,
                 part: false,
@@ -416,28 +419,65 @@ impl Links {
         }
         // The model's episodes with a follow-up are the cell's paired episodes (outcomes'
         // row of the instrument, track and modality, every other grouping column `All`).
+        // The outcomes row of a longitudinal row (instrument, track, modality; every other
+        // grouping column `All`).
+        let groups = keys.groups.clone();
+        let outcomes_row = std::sync::Arc::new(move |k: &Key| -> Option<Key> {
+            let grouped = |c: &str| groups.iter().any(|g| g == c);
+            if ["track", "modality"]
+                .iter()
+                .any(|c| k[*c] != MARGIN && !grouped(c))
+            {
+                return None;
+            }
+            let mut t: Key = groups
+                .iter()
+                .map(|g| (g.clone(), k.get(g).cloned().unwrap_or(MARGIN.into())))
+                .collect();
+            t.insert("instrument".into(), k["instrument"].clone());
+            Some(t)
+        });
+        // The model's episodes are some of the cell's episodes.
+        let f = outcomes_row.clone();
+        out.push(Link {
+            from: "longitudinal",
+            counts: &["n_episodes"],
+            into: "outcomes",
+            into_count: "n_episodes",
+            part: true,
+            key_of: Box::new(move |k: &Key| f(k)),
+        });
         if self.longitudinal_has_baselines {
-            let groups = keys.groups.clone();
+            let f = outcomes_row.clone();
             out.push(Link {
                 from: "longitudinal",
                 counts: &["n_followed"],
                 into: "outcomes",
                 into_count: "n_paired",
                 part: false,
+                key_of: Box::new(move |k: &Key| f(k)),
+            });
+            // Every episode with a baseline is in the model (and maybe more).
+            let groups = keys.groups.clone();
+            out.push(Link {
+                from: "outcomes",
+                counts: &["n_baseline"],
+                into: "longitudinal",
+                into_count: "n_episodes",
+                part: true,
                 key_of: Box::new(move |k: &Key| {
-                    let grouped = |c: &str| groups.iter().any(|g| g == c);
-                    if ["track", "modality"]
+                    if groups
                         .iter()
-                        .any(|c| k[*c] != MARGIN && !grouped(c))
+                        .any(|g| g != "track" && g != "modality" && k[g] != MARGIN)
                     {
                         return None;
                     }
-                    let mut t: Key = groups
-                        .iter()
-                        .map(|g| (g.clone(), k.get(g).cloned().unwrap_or(MARGIN.into())))
-                        .collect();
-                    t.insert("instrument".into(), k["instrument"].clone());
-                    Some(t)
+                    let label = |c: &str| k.get(c).cloned().unwrap_or(MARGIN.into());
+                    Some(Key::from([
+                        ("instrument".to_string(), k["instrument"].clone()),
+                        ("track".to_string(), label("track")),
+                        ("modality".to_string(), label("modality")),
+                    ]))
                 }),
             });
         }

@@ -148,9 +148,15 @@ pub fn spec(keys: &RunKeys) -> TableSpec<TrendRow> {
         ]),
         Column::new("suppressed", flag!(R, suppressed)),
         Column::new("n_improved", count!(R, n_improved)).within(PAIRED).implied(),
-        Column::new("n_cases", count!(R, n_cases)).within(PAIRED).hidden(),
-        Column::new("n_recovered", count!(R, n_recovered)).within(&["n_cases"]).hidden(),
+        // pct_recovered, written at full precision, is a fraction whose denominator an
+        // attacker can find (31/83 only as a multiple of 83): its counts count as published.
+        Column::new("n_cases", count!(R, n_cases)).within(PAIRED).implied(),
+        Column::new("n_recovered", count!(R, n_recovered))
+            .within(&["n_cases"])
+            .implied(),
     ])
+    // Reliably recovered is reliably improved and no longer a case: recovered ≤ improved.
+    .relation("n_improved", &["n_recovered", "improved not recovered"])
 }
 
 #[cfg(test)]
