@@ -104,7 +104,7 @@ fn dropout_section(v: &ReportView) -> String {
 /// Renders summary.md.
 pub fn render(v: &ReportView) -> String {
     let mut s = format!(
-        "# IOP outcomes: {}{}\n\n{}Follow-up point: {}. Cohort: {} episodes ({} still in care). {}\n\n## Overall\n\n",
+        "# IOP outcomes: {}{}\n\n{}Follow-up point: {}. Cohort: {} episodes with a follow-up anchor in the period; {} episodes still in care at the end of the export are not counted as lost. {}\n\n## Overall\n\n",
         escape(&v.period),
         if v.synthetic.is_some() {
             " (synthetic data)"

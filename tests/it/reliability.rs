@@ -184,10 +184,10 @@ fn a_full_disk_and_a_read_only_folder_exit_1_and_keep_the_old_report() {
     let out = w.join("mnt");
     std::fs::create_dir_all(&out).unwrap();
     let bin = assert_cmd::cargo::cargo_bin("iop-outcomes");
-    // A private mount namespace with an 8 MiB tmpfs as the output folder.
+    // A private mount namespace with a 24 MiB tmpfs as the output folder (a report is about 8.3 MB: room for one, filled up before the second).
     let script = format!(
         r#"set -u
-mount -t tmpfs -o size=8m tmpfs "{out}" || exit 90
+mount -t tmpfs -o size=24m tmpfs "{out}" || exit 90
 "{bin}" run --quiet --input "{small}" --out "{out}" || exit 91
 find "{out}/all" -type f | sort | xargs sha256sum > "{w}/before.txt"
 dd if=/dev/zero of="{out}/filler" bs=4k 2>/dev/null
