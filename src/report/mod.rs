@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod html;
 pub mod manifest;
+pub mod parquet;
 pub mod publish;
 pub mod summary;
 pub mod view;

@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod corpus;
 mod ingest;
+mod parquet;
 mod props;
 mod reliability;
 mod report;
