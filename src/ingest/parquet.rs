@@ -34,6 +34,9 @@ pub(super) struct Rendered {
     pub inner_newlines: Vec<(usize, u64)>,
 }
 
+/// (start offset, newlines inside values) of records holding newlines inside values.
+type InnerNewlines = Vec<(usize, u64)>;
+
 /// Rows rendered per parallel block (fixed, so blocks never depend on the thread count).
 const BLOCK_ROWS: usize = 1 << 16;
 
@@ -358,7 +361,7 @@ pub(super) fn render(bytes: &[u8], name: &str, date_format: &str) -> Result<Rend
     }
     text.push(b'\n');
     let dates = DateText::new(date_format);
-    let blocks: Vec<(Vec<u8>, Vec<(usize, u64)>)> = (0..height.div_ceil(BLOCK_ROWS))
+    let blocks: Vec<(Vec<u8>, InnerNewlines)> = (0..height.div_ceil(BLOCK_ROWS))
         .into_par_iter()
         .map(|b| {
             let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(height);

@@ -42,6 +42,9 @@ pub struct Source {
     inner_newlines: Vec<(usize, u64)>,
 }
 
+/// A text's quoted fields holding newlines, its header, and where its data starts.
+type Structure = (Vec<(usize, usize)>, Vec<String>, usize);
+
 /// The outcome of checking one record.
 pub enum Row<T> {
     Ok(T),
@@ -201,7 +204,7 @@ impl Source {
     }
 
     /// The quoted fields holding newlines, the header and where the data starts.
-    fn structure(bytes: &[u8], name: &str) -> Result<(Vec<(usize, usize)>, Vec<String>, usize)> {
+    fn structure(bytes: &[u8], name: &str) -> Result<Structure> {
         let mut multiline = Vec::new();
         if let Some(open) = quoted_fields(bytes, |open, close| {
             if memchr::memchr(b'\n', &bytes[open..close]).is_some() {
