@@ -462,6 +462,7 @@ fn pandas_or_r_arrow_reads_a_written_table() {
             read_by.push("R arrow");
         }
     }
+    eprintln!("read back by: {read_by:?}");
     if read_by.is_empty() {
         eprintln!("skipped: neither python3 with pandas and pyarrow nor R with arrow is available");
     }
