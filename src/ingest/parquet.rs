@@ -438,6 +438,109 @@ mod tests {
         );
     }
 
+    fn parquet(columns: Vec<Column>) -> Vec<u8> {
+        let mut df = DataFrame::new_infer_height(columns).unwrap();
+        let mut out = Vec::new();
+        ParquetWriter::new(&mut out).finish(&mut df).unwrap();
+        out
+    }
+
+    fn rendered(bytes: &[u8], date_format: &str) -> Result<(String, InnerNewlines)> {
+        let r = render(bytes, "f.parquet", date_format)?;
+        Ok((String::from_utf8(r.text).unwrap(), r.inner_newlines))
+    }
+
+    #[test]
+    fn every_column_type_renders_as_csv_text() {
+        let day = dates::from_ymd(2025, 1, 6).unwrap();
+        let ms = i64::from(day) * 86_400_000;
+        let bytes = parquet(vec![
+            Series::new("i32".into(), &[Some(7i32), None, Some(-3)]).into(),
+            Series::new("i64".into(), &[Some(i64::MAX), Some(0), None]).into(),
+            Series::new("f32".into(), &[Some(0.1f32), Some(2.5), None]).into(),
+            Series::new("f64".into(), &[Some(12.0f64), Some(1e-7), Some(0.1 + 0.2)]).into(),
+            Series::new("ok".into(), &[Some(true), None, Some(false)]).into(),
+            Series::new("note".into(), &[Some("a, \"b\""), Some("x\ny"), None]).into(),
+            Series::new("day".into(), &[Some(day), None, Some(day + 1)])
+                .cast(&DataType::Date)
+                .unwrap()
+                .into(),
+            Series::new("at".into(), &[Some(ms), Some(ms + 90_000), None])
+                .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                .unwrap()
+                .into(),
+            Series::new("utc".into(), &[Some(ms), None, None])
+                .cast(&DataType::Datetime(
+                    TimeUnit::Milliseconds,
+                    Some(TimeZone::UTC),
+                ))
+                .unwrap()
+                .into(),
+            Series::new("cat".into(), &[Some("CBT"), Some("MI"), Some("CBT")])
+                .cast(&DataType::from_categories(Categories::global()))
+                .unwrap()
+                .into(),
+            Series::new("bin".into(), &[Some(&b"raw"[..]), None, Some(&b"z"[..])]).into(),
+            Series::new_null("nothing".into(), 3).into(),
+        ]);
+        let (text, inner) = rendered(&bytes, "").unwrap();
+        let header = "i32,i64,f32,f64,ok,note,day,at,utc,cat,bin,nothing\n";
+        let row1 = "7,9223372036854775807,0.1,12,true,\"a, \"\"b\"\"\",2025-01-06,2025-01-06,2025-01-06,CBT,raw,\n";
+        let row2 = ",0,2.5,1e-7,,\"x\ny\",,2025-01-06 00:01:30,,MI,,\n";
+        let row3 = "-3,,,0.30000000000000004,false,,2025-01-07,,,CBT,z,\n";
+        assert_eq!(text, format!("{header}{row1}{row2}{row3}"));
+        // Row 2 holds one newline inside a value.
+        assert_eq!(inner, [(header.len() + row1.len(), 1)]);
+        // Dates in the configured format.
+        let (text, _) = rendered(&bytes, "%d.%m.%Y").unwrap();
+        assert!(
+            text.contains(",06.01.2025,06.01.2025,06.01.2025,CBT,"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_files_and_values_are_data_errors_naming_file_line_and_column() {
+        let err = |r: Result<(String, InnerNewlines)>| match r {
+            Err(Error::Data(m)) => m,
+            other => panic!("{:?}", other.map(|r| r.0)),
+        };
+        let m = err(rendered(b"episode_id\nE1\n", ""));
+        assert!(m.starts_with("f.parquet: not a Parquet file"), "{m}");
+        let mut truncated = parquet(vec![Series::new("a".into(), &[1i64]).into()]);
+        truncated.drain(8..20);
+        let m = err(rendered(&truncated, ""));
+        assert!(
+            m.starts_with("f.parquet: cannot be read as a Parquet file"),
+            "{m}"
+        );
+        let nul = parquet(vec![
+            Series::new("a".into(), &["x", "y"]).into(),
+            Series::new("b".into(), &["ok", "a\0b"]).into(),
+        ]);
+        let m = err(rendered(&nul, ""));
+        assert!(
+            m.starts_with("f.parquet: line 3, column 2 (`b`): a value holds a NUL byte"),
+            "{m}"
+        );
+        let latin1 = parquet(vec![Series::new("b".into(), &[&b"caf\xe9"[..]]).into()]);
+        let m = err(rendered(&latin1, ""));
+        assert!(
+            m.starts_with("f.parquet: line 2, column 1 (`b`): bytes that are not UTF-8"),
+            "{m}"
+        );
+        // A timestamp in another zone is its UTC instant, never a date.
+        let at = Int64Chunked::new("at".into(), &[0i64, 18_000_000]).into_datetime(
+            TimeUnit::Milliseconds,
+            Some(unsafe { TimeZone::from_static("America/New_York") }),
+        );
+        let zoned = parquet(vec![at.into_series().into()]);
+        assert_eq!(
+            rendered(&zoned, "").unwrap().0,
+            "at\n1970-01-01T00:00:00Z\n1970-01-01T05:00:00Z\n"
+        );
+    }
+
     #[test]
     fn fields_are_quoted_only_when_they_must_be() {
         let mut o = Vec::new();
