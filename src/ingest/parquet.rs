@@ -318,6 +318,35 @@ fn render_rows(
     Ok(())
 }
 
+/// Whether polars, as built here (`parquet`, `dtype-date`, `dtype-datetime`), reads an Arrow
+/// type: text, 32- and 64-bit integers, floats, booleans, dates, timestamps, binary,
+/// dictionary-encoded text (R factors, pandas categoricals) and all-null columns.
+fn readable(dt: &ArrowDataType) -> bool {
+    match dt {
+        ArrowDataType::Null
+        | ArrowDataType::Boolean
+        | ArrowDataType::Int32
+        | ArrowDataType::Int64
+        | ArrowDataType::UInt32
+        | ArrowDataType::UInt64
+        | ArrowDataType::Float32
+        | ArrowDataType::Float64
+        | ArrowDataType::Date32
+        | ArrowDataType::Timestamp(..)
+        | ArrowDataType::Binary
+        | ArrowDataType::LargeBinary
+        | ArrowDataType::BinaryView
+        | ArrowDataType::Utf8
+        | ArrowDataType::LargeUtf8
+        | ArrowDataType::Utf8View => true,
+        ArrowDataType::Dictionary(_, values, _) => matches!(
+            **values,
+            ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View
+        ),
+        _ => false,
+    }
+}
+
 /// Reads the Parquet `bytes` of file `name` and renders them as CSV text (see the module
 /// doc), dates in `date_format` (empty: `YYYY-MM-DD`).
 ///
@@ -333,9 +362,23 @@ pub(super) fn render(bytes: &[u8], name: &str, date_format: &str) -> Result<Rend
         )));
     }
     let t = std::time::Instant::now();
-    let df = ParquetReader::new(Cursor::new(bytes))
-        .finish()
-        .map_err(|e| polars_error(name, e))?;
+    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    let schema = reader.schema().map_err(|e| polars_error(name, e))?;
+    // polars panics on a type whose feature is not compiled in: refuse those first.
+    if let Some((i, f)) = schema
+        .iter_values()
+        .enumerate()
+        .find(|(_, f)| !readable(&f.dtype))
+    {
+        return Err(Error::Data(format!(
+            "{name}: column {} (`{}`) has the Parquet (Arrow) type {:?}, which cannot be read; \
+             export it as text, 32- or 64-bit integers, doubles, booleans, dates or timestamps",
+            i + 1,
+            f.name,
+            f.dtype
+        )));
+    }
+    let df = reader.finish().map_err(|e| polars_error(name, e))?;
     crate::diag::debug(&format!("{name}: polars read in {:.2?}", t.elapsed()));
     if df.width() == 0 {
         return Err(Error::Data(format!(
