@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use iop_outcomes::analysis::{cells, outcomes};
-use iop_outcomes::cohort::{self, Rules};
+use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
 use iop_outcomes::ingest;
 use iop_outcomes::stats::{ttest, wilcoxon};
@@ -19,6 +19,7 @@ fn export(episodes: u64) -> tempfile::TempDir {
         seed: 42,
         out: dir.path().to_path_buf(),
         dirty: 0.01,
+        site_effects: Vec::new(),
     })
     .expect("synth");
     dir
@@ -59,7 +60,7 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
     let cfg = Config::default();
     let cat = cfg.catalog().unwrap();
     let ex = ingest::load(dir.path(), &cfg, &cat).unwrap();
-    let rules = Rules {
+    let rules = PairingRules {
         baseline: [-14, 14],
         followup_name: "discharge".into(),
         followup: cfg.followups()["discharge"].clone(),
@@ -107,6 +108,12 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
         hours: None,
         dose_hours: 9.0,
         suppress_below: Some(11),
+        retention: &Default::default(),
+        benchmark: &[],
+        benchmark_by: "site",
+        longitudinal: &[],
+        weekly: &[],
+        horizon_weeks: 8.0,
     });
     let mut g = c.benchmark_group("charts");
     g.sample_size(10);

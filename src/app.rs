@@ -1,49 +1,14 @@
 //! The stages wired together for each subcommand. `main` calls [`execute`] and maps the
 //! result to an exit code; everything here returns errors instead of exiting.
 
-use crate::cli::Period;
 use crate::config::Config;
 use crate::error::{Error, ExitStatus, Result};
 use crate::ingest::{self, FileAccount};
-use crate::instruments::{Catalog, Direction, Kind};
+use crate::instruments::{Catalog, Direction, ScoreKind};
+use crate::options::{Command, ValidateOptions};
 use crate::report;
-use crate::synth::{self, SynthOptions};
+use crate::synth;
 use std::io::Write;
-use std::path::PathBuf;
-
-/// The default `--input`: the bundled synthetic sample.
-pub const SAMPLE_INPUT: &str = "data/sample";
-
-/// A validated command, free of clap types.
-#[derive(Debug, Clone)]
-pub enum Command {
-    Run(RunOptions),
-    Validate(ValidateOptions),
-    Synth { options: SynthOptions, quiet: bool },
-    Instruments { config: Option<PathBuf> },
-}
-
-/// Options of `iop-outcomes run`.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub input: PathBuf,
-    pub config: Option<PathBuf>,
-    pub period: Period,
-    pub followup: String,
-    pub out: PathBuf,
-    pub suppress: bool,
-    pub threads: Option<usize>,
-    pub quiet: bool,
-    pub log_level: Option<crate::diag::Level>,
-}
-
-/// Options of `iop-outcomes validate`.
-#[derive(Debug, Clone)]
-pub struct ValidateOptions {
-    pub input: PathBuf,
-    pub config: Option<PathBuf>,
-    pub out: PathBuf,
-}
 
 /// Runs a command, writing its normal output to `stdout`.
 ///
@@ -52,7 +17,7 @@ pub struct ValidateOptions {
 pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<ExitStatus> {
     match command {
         Command::Instruments { config } => {
-            let (_, catalog) = load_config(config.as_deref())?;
+            let (_, catalog) = Config::load_with_catalog(config.as_deref())?;
             print_catalog(&catalog, stdout)?;
             Ok(ExitStatus::Success)
         }
@@ -100,21 +65,8 @@ pub fn execute(command: Command, stdout: &mut dyn Write) -> Result<ExitStatus> {
     }
 }
 
-/// Loads the config (defaults when none is given) and its instrument catalog.
-///
-/// # Errors
-/// [`Error::Config`] naming the file and key.
-pub fn load_config(path: Option<&std::path::Path>) -> Result<(Config, Catalog)> {
-    let cfg = Config::load_or_default(path)?;
-    let catalog = cfg.catalog().map_err(|message| Error::Config {
-        path: path.map(PathBuf::from).unwrap_or_default(),
-        message,
-    })?;
-    Ok((cfg, catalog))
-}
-
 fn validate(v: &ValidateOptions, stdout: &mut dyn Write) -> Result<ExitStatus> {
-    let (cfg, catalog) = load_config(v.config.as_deref())?;
+    let (cfg, catalog) = Config::load_with_catalog(v.config.as_deref())?;
     let export = ingest::load(&v.input, &cfg, &catalog)?;
     let path = v.out.join("quarantine.csv");
     report::write_atomic(&path, &report::quarantine_csv(&export.quarantine))?;
@@ -189,8 +141,8 @@ pub fn print_catalog(catalog: &Catalog, out: &mut dyn Write) -> Result<()> {
             Direction::HigherIsBetter => "higher is better",
         };
         let kind = match i.kind {
-            Kind::Symptom => "symptom score",
-            Kind::DaysOfUse => "days of use in the past 30 days",
+            ScoreKind::Symptom => "symptom score",
+            ScoreKind::DaysOfUse => "days of use in the past 30 days",
         };
         t.push_str(&format!("{}  {}\n", i.id, i.name));
         t.push_str(&format!(

@@ -1,9 +1,10 @@
 //! The command line (SPEC §9), defined with clap and turned once into a validated
 //! [`Command`]. Nothing past this module sees clap types.
 
-use crate::app::{Command, RunOptions, ValidateOptions};
 use crate::dates;
 use crate::error::{Error, Result};
+use crate::options::{Command, Period, RunOptions, ValidateOptions, SAMPLE_INPUT};
+use crate::synth::model::SiteEffect;
 use crate::synth::SynthOptions;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,7 +42,7 @@ pub enum Sub {
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Folder holding episodes.csv, assessments.csv and (optionally) attendance.csv.
-    #[arg(long, value_name = "DIR", default_value = crate::app::SAMPLE_INPUT)]
+    #[arg(long, value_name = "DIR", default_value = SAMPLE_INPUT)]
     pub input: PathBuf,
     /// TOML config: column and label mapping, date format, windows, instruments, report options.
     #[arg(long, value_name = "FILE")]
@@ -88,6 +89,11 @@ pub struct RunArgs {
     /// error with --quiet).
     #[arg(long, value_name = "LEVEL", value_enum)]
     pub log_level: Option<crate::diag::Level>,
+    /// Retention: the date the export is complete through (YYYY-MM-DD); episodes still in care
+    /// are followed up to it. Default: the latest date in the export. Must not be before any
+    /// admission.
+    #[arg(long, value_name = "DATE")]
+    pub data_through: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +119,12 @@ pub struct SynthArgs {
     /// Share of rows (0 to 0.5) made bad, of every kind validation must catch.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
     pub dirty: f64,
+    /// Plant a site effect (repeatable, one per site): at SITE (site_01 … site_08) the mean
+    /// slope of every symptom score is multiplied by FACTOR (0 to 4; above 1: more clients
+    /// reliably improve), and baselines are SEVERITY baseline SDs higher (-2 to 2; default 0).
+    /// Recorded in synth.json; see data/README.md.
+    #[arg(long, value_name = "SITE=FACTOR[,SEVERITY]")]
+    pub site_effect: Vec<String>,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
@@ -125,96 +137,6 @@ fn parse_date_flag(flag: &str, value: &str) -> Result<dates::Day> {
             "{flag} expects a date as YYYY-MM-DD (a real calendar day)"
         ))
     })
-}
-
-/// The reporting period selected on the command line.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum Period {
-    /// The whole cohort.
-    All,
-    /// A calendar quarter.
-    Quarter { year: i32, quarter: u32 },
-    /// A calendar year.
-    Year(i32),
-    /// Inclusive custom range.
-    Range { from: dates::Day, to: dates::Day },
-}
-
-impl Period {
-    /// Parses `2026Q3`, `2026` or `previous` (the last complete quarter before today's local
-    /// date, SPEC §16 O9).
-    pub fn parse(text: &str) -> Result<Period> {
-        let t = text.trim();
-        if t.eq_ignore_ascii_case("previous") {
-            return Ok(Period::previous_quarter(dates::today()));
-        }
-        let bad = || {
-            Error::Usage(format!(
-                "--period expects a quarter like 2026Q3, a year like 2026, or `previous`, not {t:?}"
-            ))
-        };
-        if let Some((y, q)) = t.split_once(['Q', 'q']) {
-            let year: i32 = y.parse().map_err(|_| bad())?;
-            let quarter: u32 = q.parse().map_err(|_| bad())?;
-            if y.len() != 4 || !(1..=4).contains(&quarter) || q.len() != 1 {
-                return Err(bad());
-            }
-            Ok(Period::Quarter { year, quarter })
-        } else if t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Period::Year(t.parse().map_err(|_| bad())?))
-        } else {
-            Err(bad())
-        }
-    }
-
-    /// The last complete calendar quarter before `today`.
-    pub fn previous_quarter(today: dates::Day) -> Period {
-        let (y, m, _) = dates::civil_from_days(today);
-        let q = (m - 1) / 3 + 1;
-        if q == 1 {
-            Period::Quarter {
-                year: y - 1,
-                quarter: 4,
-            }
-        } else {
-            Period::Quarter {
-                year: y,
-                quarter: q - 1,
-            }
-        }
-    }
-
-    /// The label used in folder names and the `period` column (SPEC §10 P2).
-    pub fn label(&self) -> String {
-        match self {
-            Period::All => "all".into(),
-            Period::Quarter { year, quarter } => format!("{year}Q{quarter}"),
-            Period::Year(y) => y.to_string(),
-            Period::Range { from, to } => format!("{}_{}", dates::iso(*from), dates::iso(*to)),
-        }
-    }
-
-    /// Inclusive bounds of anchor dates, or `None` for the whole cohort.
-    pub fn bounds(&self) -> Option<(dates::Day, dates::Day)> {
-        match *self {
-            Period::All => None,
-            Period::Quarter { year, quarter } => {
-                let m0 = (quarter - 1) * 3 + 1;
-                let from = dates::days_from_civil(year, m0, 1);
-                let to = if quarter == 4 {
-                    dates::days_from_civil(year + 1, 1, 1) - 1
-                } else {
-                    dates::days_from_civil(year, m0 + 3, 1) - 1
-                };
-                Some((from, to))
-            }
-            Period::Year(y) => Some((
-                dates::days_from_civil(y, 1, 1),
-                dates::days_from_civil(y, 12, 31),
-            )),
-            Period::Range { from, to } => Some((from, to)),
-        }
-    }
 }
 
 impl Cli {
@@ -247,6 +169,11 @@ impl Cli {
                     threads: a.threads.map(usize::from),
                     quiet: a.quiet,
                     log_level: a.log_level,
+                    data_through: a
+                        .data_through
+                        .as_deref()
+                        .map(|d| parse_date_flag("--data-through", d))
+                        .transpose()?,
                 })
             }
             Sub::Validate(a) => Command::Validate(ValidateOptions {
@@ -260,6 +187,11 @@ impl Cli {
                     seed: a.seed,
                     out: a.out,
                     dirty: a.dirty,
+                    site_effects: a
+                        .site_effect
+                        .iter()
+                        .map(|s| SiteEffect::parse(s).map_err(Error::Usage))
+                        .collect::<Result<_>>()?,
                 },
                 quiet: a.quiet,
             },
@@ -271,40 +203,6 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn periods() {
-        assert_eq!(
-            Period::parse("2026Q3").unwrap(),
-            Period::Quarter {
-                year: 2026,
-                quarter: 3
-            }
-        );
-        assert_eq!(Period::parse("2026").unwrap(), Period::Year(2026));
-        assert!(Period::parse("2026Q5").is_err());
-        assert!(Period::parse("26Q1").is_err());
-        assert!(Period::parse("Q3").is_err());
-        let day = |y, m, d| dates::days_from_civil(y, m, d);
-        let q = |year, quarter| Period::Quarter { year, quarter };
-        assert_eq!(Period::previous_quarter(day(2026, 11, 29)), q(2026, 3));
-        assert_eq!(Period::previous_quarter(day(2026, 10, 1)), q(2026, 3));
-        assert_eq!(Period::previous_quarter(day(2026, 9, 30)), q(2026, 2));
-        assert_eq!(Period::previous_quarter(day(2027, 1, 1)), q(2026, 4));
-        assert_eq!(Period::previous_quarter(day(2027, 3, 31)), q(2026, 4));
-        assert!(matches!(
-            Period::parse("previous").unwrap(),
-            Period::Quarter { .. }
-        ));
-        let (f, t) = Period::parse("2026Q4").unwrap().bounds().unwrap();
-        assert_eq!(dates::iso(f), "2026-10-01");
-        assert_eq!(dates::iso(t), "2026-12-31");
-        let (f, t) = Period::parse("2024Q1").unwrap().bounds().unwrap();
-        assert_eq!(
-            (dates::iso(f), dates::iso(t)),
-            ("2024-01-01".into(), "2024-03-31".into())
-        );
-    }
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 /// The windows of a run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rules {
+pub struct PairingRules {
     /// Baseline window relative to admission, inclusive.
     pub baseline: [i32; 2],
     /// Name of the follow-up point (the `followup` column).
@@ -31,6 +31,52 @@ pub struct Pair {
     pub baseline: f64,
     pub baseline_date: Day,
     pub followup: Option<(f64, Day)>,
+}
+
+/// The paired data of a run: every episode's anchor, every pair, and the episodes of the
+/// period's cohort.
+#[derive(Debug, Clone)]
+pub struct Cohort {
+    pub rules: PairingRules,
+    /// The anchor date of every accepted episode (`None`: still in care, for the discharge
+    /// anchor).
+    pub anchors: Vec<Option<Day>>,
+    /// Baseline/follow-up pairs of every anchored episode, sorted by (instrument, episode).
+    pub pairs: Vec<Pair>,
+    /// Whether each episode's anchor falls in the period.
+    pub selected: Vec<bool>,
+    /// Episodes selected.
+    pub size: usize,
+    /// Episodes without an anchor (still in care), in the whole export.
+    pub active: usize,
+    /// The last anchor day the trend covers: the period's end, else the latest anchor.
+    pub last: Option<Day>,
+}
+
+impl Cohort {
+    /// Pairs every anchored episode and selects those anchored within `bounds` (inclusive;
+    /// `None`: all).
+    pub fn build(
+        eps: &Episodes,
+        asm: &Assessments,
+        rules: PairingRules,
+        bounds: Option<(Day, Day)>,
+    ) -> Cohort {
+        let anchors = anchors(eps, &rules.followup);
+        let pairs = pair(eps, asm, &anchors, &rules);
+        let selected: Vec<bool> = anchors.iter().map(|a| in_period(*a, bounds)).collect();
+        Cohort {
+            size: selected.iter().filter(|s| **s).count(),
+            active: anchors.iter().filter(|a| a.is_none()).count(),
+            last: bounds
+                .map(|b| b.1)
+                .or_else(|| anchors.iter().flatten().max().copied()),
+            rules,
+            anchors,
+            pairs,
+            selected,
+        }
+    }
 }
 
 /// The anchor date of every episode (`None`: no anchor, e.g. still in care).
@@ -57,7 +103,7 @@ pub fn pair(
     eps: &Episodes,
     asm: &Assessments,
     anchors: &[Option<Day>],
-    rules: &Rules,
+    rules: &PairingRules,
 ) -> Vec<Pair> {
     let order = sorted_assessments(asm, anchors);
     // Groups of one episode × instrument, in date order.
@@ -123,7 +169,7 @@ fn pair_group(
     eps: &Episodes,
     asm: &Assessments,
     anchors: &[Option<Day>],
-    rules: &Rules,
+    rules: &PairingRules,
     ks: &[u32],
 ) -> Option<Pair> {
     let k0 = ks[0] as usize;
@@ -231,8 +277,8 @@ mod tests {
         (e, a)
     }
 
-    fn rules(anchor: Anchor, target: Option<i32>) -> Rules {
-        Rules {
+    fn rules(anchor: Anchor, target: Option<i32>) -> PairingRules {
+        PairingRules {
             baseline: [-14, 14],
             followup_name: "x".into(),
             followup: FollowupConfig {
@@ -244,7 +290,7 @@ mod tests {
         }
     }
 
-    fn run(discharge: Option<&str>, dates: &[&str], r: &Rules) -> Vec<Pair> {
+    fn run(discharge: Option<&str>, dates: &[&str], r: &PairingRules) -> Vec<Pair> {
         let (e, a) = setup(discharge, dates);
         pair(&e, &a, &anchors(&e, &r.followup), r)
     }

@@ -4,11 +4,14 @@
 //! canonical column = raw header name; `[labels.<field>]` raw label = canonical label;
 //! `[phi]` columns allowed past the PHI guard; `[pairing]` the baseline window;
 //! `[followup.<name>]` follow-up points; `[[instruments]]` catalog overrides and additions;
-//! `[report]` grouping, suppression and dose. The README shows a full example. Errors name the
+//! `[report]` grouping, suppression and dose; `[retention]` the discharge reasons that are
+//! dropout; `[longitudinal]` the mixed model's window and horizon. The README shows a full
+//! example. Errors name the
 //! file and the key (toml reports line and column) and map to exit code 2.
 
 use crate::error::{Error, Result};
-use crate::instruments::{Catalog, Direction, Instrument, Kind, ReliableChange};
+use crate::instruments::{Catalog, Direction, Instrument, ReliableChange, ScoreKind};
+use crate::schema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +28,9 @@ pub struct Config {
     pub followup: BTreeMap<String, FollowupConfig>,
     pub instruments: Vec<InstrumentConfig>,
     pub report: ReportConfig,
+    pub retention: RetentionConfig,
+    pub benchmark: BenchmarkConfig,
+    pub longitudinal: LongitudinalConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -45,6 +51,13 @@ pub struct InputConfig {
     /// (SPEC §15 F3).
     #[serde(skip)]
     pub named: [bool; 3],
+}
+
+impl InputConfig {
+    /// The names of episodes, assessments and attendance, in that order.
+    pub fn names(&self) -> [&str; 3] {
+        [&self.episodes, &self.assessments, &self.attendance]
+    }
 }
 
 impl Default for InputConfig {
@@ -181,7 +194,7 @@ pub struct InstrumentConfig {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub direction: Option<Direction>,
-    pub kind: Option<Kind>,
+    pub kind: Option<ScoreKind>,
     pub source: Option<String>,
     pub caseness: Option<f64>,
     pub caseness_source: Option<String>,
@@ -237,17 +250,66 @@ impl Default for ReportConfig {
     }
 }
 
-/// Episode columns a report may group by.
-pub const GROUPABLE: &[&str] = &[
-    "track",
-    "modality",
-    "site",
-    "delivery",
-    "discharge_reason",
-    "age_group",
-    "sex",
-    "race_ethnicity",
-];
+/// `[benchmark]`: how benchmark.csv compares units (SPEC §14).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BenchmarkConfig {
+    /// The episode column whose values are the units compared (an empty value is a unit of
+    /// its own).
+    pub by: String,
+}
+
+impl Default for BenchmarkConfig {
+    fn default() -> Self {
+        BenchmarkConfig { by: "site".into() }
+    }
+}
+
+/// Largest magnitude of an instrument's score range. Sums and squares of scores, and chart
+/// axes over the range, then stay far from overflow (a range near ±1.8e308 made the change
+/// infinite, the t-test panic and a chart axis loop forever).
+pub const MAX_SCORE: f64 = 1e9;
+
+/// Largest magnitude of a day offset in the config (windows, target_days, min_gap_days): 100
+/// years. A date plus an offset then stays far inside the range of a day number (`i32`); an
+/// offset near `i32::MAX` overflowed it.
+pub const MAX_OFFSET_DAYS: i32 = 36_525;
+
+/// The retention analysis (SPEC §13).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Discharge reasons (canonical labels, after `[labels.discharge_reason]`) counted as
+    /// dropout; checked before `completed`.
+    pub dropout_reasons: Vec<String>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            dropout_reasons: vec!["left_early".into()],
+        }
+    }
+}
+
+/// The linear mixed model over every assessment (SPEC §12).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LongitudinalConfig {
+    /// Assessments up to this many days after admission enter the model (SPEC L1).
+    pub max_days: f64,
+    /// The horizon of `change_at_horizon`, in weeks (SPEC L3).
+    pub horizon_weeks: f64,
+}
+
+impl Default for LongitudinalConfig {
+    fn default() -> Self {
+        LongitudinalConfig {
+            max_days: 120.0,
+            horizon_weeks: 8.0,
+        }
+    }
+}
 
 impl Config {
     /// Reads and checks a config file.
@@ -281,6 +343,19 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Loads the config (the defaults when `path` is `None`) and its instrument catalog.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file and key.
+    pub fn load_with_catalog(path: Option<&Path>) -> Result<(Config, Catalog)> {
+        let cfg = Config::load_or_default(path)?;
+        let catalog = cfg.catalog().map_err(|message| Error::Config {
+            path: path.map(Path::to_path_buf).unwrap_or_default(),
+            message,
+        })?;
+        Ok((cfg, catalog))
+    }
+
     /// Loads `path` if given, else the defaults.
     pub fn load_or_default(path: Option<&Path>) -> Result<Config> {
         match path {
@@ -294,17 +369,17 @@ impl Config {
             (
                 "columns.episodes",
                 &self.columns.episodes,
-                crate::ingest::EPISODE_COLUMNS,
+                schema::EPISODE_COLUMNS,
             ),
             (
                 "columns.assessments",
                 &self.columns.assessments,
-                crate::ingest::ASSESSMENT_COLUMNS,
+                schema::ASSESSMENT_COLUMNS,
             ),
             (
                 "columns.attendance",
                 &self.columns.attendance,
-                crate::ingest::ATTENDANCE_COLUMNS,
+                schema::ATTENDANCE_COLUMNS,
             ),
         ];
         for (section, map, cols) in known {
@@ -366,9 +441,7 @@ impl Config {
                 }
                 if field != "instrument"
                     && field != "service"
-                    && canon
-                        .trim()
-                        .eq_ignore_ascii_case(crate::analysis::cells::ALL)
+                    && canon.trim().eq_ignore_ascii_case(crate::table::MARGIN)
                 {
                     return Err(format!(
                         "[labels.{field}] `{raw}` maps to `{}`, the margin label of every table; choose another label",
@@ -381,10 +454,24 @@ impl Config {
         if b0 > b1 {
             return Err("[pairing] baseline_window must be [from, to] with from <= to".into());
         }
+        let within = |w: [i32; 2]| {
+            w.iter()
+                .all(|d| (-MAX_OFFSET_DAYS..=MAX_OFFSET_DAYS).contains(d))
+        };
+        if !within(self.pairing.baseline_window) {
+            return Err(format!(
+                "[pairing] baseline_window must lie within -{MAX_OFFSET_DAYS} to {MAX_OFFSET_DAYS} days"
+            ));
+        }
         for (name, f) in &self.followup {
             if f.window[0] > f.window[1] {
                 return Err(format!(
                     "[followup.{name}] window must be [from, to] with from <= to"
+                ));
+            }
+            if !within(f.window) {
+                return Err(format!(
+                    "[followup.{name}] window must lie within -{MAX_OFFSET_DAYS} to {MAX_OFFSET_DAYS} days"
                 ));
             }
             match (f.anchor, f.target_days) {
@@ -406,12 +493,22 @@ impl Config {
             if f.min_gap_days < 0 {
                 return Err(format!("[followup.{name}] min_gap_days must be >= 0"));
             }
+            for (key, v) in [
+                ("target_days", f.target_days),
+                ("min_gap_days", Some(f.min_gap_days)),
+            ] {
+                if v.is_some_and(|v| v > MAX_OFFSET_DAYS) {
+                    return Err(format!(
+                        "[followup.{name}] {key} must be at most {MAX_OFFSET_DAYS} days"
+                    ));
+                }
+            }
         }
         for g in &self.report.group_by {
-            if !GROUPABLE.contains(&g.as_str()) {
+            if !schema::GROUPABLE.contains(&g.as_str()) {
                 return Err(format!(
                     "[report] group_by: `{g}` is not an episode column (expected any of: {})",
-                    GROUPABLE.join(", ")
+                    schema::GROUPABLE.join(", ")
                 ));
             }
         }
@@ -424,6 +521,13 @@ impl Config {
         if self.report.group_by.is_empty() {
             return Err("[report] group_by needs at least one column".into());
         }
+        if !schema::GROUPABLE.contains(&self.benchmark.by.as_str()) {
+            return Err(format!(
+                "[benchmark] by: `{}` is not a groupable episode column (expected one of: {})",
+                self.benchmark.by,
+                schema::GROUPABLE.join(", ")
+            ));
+        }
         if self.report.suppress_below == 0 {
             return Err("[report] suppress_below must be >= 1 (1 suppresses nothing)".into());
         }
@@ -432,6 +536,29 @@ impl Config {
             return Err(format!(
                 "[report] dose_hours must be a number of hours a week above 0 and at most 168, not {dose}"
             ));
+        }
+        if self.retention.dropout_reasons.is_empty() {
+            return Err(
+                "[retention] dropout_reasons must name at least one discharge reason".into(),
+            );
+        }
+        if self
+            .retention
+            .dropout_reasons
+            .iter()
+            .any(|r| r.trim().is_empty() || r.trim() != r)
+        {
+            return Err("[retention] dropout_reasons: every reason must be a non-empty label without surrounding spaces".into());
+        }
+        for (key, v) in [
+            ("max_days", self.longitudinal.max_days),
+            ("horizon_weeks", self.longitudinal.horizon_weeks),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!(
+                    "[longitudinal] {key} must be a finite number above 0, not {v}"
+                ));
+            }
         }
         self.catalog().map(|_| ())
     }
@@ -465,6 +592,17 @@ impl Config {
             if ic.id.trim().is_empty() {
                 return Err(format!("[[instruments]] entry {} has no id", n + 1));
             }
+            // The id names chart files (charts/forest_<ID>.svg): no path separators or dots.
+            let id = ic.id.trim();
+            if id.len() > 64
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(format!(
+                    "{here}: the id must be at most 64 ASCII letters, digits, `_` or `-` (it names chart files)"
+                ));
+            }
             if let Some(k) = self.instruments[..n]
                 .iter()
                 .position(|o| o.id.trim().eq_ignore_ascii_case(ic.id.trim()))
@@ -490,7 +628,7 @@ impl Config {
                         .ok_or_else(|| format!("{here}: a new instrument needs max"))?,
                     ic.direction
                         .ok_or_else(|| format!("{here}: a new instrument needs direction"))?,
-                    ic.kind.unwrap_or(Kind::Symptom),
+                    ic.kind.unwrap_or(ScoreKind::Symptom),
                     ic.source.as_deref().unwrap_or("defined in the config"),
                 ),
             };
@@ -547,6 +685,11 @@ impl Config {
             }
             if inst.min.partial_cmp(&inst.max) != Some(std::cmp::Ordering::Less) {
                 return Err(format!("{here}: min must be below max"));
+            }
+            if inst.min < -MAX_SCORE || inst.max > MAX_SCORE {
+                return Err(format!(
+                    "{here}: min and max must lie within -{MAX_SCORE} to {MAX_SCORE}"
+                ));
             }
             if inst.reliable_change.is_some() && !inst.rci_threshold().is_some_and(|t| t > 0.0) {
                 return Err(format!(

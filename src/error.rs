@@ -10,7 +10,8 @@ use std::path::PathBuf;
 pub enum ExitStatus {
     /// 0: report written (or the subcommand did what was asked).
     Success = 0,
-    /// 1: data error (or the output could not be written); nothing was published.
+    /// 1: data error, the output could not be written, or an internal error (a bug, with its
+    /// own message); nothing was published.
     DataError = 1,
     /// 2: usage or configuration error.
     Usage = 2,
@@ -40,6 +41,10 @@ pub enum Error {
     /// Another run holds the lock on the output folder.
     #[error("{0}")]
     Locked(String),
+    /// A bug: drawing a chart, rendering the page or writing a table failed on data the
+    /// earlier stages accepted. Not the input's fault; nothing is published.
+    #[error("internal error (a bug in iop-outcomes, not a problem with the data; please report it): {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -47,7 +52,7 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) | Error::Config { .. } => ExitStatus::Usage,
-            Error::Data(_) | Error::Io { .. } => ExitStatus::DataError,
+            Error::Data(_) | Error::Io { .. } | Error::Internal(_) => ExitStatus::DataError,
             Error::Locked(_) => ExitStatus::Locked,
         }
     }

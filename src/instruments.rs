@@ -22,7 +22,7 @@ pub enum Direction {
 /// What an instrument's score counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Kind {
+pub enum ScoreKind {
     /// A symptom or severity total.
     Symptom,
     /// Days of use in the past 30 days (abstinence = 0 days; SPEC §6).
@@ -60,7 +60,7 @@ pub struct Instrument {
     pub min: f64,
     pub max: f64,
     pub direction: Direction,
-    pub kind: Kind,
+    pub kind: ScoreKind,
     /// Source of the name, range and scoring.
     pub source: String,
     /// Case at baseline: at or past this value in the worse direction (SPEC §10 S6).
@@ -84,7 +84,7 @@ impl Instrument {
         min: f64,
         max: f64,
         direction: Direction,
-        kind: Kind,
+        kind: ScoreKind,
         source: &str,
     ) -> Instrument {
         Instrument {
@@ -114,8 +114,8 @@ impl Instrument {
     /// The unit of a score: "days" for days-of-use instruments, else "points".
     pub fn unit(&self) -> &'static str {
         match self.kind {
-            Kind::DaysOfUse => "days",
-            Kind::Symptom => "points",
+            ScoreKind::DaysOfUse => "days",
+            ScoreKind::Symptom => "points",
         }
     }
 
@@ -200,7 +200,7 @@ fn builtin_entries() -> Vec<Instrument> {
             remission_source: s("NQF #0710 / HEDIS DMS-E: Depression Remission (PHQ-9 < 5)"),
             response_fraction: Some(0.5),
             response_source: s("NQF #1884 / HEDIS DMS-E: Depression Response (PHQ-9 reduced by >= 50%)"),
-            ..Instrument::new("PHQ9", "Patient Health Questionnaire-9 (depression)", 0.0, 27.0, HigherIsWorse, Kind::Symptom, KROENKE_2001)
+            ..Instrument::new("PHQ9", "Patient Health Questionnaire-9 (depression)", 0.0, 27.0, HigherIsWorse, ScoreKind::Symptom, KROENKE_2001)
         },
         Instrument {
             caseness: Some(8.0),
@@ -209,33 +209,33 @@ fn builtin_entries() -> Vec<Instrument> {
             reliable_change_source: s(NHS_TT_2024),
             remission_below: Some(5.0),
             remission_source: s("Spitzer et al. (2006): scores 0-4 denote minimal anxiety"),
-            ..Instrument::new("GAD7", "Generalized Anxiety Disorder-7", 0.0, 21.0, HigherIsWorse, Kind::Symptom, "Spitzer RL, Kroenke K, Williams JBW, Loewe B (2006). A brief measure for assessing generalized anxiety disorder: the GAD-7. Arch Intern Med 166(10):1092-1097")
+            ..Instrument::new("GAD7", "Generalized Anxiety Disorder-7", 0.0, 21.0, HigherIsWorse, ScoreKind::Symptom, "Spitzer RL, Kroenke K, Williams JBW, Loewe B (2006). A brief measure for assessing generalized anxiety disorder: the GAD-7. Arch Intern Med 166(10):1092-1097")
         },
         Instrument {
             caseness: Some(33.0),
             caseness_source: s("Bovin MJ et al. (2016). Psychometric properties of the PCL-5 in veterans. Psychol Assess 28(11):1379-1391 (cut-point 31-33; the upper value)"),
             reliable_change: Some(ReliableChange::Points(10.0)),
             reliable_change_source: s("US Department of Veterans Affairs, National Center for PTSD. Using the PCL-5: a 5-10 point change is reliable (the conservative upper value)"),
-            ..Instrument::new("PCL5", "PTSD Checklist for DSM-5", 0.0, 80.0, HigherIsWorse, Kind::Symptom, "Blevins CA, Weathers FW, Davis MT, Witte TK, Domino JL (2015). The PTSD Checklist for DSM-5 (PCL-5). J Trauma Stress 28(6):489-498")
+            ..Instrument::new("PCL5", "PTSD Checklist for DSM-5", 0.0, 80.0, HigherIsWorse, ScoreKind::Symptom, "Blevins CA, Weathers FW, Davis MT, Witte TK, Domino JL (2015). The PTSD Checklist for DSM-5 (PCL-5). J Trauma Stress 28(6):489-498")
         },
         Instrument {
             caseness: Some(4.0),
             caseness_source: s("Bradley KA et al. (2007). AUDIT-C as a brief screen for alcohol misuse in primary care. Alcohol Clin Exp Res 31(7):1208-1217 (>= 4; >= 3 for women)"),
-            ..Instrument::new("AUDITC", "AUDIT-C (alcohol consumption)", 0.0, 12.0, HigherIsWorse, Kind::Symptom, "Bush K, Kivlahan DR, McDonell MB, Fihn SD, Bradley KA (1998). The AUDIT alcohol consumption questions (AUDIT-C). Arch Intern Med 158(16):1789-1795")
+            ..Instrument::new("AUDITC", "AUDIT-C (alcohol consumption)", 0.0, 12.0, HigherIsWorse, ScoreKind::Symptom, "Bush K, Kivlahan DR, McDonell MB, Fihn SD, Bradley KA (1998). The AUDIT alcohol consumption questions (AUDIT-C). Arch Intern Med 158(16):1789-1795")
         },
         Instrument {
             caseness: Some(3.0),
             caseness_source: s("Yudko E, Lozhkina O, Fouts A (2007). A comprehensive review of the psychometric properties of the DAST. J Subst Abuse Treat 32(2):189-198 (3-5 = moderate)"),
-            ..Instrument::new("DAST10", "Drug Abuse Screening Test-10", 0.0, 10.0, HigherIsWorse, Kind::Symptom, "Skinner HA (1982). The Drug Abuse Screening Test. Addict Behav 7(4):363-371")
+            ..Instrument::new("DAST10", "Drug Abuse Screening Test-10", 0.0, 10.0, HigherIsWorse, ScoreKind::Symptom, "Skinner HA (1982). The Drug Abuse Screening Test. Addict Behav 7(4):363-371")
         },
-        Instrument::new("BAM_USE", "Brief Addiction Monitor, Use score (items 4+5+6, days)", 0.0, 90.0, HigherIsWorse, Kind::Symptom, "Cacciola JS et al. (2013). Development and initial evaluation of the Brief Addiction Monitor (BAM). J Subst Abuse Treat 44(3):256-263 (continuous-item version: Use = sum of items 4, 5, 6, each 0-30 days)"),
-        Instrument::new("DAYS_USED", "Days of any alcohol or drug use in the past 30 days", 0.0, 30.0, HigherIsWorse, Kind::DaysOfUse, "SAMHSA Center for Substance Abuse Treatment GPRA Client Outcome Measures for Discretionary Programs (past-30-day use); TEDS frequency of use"),
+        Instrument::new("BAM_USE", "Brief Addiction Monitor, Use score (items 4+5+6, days)", 0.0, 90.0, HigherIsWorse, ScoreKind::Symptom, "Cacciola JS et al. (2013). Development and initial evaluation of the Brief Addiction Monitor (BAM). J Subst Abuse Treat 44(3):256-263 (continuous-item version: Use = sum of items 4, 5, 6, each 0-30 days)"),
+        Instrument::new("DAYS_USED", "Days of any alcohol or drug use in the past 30 days", 0.0, 30.0, HigherIsWorse, ScoreKind::DaysOfUse, "SAMHSA Center for Substance Abuse Treatment GPRA Client Outcome Measures for Discretionary Programs (past-30-day use); TEDS frequency of use"),
         Instrument {
             caseness: Some(4.0),
             caseness_source: s("Carter JC, Stewart DA, Fairburn CG (2001). Eating Disorder Examination Questionnaire: norms for young adolescent girls. Behav Res Ther 39(5):625-632 (global >= 4 as clinical significance)"),
-            ..Instrument::new("EDEQ", "Eating Disorder Examination Questionnaire 6.0, global score", 0.0, 6.0, HigherIsWorse, Kind::Symptom, "Fairburn CG, Beglin SJ (2008). Eating Disorder Examination Questionnaire (EDE-Q 6.0). In: Fairburn CG, Cognitive Behavior Therapy and Eating Disorders. Guilford Press")
+            ..Instrument::new("EDEQ", "Eating Disorder Examination Questionnaire 6.0, global score", 0.0, 6.0, HigherIsWorse, ScoreKind::Symptom, "Fairburn CG, Beglin SJ (2008). Eating Disorder Examination Questionnaire (EDE-Q 6.0). In: Fairburn CG, Cognitive Behavior Therapy and Eating Disorders. Guilford Press")
         },
-        Instrument::new("DERS", "Difficulties in Emotion Regulation Scale (36 items)", 36.0, 180.0, HigherIsWorse, Kind::Symptom, "Gratz KL, Roemer L (2004). Multidimensional assessment of emotion regulation and dysregulation. J Psychopathol Behav Assess 26(1):41-54"),
+        Instrument::new("DERS", "Difficulties in Emotion Regulation Scale (36 items)", 36.0, 180.0, HigherIsWorse, ScoreKind::Symptom, "Gratz KL, Roemer L (2004). Multidimensional assessment of emotion regulation and dysregulation. J Psychopathol Behav Assess 26(1):41-54"),
         Instrument {
             caseness: Some(14.0),
             caseness_source: s("Beck, Steer & Brown (1996): 0-13 minimal; >= 14 mild or worse"),
@@ -243,7 +243,7 @@ fn builtin_entries() -> Vec<Instrument> {
             remission_source: s("Beck, Steer & Brown (1996): below 14 is the minimal range"),
             response_fraction: Some(0.5),
             response_source: s("Conventional >= 50% reduction from baseline (e.g. Riedel M et al. (2010). Response and remission criteria in major depression. Psychiatry Res 179(3):348-354)"),
-            ..Instrument::new("BDI2", "Beck Depression Inventory-II", 0.0, 63.0, HigherIsWorse, Kind::Symptom, "Beck AT, Steer RA, Brown GK (1996). Manual for the Beck Depression Inventory-II. Psychological Corporation")
+            ..Instrument::new("BDI2", "Beck Depression Inventory-II", 0.0, 63.0, HigherIsWorse, ScoreKind::Symptom, "Beck AT, Steer RA, Brown GK (1996). Manual for the Beck Depression Inventory-II. Psychological Corporation")
         },
     ]
 }

@@ -1,15 +1,21 @@
-//! The `run` job: ingest → cohort and pairing → analysis → report → publish, one stage after
-//! another. Returns what was published; prints nothing.
+//! The `run` job as named steps: read the export, pair the cohort, compute the tables, draw
+//! the charts, assemble the report and its manifest, publish. Returns what was published;
+//! prints nothing but progress and warnings (through `diag`).
 
-use crate::analysis::{abstinence, ancova, attrition, cells, engagement, outcomes, trend};
-use crate::app::{load_config, RunOptions};
-use crate::cohort::{self, Rules};
+use crate::analysis::{cells::RunKeys, protection, retention, Links, Settings, Tables};
+use crate::charts;
+use crate::cohort::{Cohort, PairingRules};
+use crate::config::{Anchor, Config};
 use crate::diag;
 use crate::error::{Error, Result};
-use crate::ingest;
+use crate::ingest::{self, Export};
+use crate::instruments::Catalog;
+use crate::options::{Period, RunOptions, SAMPLE_INPUT};
+use crate::report::assemble::{self, Run};
+use crate::report::audit;
+use crate::report::manifest::{self, DisclosureRecord, Manifest, Suppression};
 use crate::report::publish::{self, OutputLock, Staging};
-use crate::report::{self, csv::render_table, html, manifest, summary, view};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What a run published.
 #[derive(Debug, Clone)]
@@ -24,52 +30,264 @@ pub struct RunSummary {
 /// Runs the whole job and publishes `<out>/<period label>/`.
 ///
 /// # Errors
-/// Usage/config errors (exit 2), data errors and write failures (exit 1).
+/// Usage/config errors (exit 2), data errors, write failures and internal errors (exit 1);
+/// nothing is published then.
 pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
-    let (cfg, catalog) = load_config(opts.config.as_deref())?;
+    let (cfg, catalog) = Config::load_with_catalog(opts.config.as_deref())?;
+    let job = Job {
+        opts,
+        cfg: &cfg,
+        catalog: &catalog,
+        rules: pairing_rules(&cfg, &opts.followup)?,
+        label: opts.period.label(),
+    };
+    let (_lock, mut staging) = prepare_output(&opts.out, &job.label)?;
+    let mut progress = diag::Progress::new(opts.quiet);
+    let synthetic = data_origin(&opts.input);
+
+    progress.stage("reading and validating the export");
+    let export = read_export(&opts.input, &cfg, &catalog)?;
+    let settings = job.settings(&export)?;
+    progress.stage("pairing baseline and follow-up scores");
+    let cohort = select_cohort(&export, job.rules.clone(), &opts.period)?;
+    progress.stage("computing the tables");
+    let mut tables = Tables::compute(&export, &cohort, &settings);
+    let disclosure = job.protect(&mut tables, &export)?;
+    progress.stage("drawing the charts and writing the report");
+    let charts = diag::timed("charts", || {
+        charts::build::draw(&export, &cohort, &tables, &settings)
+    })?;
+    let inputs = manifest::inputs(cfg.input.names(), &export.fingerprints);
+    let published = tables.published(&job.keys(), cfg.report.dose_hours);
+    let report = Run {
+        period: &job.label,
+        followup: &opts.followup,
+        synthetic,
+        group_column: &cfg.report.group_by[0],
+        cohort: &cohort,
+        export: &export,
+        catalog: &catalog,
+        inputs: &inputs,
+        suppress_below: settings.suppress_below,
+        tables: &tables,
+        published: &published,
+        charts: &charts,
+        benchmark_by: &cfg.benchmark.by,
+        longitudinal: &cfg.longitudinal,
+        protection: disclosure.as_ref(),
+    };
+    for (name, bytes) in assemble::files(&report)? {
+        staging.add(&name, bytes);
+    }
+    let audited = job.audit(staging.files(), disclosure)?;
+    let manifest = job.manifest(args, inputs, &export, staging.files(), audited);
+    staging.add("manifest.json", manifest.to_json()?);
+    let folder = diag::timed("publish", || staging.publish())?;
+    progress.finish();
+    let summary = RunSummary::new(folder, &tables, &export, &cohort);
+    drop(published);
+    release((export, cohort, tables));
+    Ok(summary)
+}
+
+impl RunSummary {
+    fn new(folder: PathBuf, tables: &Tables, export: &Export, cohort: &Cohort) -> Self {
+        RunSummary {
+            folder,
+            outcome_rows: tables.outcomes.len(),
+            quarantined: export.quarantine.len(),
+            cohort: cohort.size,
+            active: cohort.active,
+        }
+    }
+}
+
+/// The settings of one run.
+struct Job<'a> {
+    opts: &'a RunOptions,
+    cfg: &'a Config,
+    catalog: &'a Catalog,
+    rules: PairingRules,
+    /// The period label (the folder name and the `period` column).
+    label: String,
+}
+
+impl Job<'_> {
+    /// The tables' settings; the retention window comes from the export's dates.
+    fn settings(&self, export: &Export) -> Result<Settings<'_>> {
+        let retention = retention::Params::new(
+            export,
+            &self.cfg.retention.dropout_reasons,
+            self.opts.period.bounds(),
+            self.opts.data_through,
+        )?;
+        Ok(Settings {
+            catalog: self.catalog,
+            groups: &self.cfg.report.group_by,
+            suppress_below: self.opts.suppress.then_some(self.cfg.report.suppress_below),
+            dose_hours: self.cfg.report.dose_hours,
+            retention,
+            benchmark_by: &self.cfg.benchmark.by,
+            longitudinal: self.cfg.longitudinal.clone(),
+        })
+    }
+
+    /// Small-cell protection (SPEC §7, §11), when suppression is on.
+    fn protect(&self, tables: &mut Tables, export: &Export) -> Result<Option<protection::Outcome>> {
+        let Some(below) = self.opts.suppress.then_some(self.cfg.report.suppress_below) else {
+            return Ok(None);
+        };
+        let links = Links {
+            instruments: export.assessments.instruments.clone(),
+            discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
+            benchmark_by: self.cfg.benchmark.by.clone(),
+            longitudinal_has_baselines: self.longitudinal_has_baselines(),
+        };
+        let outcome = diag::timed("small-cell protection", || {
+            tables.protect(&self.keys(), self.cfg.report.dose_hours, below, &links)
+        })?;
+        Ok(Some(outcome))
+    }
+
+    /// The independent disclosure audit of the files about to be published (SPEC §11 D3).
+    fn audit(
+        &self,
+        files: &[(String, Vec<u8>)],
+        disclosure: Option<protection::Outcome>,
+    ) -> Result<Option<DisclosureRecord>> {
+        let Some(disclosure) = disclosure else {
+            return Ok(None);
+        };
+        let applies =
+            |instrument: &str, count: &str| count_applies(self.catalog, instrument, count);
+        let run = audit::Run {
+            groups: &self.cfg.report.group_by,
+            period: &self.label,
+            discharge_anchor: self.rules.followup.anchor == Anchor::Discharge,
+            longitudinal_has_baselines: self.longitudinal_has_baselines(),
+            below: self.cfg.report.suppress_below,
+            applies: &applies,
+            benchmark_by: &self.cfg.benchmark.by,
+        };
+        let findings = diag::timed("disclosure audit", || audit::audit(files, &run))?;
+        Ok(Some(DisclosureRecord {
+            protection: disclosure.summary,
+            audit: findings,
+        }))
+    }
+
+    /// Whether every baseline lies in the mixed model's window (SPEC L1: b1 ≤ max_days).
+    fn longitudinal_has_baselines(&self) -> bool {
+        f64::from(self.rules.baseline[1]) <= self.cfg.longitudinal.max_days
+    }
+
+    fn keys(&self) -> RunKeys {
+        RunKeys {
+            period: self.label.clone(),
+            followup: self.opts.followup.clone(),
+            groups: self.cfg.report.group_by.clone(),
+        }
+    }
+
+    fn manifest(
+        &self,
+        args: Vec<String>,
+        inputs: Vec<manifest::FileDigest>,
+        export: &Export,
+        outputs: &[(String, Vec<u8>)],
+        disclosure: Option<DisclosureRecord>,
+    ) -> Manifest {
+        Manifest {
+            tool: format!("iop-outcomes {}", env!("CARGO_PKG_VERSION")),
+            command_line: manifest::recorded_args(args),
+            period: self.label.clone(),
+            followup: self.opts.followup.clone(),
+            config: self.cfg.clone(),
+            inputs,
+            accounting: export.accounts.clone(),
+            suppression: Suppression {
+                enabled: self.opts.suppress,
+                suppress_below: self.cfg.report.suppress_below,
+            },
+            disclosure,
+            outputs: manifest::outputs(outputs),
+        }
+    }
+}
+
+/// Whether a count of the tables applies to an instrument (public knowledge: the catalog's
+/// rules, as the methods list them); counts without an instrument always apply.
+fn count_applies(catalog: &Catalog, instrument: &str, count: &str) -> bool {
+    let Some(i) = catalog.get(instrument) else {
+        return true;
+    };
+    let threshold = i.rci_threshold().is_some();
+    let cases = i.caseness.is_some();
+    match count {
+        "n_improved" | "n_unchanged" | "n_deteriorated" => threshold,
+        "n_cases" => cases,
+        "n_recovered" => threshold && cases,
+        "n_response" => cases && i.response_fraction.is_some(),
+        "n_remission" => cases && i.remission_below.is_some(),
+        _ => true,
+    }
+}
+
+/// Takes the output lock and prepares the staging folder for `<out>/<label>`: an unwritable
+/// output folder fails here, before any work is done.
+fn prepare_output(out: &Path, label: &str) -> Result<(OutputLock, Staging)> {
+    let lock = OutputLock::acquire(out)?;
+    let dest = out.join(label);
+    publish::recover(&dest)?;
+    Ok((lock, Staging::new(&dest)?))
+}
+
+/// The pairing rules of the follow-up point `name`.
+fn pairing_rules(cfg: &Config, name: &str) -> Result<PairingRules> {
     let followups = cfg.followups();
-    let point = followups.get(&opts.followup).cloned().ok_or_else(|| {
+    let point = followups.get(name).cloned().ok_or_else(|| {
         Error::Usage(format!(
-            "--followup {}: no such follow-up point (defined: {})",
-            opts.followup,
+            "--followup {name}: no such follow-up point (defined: {})",
             followups.keys().cloned().collect::<Vec<_>>().join(", ")
         ))
     })?;
-    let label = opts.period.label();
-    let dest = opts.out.join(&label);
-    // Take the lock and fail on an unwritable output folder before any work is done.
-    let _lock = OutputLock::acquire(&opts.out)?;
-    publish::recover(&dest)?;
-    let mut staging = Staging::new(&dest)?;
+    Ok(PairingRules {
+        baseline: cfg.pairing.baseline_window,
+        followup_name: name.to_string(),
+        followup: point,
+    })
+}
 
-    let mut progress = diag::Progress::new(opts.quiet);
-    // A report on generated data says so, and a forgotten --input is never silent (O11).
-    let origin = crate::synth::synthetic_origin(&opts.input).map(|o| {
-        if opts.input == std::path::Path::new(crate::app::SAMPLE_INPUT) {
-            diag::warn(&format!(
-                "reporting on the bundled synthetic sample in {} (not real data); pass --input DIR for a real export",
-                crate::app::SAMPLE_INPUT
-            ));
-            format!("the bundled sample ({}): {o}", crate::app::SAMPLE_INPUT)
-        } else {
-            o
-        }
-    });
-    progress.stage("reading and validating the export");
-    let export = ingest::load(&opts.input, &cfg, &catalog)?;
+/// What the data is, when `synth` generated it (a report on it says so, and a forgotten
+/// `--input` is never silent: SPEC §16 O11).
+fn data_origin(input: &Path) -> Option<String> {
+    let origin = crate::synth::synthetic_origin(input)?;
+    if input != Path::new(SAMPLE_INPUT) {
+        return Some(origin);
+    }
+    diag::warn(&format!(
+        "reporting on the bundled synthetic sample in {SAMPLE_INPUT} (not real data); pass --input DIR for a real export"
+    ));
+    Some(format!("the bundled sample ({SAMPLE_INPUT}): {origin}"))
+}
+
+/// Reads and validates the export; heavy loss is an error, some loss a warning (SPEC §16 O2).
+fn read_export(input: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
+    let export = ingest::load(input, cfg, catalog)?;
+    let max = cfg.input.max_quarantined_share;
+    for w in ingest::check_loss(
+        &export.accounts,
+        &export.unknown,
+        max,
+        "nothing was published",
+    )? {
+        diag::warn(&w);
+    }
     if export.attendance.is_none() {
         diag::info(&format!(
             "{} not supplied: engagement has no attendance figures",
             cfg.input.attendance
         ));
-    }
-    for w in ingest::check_loss(
-        &export.accounts,
-        &export.unknown,
-        cfg.input.max_quarantined_share,
-        "nothing was published",
-    )? {
-        diag::warn(&w);
     }
     if !export.quarantine.is_empty() {
         diag::info(&format!(
@@ -77,317 +295,36 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
             export.quarantine.len()
         ));
     }
-    progress.stage("pairing baseline and follow-up scores");
-    let rules = Rules {
-        baseline: cfg.pairing.baseline_window,
-        followup_name: opts.followup.clone(),
-        followup: point,
-    };
-    let anchors = cohort::anchors(&export.episodes, &rules.followup);
-    let pairs = cohort::pair(&export.episodes, &export.assessments, &anchors, &rules);
-    let bounds = opts.period.bounds();
-    let selected: Vec<bool> = anchors
-        .iter()
-        .map(|a| cohort::in_period(*a, bounds))
-        .collect();
-    let cohort_size = selected.iter().filter(|s| **s).count();
-    let active = anchors.iter().filter(|a| a.is_none()).count();
-    if cohort_size == 0 {
-        return Err(Error::Data(match &opts.period {
-            crate::cli::Period::All => format!(
-                "no episode has a follow-up anchor for `{}` (every accepted episode is still in care); nothing was published",
-                opts.followup
-            ),
-            p => format!(
-                "no episodes whose follow-up anchor falls in {} (follow-up point `{}`); nothing was published",
-                p.label(),
-                opts.followup
-            ),
-        }));
-    }
-
-    progress.stage("computing the tables");
-    let ids = &export.assessments.instruments;
-    let columns = &cfg.report.group_by;
-    let suppress = opts.suppress.then_some(cfg.report.suppress_below);
-    // Trend: eight quarters ending with the period's last quarter, or the latest anchor's.
-    let last = bounds
-        .map(|b| b.1)
-        .or_else(|| anchors.iter().flatten().max().copied());
-    let timed =
-        |what: &str, t: std::time::Instant| diag::debug(&format!("{what} {:.2?}", t.elapsed()));
-    // The tables are independent of each other: computed concurrently (each one's own work
-    // is parallel too), then staged in a fixed order.
-    let (((rows, abst), (anc, attr)), ((dose, eng), tr)) = rayon::join(
-        || {
-            rayon::join(
-                || {
-                    let t = std::time::Instant::now();
-                    let groups = cells::build(&export.episodes, &pairs, &selected, columns, ids);
-                    timed("cells", t);
-                    let rows = outcomes::rows(&groups, &pairs, &catalog, ids, suppress);
-                    let abst = abstinence::rows(&groups, &pairs, &catalog, ids, suppress);
-                    timed("outcomes and abstinence", t);
-                    (rows, abst)
-                },
-                || {
-                    let t = std::time::Instant::now();
-                    let anc = ancova::rows(&export.episodes, &pairs, &selected, ids, suppress);
-                    let attr = attrition::rows(&export.episodes, &pairs, &selected, ids, suppress);
-                    timed("ancova and attrition", t);
-                    (anc, attr)
-                },
-            )
-        },
-        || {
-            rayon::join(
-                || {
-                    let t = std::time::Instant::now();
-                    let dose = export
-                        .attendance
-                        .as_ref()
-                        .map(|a| engagement::per_episode(a, export.episodes.len()));
-                    let eng = engagement::rows(
-                        &export.episodes,
-                        &selected,
-                        columns,
-                        dose.as_ref(),
-                        cfg.report.dose_hours,
-                        suppress,
-                    );
-                    timed("engagement", t);
-                    (dose, eng)
-                },
-                || {
-                    let t = std::time::Instant::now();
-                    let tr = last.map_or_else(Vec::new, |last| {
-                        trend::rows(
-                            &export.episodes,
-                            &pairs,
-                            &anchors,
-                            last,
-                            &catalog,
-                            ids,
-                            suppress,
-                        )
-                    });
-                    timed("trend", t);
-                    tr
-                },
-            )
-        },
-    );
-    let outcomes_table = outcomes::table(&rows, &label, &opts.followup, columns);
-    staging.add("outcomes.csv", render_table(&outcomes_table));
-    let abst_table = abstinence::table(&abst, &label, &opts.followup, columns);
-    staging.add("abstinence.csv", render_table(&abst_table));
-    let anc_table = ancova::table(&anc);
-    staging.add("ancova.csv", render_table(&anc_table));
-    let attr_table = attrition::table(&attr);
-    staging.add("attrition.csv", render_table(&attr_table));
-    let eng_table = engagement::table(&eng, columns);
-    staging.add("engagement.csv", render_table(&eng_table));
-    let trend_table = trend::table(&tr);
-    staging.add("trend.csv", render_table(&trend_table));
-    staging.add("quarantine.csv", report::quarantine_csv(&export.quarantine));
-
-    let names = [
-        &cfg.input.episodes,
-        &cfg.input.assessments,
-        &cfg.input.attendance,
-    ];
-    // Hashed while the files were validated, from the same bytes.
-    let inputs: Vec<manifest::FileDigest> = names
-        .iter()
-        .zip(&export.fingerprints)
-        .filter_map(|(name, fp)| fp.map(|fp| manifest::FileDigest::of_input(name, &fp)))
-        .collect();
-    // The page shows the columns a reader needs; outcomes.csv has them all.
-    let outcome_columns: Vec<&str> = std::iter::once("instrument")
-        .chain(columns.iter().map(String::as_str))
-        .chain(OUTCOME_COLUMNS_SHOWN.iter().copied())
-        .collect();
-    let tables = [
-        view::shown_named("outcomes", "Outcomes by cell", "Change from baseline to follow-up per instrument and cell, with every margin (All). Change is follow-up minus baseline in scale points (days for days-of-use); p from the paired t-test, q after Benjamini-Hochberg over the cells; g_av is the effect size. outcomes.csv has every column, including SDs, the Wilcoxon test, d_z and the counts behind each percentage.", &outcomes_table, &outcome_columns),
-        view::shown("abstinence", "Abstinence", "Days-of-use instruments: abstinent (0 days) at baseline and at follow-up; p from the exact McNemar test on the discordant pairs.", &abst_table),
-        view::shown("ancova", "Modality comparison (ANCOVA)", "Follow-up adjusted for baseline, per track: each modality against the reference; adjusted means at the mean baseline; F tests modality after baseline.", &anc_table),
-        view::shown("attrition", "Retention bias", "Baseline scores of clients followed up and of clients lost to follow-up (Welch t-test, lost minus followed).", &attr_table),
-        view::shown("engagement", "Engagement", &format!("Discharged cohort episodes: completion, length of stay, weekly hours attended, share meeting the IOP dose of {} hours a week, sessions attended.", cfg.report.dose_hours), &eng_table),
-        view::shown("trend", "Quarterly trend", "The headline figures per quarter of the anchor date, for the eight quarters up to the period.", &trend_table),
-    ];
-    // Charts, drawn in parallel, each as SVG and PNG.
-    progress.stage("drawing the charts and writing the report");
-    let t = std::time::Instant::now();
-    let hours = dose.as_ref().map(|(minutes, _)| {
-        engagement::hours_by_group(
-            &export.episodes,
-            &selected,
-            &columns[0],
-            minutes,
-            cfg.report.dose_hours,
-            suppress,
-        )
-    });
-    let quarters = last.map(trend::quarter_labels).unwrap_or_default();
-    let charts = crate::charts::build::all(&crate::charts::build::Inputs {
-        catalog: &catalog,
-        ids,
-        columns,
-        outcomes: &rows,
-        abstinence: &abst,
-        trend: &tr,
-        quarters: &quarters,
-        pairs: &pairs,
-        selected: &selected,
-        hours: hours.as_deref(),
-        dose_hours: cfg.report.dose_hours,
-        suppress_below: suppress,
-    });
-    let rendered: Vec<crate::charts::Rendered> = {
-        use rayon::prelude::*;
-        charts
-            .par_iter()
-            .map(crate::charts::render)
-            .collect::<Result<_>>()?
-    };
-    diag::debug(&format!("charts {:.2?}", t.elapsed()));
-    let t = std::time::Instant::now();
-    for c in &rendered {
-        staging.add(
-            &format!("charts/{}.svg", c.name),
-            c.svg.clone().into_bytes(),
-        );
-        staging.add(&format!("charts/{}.png", c.name), c.png.clone());
-    }
-    let (headline, by_group) = view::headlines(&outcomes_table, columns.len(), &catalog);
-    let used: std::collections::BTreeSet<&str> = outcomes_table
-        .rows
-        .iter()
-        .filter_map(|r| match &r[2] {
-            crate::table::Cell::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect();
-    let report_view = view::ReportView {
-        period: label.clone(),
-        followup: opts.followup.clone(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        synthetic: origin,
-        cohort: cohort_size,
-        active,
-        headline,
-        by_group,
-        group_column: columns[0].clone(),
-        tables: tables.to_vec(),
-        accounts: export.accounts.clone(),
-        quarantined: export.quarantine.len(),
-        attendance_supplied: export.attendance.is_some(),
-        windows: methods_windows(&rules),
-        instruments: catalog
-            .iter()
-            .filter(|i| used.contains(i.id.as_str()))
-            .map(view::InstrumentSource::from)
-            .collect(),
-        tests: METHODS_TESTS.iter().map(|s| s.to_string()).collect(),
-        suppression: if opts.suppress {
-            format!("Small cells: counts from 1 to {} are suppressed, with every statistic computed from them.", cfg.report.suppress_below - 1)
-        } else {
-            "Small-cell suppression is OFF (--no-suppress): for analysts inside the covered entity only; do not distribute.".to_string()
-        },
-        inputs: inputs.clone(),
-        chart_groups: view::chart_groups(&rendered),
-    };
-    staging.add("summary.md", summary::render(&report_view).into_bytes());
-    staging.add("report.html", html::render(&report_view)?.into_bytes());
-    diag::debug(&format!("summary and report.html {:.2?}", t.elapsed()));
-    let outputs = staging
-        .files()
-        .iter()
-        .map(|(name, bytes)| manifest::FileDigest {
-            file: name.clone(),
-            size: bytes.len() as u64,
-            sha256: manifest::sha256_hex(bytes),
-        })
-        .collect();
-    let m = manifest::Manifest {
-        tool: format!("iop-outcomes {}", env!("CARGO_PKG_VERSION")),
-        command_line: manifest::recorded_args(args),
-        period: label.clone(),
-        followup: opts.followup.clone(),
-        config: cfg.clone(),
-        inputs,
-        accounting: export.accounts.clone(),
-        suppression: manifest::Suppression {
-            enabled: opts.suppress,
-            suppress_below: cfg.report.suppress_below,
-        },
-        outputs,
-    };
-    let mut json = serde_json::to_vec_pretty(&m).expect("manifest serialises");
-    json.push(b'\n');
-    staging.add("manifest.json", json);
-    let t = std::time::Instant::now();
-    let folder = staging.publish()?;
-    diag::debug(&format!("published in {:.2?}", t.elapsed()));
-    progress.finish();
-    let summary = RunSummary {
-        folder,
-        outcome_rows: rows.len(),
-        quarantined: export.quarantine.len(),
-        cohort: cohort_size,
-        active,
-    };
-    // Freeing a national export (millions of small allocations) takes most of a second: it
-    // is done on a detached thread, so the command returns as soon as the report is
-    // published (at exit the operating system reclaims whatever is left).
-    std::thread::spawn(move || drop((export, pairs, anchors, selected, rows, dose)));
-    Ok(summary)
+    Ok(export)
 }
 
-/// outcomes.csv's columns shown on the page, after the instrument and grouping columns.
-const OUTCOME_COLUMNS_SHOWN: &[&str] = &[
-    "n_paired",
-    "followup_rate",
-    "baseline_mean",
-    "followup_mean",
-    "change_mean",
-    "change_ci_low",
-    "change_ci_high",
-    "p_t",
-    "q_bh",
-    "g_av",
-    "pct_improved",
-    "pct_recovered",
-    "pct_remission",
-    "suppressed",
-];
-
-const METHODS_TESTS: &[&str] = &[
-    "Means and SDs (n - 1) of baseline, follow-up and change over paired episodes.",
-    "Paired t-test, t.test(followup, baseline, paired = TRUE) in R: t, df, two-sided p, 95% CI of the mean change; Benjamini-Hochberg q over the cells (p.adjust(p, \"BH\")).",
-    "Wilcoxon signed-rank test as R's wilcox.test(followup, baseline, paired = TRUE): exact below 50 non-zero untied differences, else normal approximation with tie and continuity correction.",
-    "Effect sizes: d_z = mean(change) / sd(change); g_av = J * mean(change) / ((sd baseline + sd follow-up) / 2), J Hedges' correction.",
-    "Reliable change (Jacobson and Truax): |change| at least the instrument's threshold; reliable recovery: a case at baseline, not a case at follow-up, reliably improved; response: improvement of at least the instrument's fraction of baseline; remission: follow-up below the threshold (all over cases).",
-    "Abstinence: exact McNemar test, binom.test(b, b + c, 0.5).",
-    "ANCOVA: lm(followup ~ baseline + modality) per track by QR, first modality in byte order as reference; sequential F test of modality.",
-    "Retention bias: Welch t.test(lost, followed) of baseline scores.",
-    "Engagement: weekly hours = minutes / 60 / max(1, (length of stay + 1) / 7); medians as R's median.",
-];
-
-fn methods_windows(rules: &Rules) -> Vec<String> {
-    let [b0, b1] = rules.baseline;
-    let f = &rules.followup;
-    let anchor = match (f.anchor, f.target_days) {
-        (crate::config::Anchor::Admit, Some(t)) => format!("admission + {t} days"),
-        _ => "the discharge date (discharged episodes only)".to_string(),
-    };
-    vec![
-        format!("Baseline: the earliest assessment from {b0} to {b1} days after admission (inclusive)."),
-        format!(
-            "Follow-up point {}: anchored at {anchor}; the assessment from {} to {} days around the anchor, at least {} days after the baseline, closest to the anchor (ties go to the later date).",
-            rules.followup_name, f.window[0], f.window[1], f.min_gap_days
+/// Pairs every episode and selects the period's cohort; an empty cohort is a data error
+/// (SPEC §16 O6), not an empty report.
+fn select_cohort(export: &Export, rules: PairingRules, period: &Period) -> Result<Cohort> {
+    let followup = rules.followup_name.clone();
+    let cohort = Cohort::build(
+        &export.episodes,
+        &export.assessments,
+        rules,
+        period.bounds(),
+    );
+    if cohort.size > 0 {
+        return Ok(cohort);
+    }
+    Err(Error::Data(match period {
+        Period::All => format!(
+            "no episode has a follow-up anchor for `{followup}` (every accepted episode is still in care); nothing was published"
         ),
-        "Cohort: episodes whose anchor date falls in the period; episodes still in care are counted as active, not as lost.".to_string(),
-        "Change = follow-up minus baseline; improvement follows each instrument's direction.".to_string(),
-    ]
+        p => format!(
+            "no episodes whose follow-up anchor falls in {} (follow-up point `{followup}`); nothing was published",
+            p.label()
+        ),
+    }))
+}
+
+/// Frees the run's data on a detached thread: freeing a national export (millions of small
+/// allocations) takes most of a second, and the command can return as soon as the report is
+/// published (at exit the operating system reclaims whatever is left).
+fn release<T: Send + 'static>(bulk: T) {
+    std::thread::spawn(move || drop(bulk));
 }

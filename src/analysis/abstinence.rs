@@ -2,12 +2,12 @@
 //! margins as outcomes.csv, abstinence (0 days) at baseline and follow-up, the discordant
 //! pairs and the exact McNemar test `binom.test(b, b + c, 0.5)`.
 
-use super::cells::CellGroup;
-use super::suppress::small;
+use super::cells::{CellGroup, RunKeys};
 use crate::cohort::Pair;
-use crate::instruments::{Catalog, Kind};
+use crate::instruments::{Catalog, ScoreKind};
 use crate::stats::binom::binom_test_half;
-use crate::table::{Cell, Table};
+use crate::table::spec::{count, flag, number, text};
+use crate::table::{Column, Format, TableSpec};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AbstinenceRow {
@@ -55,38 +55,6 @@ pub fn row(cell: &CellGroup, pairs: &[Pair], instrument: &str) -> AbstinenceRow 
     }
 }
 
-/// Blanks small counts, their percentages and the test built on them (SPEC §7). The four
-/// counts are tied (af = ab − c + b), so blanking any of them blanks the discordant pair too.
-pub fn suppress(r: &mut AbstinenceRow, below: u64) {
-    if small(r.n_paired, below) {
-        *r = AbstinenceRow {
-            instrument: r.instrument.clone(),
-            labels: r.labels.clone(),
-            suppressed: true,
-            ..Default::default()
-        };
-        return;
-    }
-    let mut hit = false;
-    if small(r.abstinent_baseline, below) {
-        r.abstinent_baseline = None;
-        r.pct_abstinent_baseline = None;
-        hit = true;
-    }
-    if small(r.abstinent_followup, below) {
-        r.abstinent_followup = None;
-        r.pct_abstinent_followup = None;
-        hit = true;
-    }
-    if hit || small(r.to_abstinent, below) || small(r.to_use, below) {
-        hit |= r.to_abstinent.is_some_and(|n| n > 0) || r.to_use.is_some_and(|n| n > 0);
-        r.to_abstinent = None;
-        r.to_use = None;
-        r.p_mcnemar = None;
-    }
-    r.suppressed = hit;
-}
-
 /// Rows for the days-of-use cells among `cells` (already sorted).
 pub fn rows(
     cells: &[CellGroup],
@@ -95,14 +63,15 @@ pub fn rows(
     ids: &[String],
     suppress_below: Option<u64>,
 ) -> Vec<AbstinenceRow> {
+    let spec = spec(&RunKeys::default());
     cells
         .iter()
         .filter_map(|c| {
             let inst = catalog.get(&ids[c.instrument as usize])?;
-            (inst.kind == Kind::DaysOfUse).then(|| {
+            (inst.kind == ScoreKind::DaysOfUse).then(|| {
                 let mut r = row(c, pairs, &inst.id);
                 if let Some(below) = suppress_below {
-                    suppress(&mut r, below);
+                    spec.suppress(&mut r, below);
                 }
                 r
             })
@@ -110,38 +79,39 @@ pub fn rows(
         .collect()
 }
 
-pub fn table(rows: &[AbstinenceRow], period: &str, followup: &str, columns: &[String]) -> Table {
-    let header = super::cells::keyed_header(
-        columns,
-        &[
-            "n_paired",
-            "abstinent_baseline",
-            "abstinent_followup",
-            "pct_abstinent_baseline",
-            "pct_abstinent_followup",
-            "to_abstinent",
-            "to_use",
-            "p_mcnemar",
-            "suppressed",
-        ],
-    );
-    let rows = rows
-        .iter()
-        .map(|r| {
-            let mut v = super::cells::keyed_prefix(period, followup, &r.instrument, &r.labels);
-            v.extend([
-                Cell::count(r.n_paired),
-                Cell::count(r.abstinent_baseline),
-                Cell::count(r.abstinent_followup),
-                Cell::opt(r.pct_abstinent_baseline),
-                Cell::opt(r.pct_abstinent_followup),
-                Cell::count(r.to_abstinent),
-                Cell::count(r.to_use),
-                Cell::opt(r.p_mcnemar),
-                Cell::Bool(r.suppressed),
-            ]);
-            v
-        })
-        .collect();
-    Table { header, rows }
+/// abstinence.csv's description. The four counts are tied (af = ab − c + b), so blanking
+/// any of them blanks the discordant pair too.
+pub fn spec(keys: &RunKeys) -> TableSpec<AbstinenceRow> {
+    type R = AbstinenceRow;
+    TableSpec::new(
+        "abstinence",
+        "Abstinence",
+        "Days-of-use instruments: abstinent (0 days) at baseline and at follow-up; p from the exact McNemar test on the discordant pairs.",
+    )
+    .columns(keys.run_columns())
+    .column(Column::new("instrument", text!(R, instrument)))
+    .columns(keys.group_columns(|r: &R| &r.labels))
+    .columns([
+        Column::new("n_paired", count!(R, n_paired)),
+        Column::new("abstinent_baseline", count!(R, abstinent_baseline)).within(&["n_paired"]),
+        Column::new("abstinent_followup", count!(R, abstinent_followup)).within(&["n_paired"]),
+        Column::new("pct_abstinent_baseline", number!(R, pct_abstinent_baseline))
+            .from(&["abstinent_baseline", "n_paired"]),
+        Column::new("pct_abstinent_followup", number!(R, pct_abstinent_followup))
+            .from(&["abstinent_followup", "n_paired"]),
+        Column::new("to_abstinent", count!(R, to_abstinent)).within(&["n_paired"]),
+        Column::new("to_use", count!(R, to_use)).within(&["n_paired"]),
+        Column::new("p_mcnemar", number!(R, p_mcnemar))
+            .from(&["to_abstinent", "to_use"])
+            .format(Format::P),
+        Column::new("suppressed", flag!(R, suppressed)),
+    ])
+    // The 2 × 2 table behind McNemar's test: abstinent at both times and using at both
+    // times are shown in no file.
+    .relation("abstinent_baseline", &["abstinent_both", "to_use"])
+    .relation("abstinent_followup", &["abstinent_both", "to_abstinent"])
+    .relation(
+        "n_paired",
+        &["abstinent_both", "to_use", "to_abstinent", "using_both"],
+    )
 }

@@ -3,11 +3,12 @@
 //! as reference: each modality's adjusted difference, SE, t, p and adjusted mean (prediction at
 //! the fitted sample's mean baseline), and the sequential F test of modality after baseline.
 
-use super::suppress::small;
+use super::cells::RunKeys;
 use crate::cohort::Pair;
 use crate::ingest::Episodes;
 use crate::stats::{self, lm};
-use crate::table::{Cell, Table};
+use crate::table::spec::{count, flag, number, text};
+use crate::table::{Column, Format, TableSpec};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -145,77 +146,55 @@ pub fn rows(
         .flat_map_iter(|((inst, track), data)| fit_track(inst, track, data))
         .collect();
     if let Some(below) = suppress_below {
+        let spec = spec(&RunKeys::default());
         for r in &mut out {
-            if small(r.n, below) {
-                r.n = None;
-                r.estimate = None;
-                r.se = None;
-                r.t = None;
-                r.p = None;
-                r.adjusted_mean = None;
-                r.suppressed = true;
-            }
+            spec.suppress(r, below);
         }
     }
     out
 }
 
-pub fn table(rows: &[AncovaRow]) -> Table {
-    let header = [
-        "instrument",
-        "track",
-        "modality",
-        "n",
-        "estimate",
-        "se",
-        "t",
-        "p",
-        "adjusted_mean",
-        "f_modality",
-        "df1",
-        "df2",
-        "p_modality",
-        "reference",
-        "note",
-        "suppressed",
-    ];
-    Table::new(
-        &header,
-        rows.iter()
-            .map(|r| {
-                vec![
-                    Cell::text(&r.instrument),
-                    Cell::text(&r.track),
-                    Cell::text(&r.modality),
-                    Cell::count(r.n),
-                    Cell::opt(r.estimate),
-                    Cell::opt(r.se),
-                    Cell::opt(r.t),
-                    Cell::opt(r.p),
-                    Cell::opt(r.adjusted_mean),
-                    Cell::opt(r.f_modality),
-                    Cell::count(r.df1),
-                    Cell::count(r.df2),
-                    Cell::opt(r.p_modality),
-                    Cell::text(&r.reference),
-                    Cell::text(&r.note),
-                    Cell::Bool(r.suppressed),
-                ]
-            })
-            .collect(),
+/// ancova.csv's description (SPEC §8, §10 S9). The F test is the track's, not the
+/// modality's: it is not blanked with a small modality.
+pub fn spec(keys: &RunKeys) -> TableSpec<AncovaRow> {
+    type R = AncovaRow;
+    const N: &[&str] = &["n"];
+    TableSpec::new(
+        "ancova",
+        "Modality comparison (ANCOVA)",
+        "Follow-up adjusted for baseline, per track: each modality against the reference; adjusted means at the mean baseline; F tests modality after baseline.",
     )
+    .columns(keys.run_columns())
+    .columns([
+        Column::new("instrument", text!(R, instrument)),
+        Column::new("track", text!(R, track)),
+        Column::new("modality", text!(R, modality)),
+        Column::new("n", count!(R, n)),
+        Column::new("estimate", number!(R, estimate)).from(N),
+        Column::new("se", number!(R, se)).from(N),
+        Column::new("t", number!(R, t)).from(N),
+        Column::new("p", number!(R, p)).from(N).format(Format::P),
+        Column::new("adjusted_mean", number!(R, adjusted_mean)).from(N),
+        Column::new("f_modality", number!(R, f_modality)),
+        Column::new("df1", count!(R, df1)).fixed(),
+        Column::new("df2", count!(R, df2)).fixed(),
+        Column::new("p_modality", number!(R, p_modality)).format(Format::P),
+        Column::new("reference", text!(R, reference)).fixed(),
+        Column::new("note", text!(R, note)).fixed(),
+        Column::new("suppressed", flag!(R, suppressed)),
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::stats::prec::CLOSED;
+
+    /// A value R prints, within the closed-form tolerance.
     fn close(got: Option<f64>, want: f64, what: &str) {
-        let g = got.unwrap_or_else(|| panic!("{what} empty"));
-        assert!(
-            (g - want).abs() <= 1e-10 * want.abs().max(1e-300) || (g - want).abs() < 1e-13,
-            "{what}: {g} vs {want}"
-        );
+        let got = got.unwrap_or_else(|| panic!("{what} empty"));
+        crate::assert_close!(got, want, CLOSED, "{what}");
     }
 
     fn data(mods: &[(&str, &[f64], &[f64])]) -> Vec<(String, f64, f64)> {

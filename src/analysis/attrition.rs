@@ -2,12 +2,12 @@
 //! (plus `All`), cohort episodes with a baseline and no follow-up (lost) against those paired
 //! (followed): baseline means and Welch's `t.test(lost, followed)`.
 
-use super::cells::ALL;
-use super::suppress::small;
+use super::cells::{RunKeys, ALL};
 use crate::cohort::Pair;
 use crate::ingest::Episodes;
 use crate::stats::{self, ttest};
-use crate::table::{Cell, Table};
+use crate::table::spec::{count, flag, number, text};
+use crate::table::{Column, Format, TableSpec};
 use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -52,6 +52,7 @@ pub fn rows(
         .map(|((i, track), g)| ((ids[i as usize].as_str(), track), g))
         .collect();
     groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let spec = spec(&RunKeys::default());
     groups
         .into_iter()
         .map(|((instrument, track), (followed, lost))| {
@@ -69,57 +70,34 @@ pub fn rows(
                 suppressed: false,
             };
             if let Some(below) = suppress_below {
-                if small(r.n_followed, below) {
-                    r.n_followed = None;
-                    r.baseline_mean_followed = None;
-                    r.suppressed = true;
-                }
-                if small(r.n_lost, below) {
-                    r.n_lost = None;
-                    r.baseline_mean_lost = None;
-                    r.suppressed = true;
-                }
-                if r.suppressed {
-                    r.t = None;
-                    r.df = None;
-                    r.p = None;
-                }
+                spec.suppress(&mut r, below);
             }
             r
         })
         .collect()
 }
 
-pub fn table(rows: &[AttritionRow]) -> Table {
-    let header = [
-        "instrument",
-        "track",
-        "n_followed",
-        "n_lost",
-        "baseline_mean_followed",
-        "baseline_mean_lost",
-        "t",
-        "df",
-        "p",
-        "suppressed",
-    ];
-    Table::new(
-        &header,
-        rows.iter()
-            .map(|r| {
-                vec![
-                    Cell::text(&r.instrument),
-                    Cell::text(&r.track),
-                    Cell::count(r.n_followed),
-                    Cell::count(r.n_lost),
-                    Cell::opt(r.baseline_mean_followed),
-                    Cell::opt(r.baseline_mean_lost),
-                    Cell::opt(r.t),
-                    Cell::opt(r.df),
-                    Cell::opt(r.p),
-                    Cell::Bool(r.suppressed),
-                ]
-            })
-            .collect(),
+/// attrition.csv's description (SPEC §8, §10 S10).
+pub fn spec(keys: &RunKeys) -> TableSpec<AttritionRow> {
+    type R = AttritionRow;
+    const BOTH: &[&str] = &["n_followed", "n_lost"];
+    TableSpec::new(
+        "attrition",
+        "Retention bias",
+        "Baseline scores of clients followed up and of clients lost to follow-up (Welch t-test, lost minus followed).",
     )
+    .columns(keys.run_columns())
+    .columns([
+        Column::new("instrument", text!(R, instrument)),
+        Column::new("track", text!(R, track)).group(),
+        Column::new("n_followed", count!(R, n_followed)),
+        Column::new("n_lost", count!(R, n_lost)),
+        Column::new("baseline_mean_followed", number!(R, baseline_mean_followed))
+            .from(&["n_followed"]),
+        Column::new("baseline_mean_lost", number!(R, baseline_mean_lost)).from(&["n_lost"]),
+        Column::new("t", number!(R, t)).from(BOTH),
+        Column::new("df", number!(R, df)).from(BOTH).format(Format::Df),
+        Column::new("p", number!(R, p)).from(BOTH).format(Format::P),
+        Column::new("suppressed", flag!(R, suppressed)),
+    ])
 }

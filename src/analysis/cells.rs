@@ -4,12 +4,13 @@
 
 use crate::cohort::Pair;
 use crate::ingest::Episodes;
+use crate::table::{Access, Column};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
 /// The margin label.
-pub const ALL: &str = "All";
+pub use crate::table::MARGIN as ALL;
 /// The label of an optional grouping column left empty in the export.
 pub const NOT_RECORDED: &str = "(not recorded)";
 
@@ -33,33 +34,41 @@ pub const MAX_COLUMNS: usize = 8;
 /// A projected key: label ids per column, `ALL_ID` for a margin, unused slots 0.
 type Key = [u32; MAX_COLUMNS];
 
-/// Header of a table keyed like outcomes.csv: period, followup, instrument, the grouping
-/// columns, then `stats`.
-pub fn keyed_header(columns: &[String], stats: &[&str]) -> Vec<String> {
-    ["period", "followup", "instrument"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain(columns.iter().cloned())
-        .chain(stats.iter().map(|s| s.to_string()))
-        .collect()
+/// What every table of a run is keyed by besides its own columns: the period label, the
+/// follow-up point's name and the grouping columns (SPEC §16 O10).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunKeys {
+    pub period: String,
+    pub followup: String,
+    pub groups: Vec<String>,
 }
 
-/// The key cells of such a row.
-pub fn keyed_prefix(
-    period: &str,
-    followup: &str,
-    instrument: &str,
-    labels: &[String],
-) -> Vec<crate::table::Cell> {
-    use crate::table::Cell;
-    [
-        Cell::text(period),
-        Cell::text(followup),
-        Cell::text(instrument),
-    ]
-    .into_iter()
-    .chain(labels.iter().map(Cell::text))
-    .collect()
+impl RunKeys {
+    /// The period and follow-up columns (in the files, not on the page: every row has the
+    /// same values, which the page's title gives).
+    pub fn run_columns<R>(&self) -> [Column<R>; 2] {
+        [
+            Column::constant("period", &self.period).off_page().fixed(),
+            Column::constant("followup", &self.followup)
+                .off_page()
+                .fixed(),
+        ]
+    }
+
+    /// The grouping columns of a row whose labels are `labels(row)`, one per grouping column.
+    pub fn group_columns<R: 'static>(&self, labels: fn(&R) -> &[String]) -> Vec<Column<R>> {
+        self.groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                Column::new(
+                    g.clone(),
+                    Access::Text(std::sync::Arc::new(move |r: &R| labels(r)[i].clone())),
+                )
+                .group()
+            })
+            .collect()
+    }
 }
 
 /// Interned grouping labels of every episode, and their projections onto margins.

@@ -8,11 +8,12 @@
 //! 0.06 s as one pass over the rows into arrays indexed by episode (episodes are already
 //! dense indices after validation), so the pass is used.
 
-use super::cells::Keys;
+use super::cells::{Keys, RunKeys};
 use super::suppress::small;
 use crate::ingest::{Attendance, Episodes};
 use crate::stats;
-use crate::table::{Cell, Table};
+use crate::table::spec::{count, flag, number};
+use crate::table::{Column, Format, TableSpec};
 
 /// Attended minutes and attended sessions (minutes > 0) of every episode, from all its
 /// accepted attendance rows whatever their date.
@@ -35,6 +36,10 @@ pub struct EngagementRow {
     pub pct_meeting_dose: Option<f64>,
     pub median_sessions: Option<f64>,
     pub suppressed: bool,
+    /// Numerators of the completion rate and of the share meeting the dose (not written;
+    /// for suppression).
+    pub n_completed: Option<u64>,
+    pub n_meeting_dose: Option<u64>,
 }
 
 /// Weekly hours of an episode: minutes / 60 / max(1, (los + 1) / 7).
@@ -52,6 +57,7 @@ pub fn rows(
 ) -> Vec<EngagementRow> {
     let keys = Keys::new(eps, columns);
     let groups = keys.episode_groups(eps.len(), |i| selected[i] && eps.discharge[i].is_some());
+    let spec = spec(&RunKeys::default(), dose_hours);
     groups
         .into_iter()
         .map(|(labels, _, members)| {
@@ -70,38 +76,24 @@ pub fn rows(
                 n_discharged: Some(n),
                 completion_rate: Some(completed as f64 / n as f64),
                 median_los_days: stats::median(&los_f),
+                n_completed: Some(completed),
                 ..Default::default()
             };
-            let mut met = 0;
             if let Some((mins, sess)) = attendance {
                 let wh: Vec<f64> = members
                     .iter()
                     .zip(&los)
                     .map(|(&i, &l)| weekly_hours(mins[i as usize], l))
                     .collect();
-                met = wh.iter().filter(|&&h| h >= dose_hours).count() as u64;
+                let met = wh.iter().filter(|&&h| h >= dose_hours).count() as u64;
+                r.n_meeting_dose = Some(met);
                 let s: Vec<f64> = members.iter().map(|&i| sess[i as usize] as f64).collect();
                 r.median_weekly_hours = stats::median(&wh);
                 r.pct_meeting_dose = Some(100.0 * met as f64 / n as f64);
                 r.median_sessions = stats::median(&s);
             }
             if let Some(below) = suppress_below {
-                if small(Some(n), below) {
-                    r = EngagementRow {
-                        labels: r.labels,
-                        suppressed: true,
-                        ..Default::default()
-                    };
-                } else {
-                    if small(Some(completed), below) {
-                        r.completion_rate = None;
-                        r.suppressed = true;
-                    }
-                    if attendance.is_some() && small(Some(met), below) {
-                        r.pct_meeting_dose = None;
-                        r.suppressed = true;
-                    }
-                }
+                spec.suppress(&mut r, below);
             }
             r
         })
@@ -176,36 +168,32 @@ pub fn hours_by_group(
         .collect()
 }
 
-pub fn table(rows: &[EngagementRow], columns: &[String]) -> Table {
-    let mut header: Vec<String> = columns.to_vec();
-    for h in [
-        "n_discharged",
-        "completion_rate",
-        "median_los_days",
-        "median_weekly_hours",
-        "pct_meeting_dose",
-        "median_sessions",
-        "suppressed",
-    ] {
-        header.push(h.into());
-    }
-    let rows = rows
-        .iter()
-        .map(|r| {
-            let mut v: Vec<Cell> = r.labels.iter().map(Cell::text).collect();
-            v.extend([
-                Cell::count(r.n_discharged),
-                Cell::opt(r.completion_rate),
-                Cell::opt(r.median_los_days),
-                Cell::opt(r.median_weekly_hours),
-                Cell::opt(r.pct_meeting_dose),
-                Cell::opt(r.median_sessions),
-                Cell::Bool(r.suppressed),
-            ]);
-            v
-        })
-        .collect();
-    Table { header, rows }
+/// engagement.csv's description (SPEC §8, §10 S11), for a dose of `dose_hours` a week.
+pub fn spec(keys: &RunKeys, dose_hours: f64) -> TableSpec<EngagementRow> {
+    type R = EngagementRow;
+    const N: &[&str] = &["n_discharged"];
+    TableSpec::new(
+        "engagement",
+        "Engagement",
+        &format!("Discharged cohort episodes: completion, length of stay, weekly hours attended, share meeting the IOP dose of {dose_hours} hours a week, sessions attended."),
+    )
+    .columns(keys.run_columns())
+    .columns(keys.group_columns(|r: &R| &r.labels))
+    .columns([
+        Column::new("n_discharged", count!(R, n_discharged)),
+        Column::new("completion_rate", number!(R, completion_rate))
+            .from(&["n_completed", "n_discharged"])
+            .format(Format::Rate),
+        Column::new("median_los_days", number!(R, median_los_days)).from(N),
+        Column::new("median_weekly_hours", number!(R, median_weekly_hours)).from(N),
+        Column::new("pct_meeting_dose", number!(R, pct_meeting_dose))
+            .from(&["n_meeting_dose", "n_discharged"]),
+        Column::new("median_sessions", number!(R, median_sessions)).from(N),
+        Column::new("suppressed", flag!(R, suppressed)),
+        // Implied by the rates and n_discharged.
+        Column::new("n_completed", count!(R, n_completed)).within(N).implied(),
+        Column::new("n_meeting_dose", count!(R, n_meeting_dose)).within(N).implied(),
+    ])
 }
 
 #[cfg(test)]

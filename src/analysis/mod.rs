@@ -4,8 +4,15 @@
 pub mod abstinence;
 pub mod ancova;
 pub mod attrition;
+pub mod benchmark;
 pub mod cells;
 pub mod engagement;
+pub mod longitudinal;
 pub mod outcomes;
+pub mod protection;
+pub mod retention;
 pub mod suppress;
+pub mod tables;
 pub mod trend;
+
+pub use tables::{Links, Settings, Tables};

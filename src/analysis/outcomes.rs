@@ -2,12 +2,12 @@
 //! columns of SPEC §8, computed in parallel; then Benjamini–Hochberg over the cell rows and
 //! small-cell suppression (SPEC §7).
 
-use super::cells::CellGroup;
-use super::suppress::small;
+use super::cells::{CellGroup, RunKeys};
 use crate::cohort::Pair;
 use crate::instruments::{Catalog, Direction, Instrument};
 use crate::stats::{self, effect, multiplicity, ttest, wilcoxon};
-use crate::table::{Cell, Table};
+use crate::table::spec::{count, flag, number, text};
+use crate::table::{Column, Format, Parts, TableSpec};
 use rayon::prelude::*;
 
 /// One row of outcomes.csv before rendering. `None` is an empty cell.
@@ -182,7 +182,7 @@ pub fn row(cell: &CellGroup, pairs: &[Pair], inst: &Instrument) -> OutcomeRow {
 }
 
 /// All rows: computed in parallel, in cell order; q_bh over the cell rows (not margins) with a
-/// p_t (SPEC §10 S7), then suppression when `suppress_below` is set.
+/// p_t (SPEC §10 S7), then suppression (by [`spec`]) when `suppress_below` is set.
 pub fn rows(
     cells: &[CellGroup],
     pairs: &[Pair],
@@ -210,205 +210,103 @@ pub fn rows(
         rows[i].q_bh = Some(q);
     }
     if let Some(below) = suppress_below {
+        let spec = spec(&RunKeys::default());
         for r in &mut rows {
-            suppress(r, below);
+            spec.suppress(r, below);
         }
     }
     rows
 }
 
-/// Blanks every count from 1 to `below − 1` and every statistic computed from such a cell
-/// (SPEC §7), with complementary suppression among the reliable-change categories so a
-/// blanked count cannot be recovered by subtraction.
-pub fn suppress(r: &mut OutcomeRow, below: u64) {
-    let mut hit = false;
-    let blank_f = |x: &mut Option<f64>, hit: &mut bool| {
-        if x.take().is_some() {
-            *hit = true;
-        }
-    };
-    if small(r.n_episodes, below) {
-        r.n_episodes = None;
-        hit = true;
-    }
-    if small(r.n_baseline, below) {
-        r.n_baseline = None;
-        blank_f(&mut r.followup_rate, &mut hit);
-        hit = true;
-    }
-    if small(r.n_paired, below) {
-        r.n_paired = None;
-        for x in [
-            &mut r.followup_rate,
-            &mut r.baseline_mean,
-            &mut r.baseline_sd,
-            &mut r.followup_mean,
-            &mut r.followup_sd,
-            &mut r.change_mean,
-            &mut r.change_sd,
-            &mut r.change_ci_low,
-            &mut r.change_ci_high,
-            &mut r.t,
-            &mut r.df,
-            &mut r.p_t,
-            &mut r.q_bh,
-            &mut r.wilcoxon_v,
-            &mut r.p_wilcoxon,
-            &mut r.d_z,
-            &mut r.g_av,
-            &mut r.pct_improved,
-            &mut r.pct_unchanged,
-            &mut r.pct_deteriorated,
-            &mut r.pct_recovered,
-            &mut r.pct_response,
-            &mut r.pct_remission,
-        ] {
-            *x = None;
-        }
-        r.n_improved = None;
-        r.n_unchanged = None;
-        r.n_deteriorated = None;
-        r.n_cases = None;
-        r.suppressed = true;
-        return;
-    }
-    // Reliable-change categories: blank small counts, then one more if only one is blank.
-    let mut cats = [
-        (r.n_improved, &mut r.pct_improved),
-        (r.n_unchanged, &mut r.pct_unchanged),
-        (r.n_deteriorated, &mut r.pct_deteriorated),
-    ];
-    let blanked: Vec<usize> = (0..3).filter(|&i| small(cats[i].0, below)).collect();
-    let mut to_blank = blanked.clone();
-    if blanked.len() == 1 {
-        // The smallest other non-zero category goes too.
-        if let Some(j) = (0..3)
-            .filter(|j| !blanked.contains(j) && cats[*j].0.is_some_and(|n| n > 0))
-            .min_by_key(|&j| cats[j].0)
-        {
-            to_blank.push(j);
-        }
-    }
-    for &i in &to_blank {
-        cats[i].0 = None;
-        *cats[i].1 = None;
-        hit = true;
-    }
-    let [(a, _), (b, _), (c, _)] = cats;
-    r.n_improved = a;
-    r.n_unchanged = b;
-    r.n_deteriorated = c;
-    if small(r.n_cases, below) {
-        r.n_cases = None;
-        for x in [
-            &mut r.pct_recovered,
-            &mut r.pct_response,
-            &mut r.pct_remission,
-        ] {
-            *x = None;
-        }
-        hit = true;
-    } else {
-        for (n, x) in [
-            (r.n_recovered, &mut r.pct_recovered),
-            (r.n_response, &mut r.pct_response),
-            (r.n_remission, &mut r.pct_remission),
-        ] {
-            if small(n, below) {
-                blank_f(x, &mut hit);
-            }
-        }
-    }
-    r.suppressed = hit;
-}
-
-/// The columns of outcomes.csv after the grouping columns.
-const STAT_COLUMNS: &[&str] = &[
-    "n_episodes",
-    "n_baseline",
-    "n_paired",
-    "followup_rate",
-    "baseline_mean",
-    "baseline_sd",
-    "followup_mean",
-    "followup_sd",
-    "change_mean",
-    "change_sd",
-    "change_ci_low",
-    "change_ci_high",
-    "t",
-    "df",
-    "p_t",
-    "q_bh",
-    "wilcoxon_v",
-    "p_wilcoxon",
-    "d_z",
-    "g_av",
-    "rci_threshold",
-    "n_improved",
-    "n_unchanged",
-    "n_deteriorated",
-    "pct_improved",
-    "pct_unchanged",
-    "pct_deteriorated",
-    "n_cases",
-    "pct_recovered",
-    "pct_response",
-    "pct_remission",
-    "suppressed",
-];
-
-/// outcomes.csv as a table (SPEC §8).
-pub fn table(rows: &[OutcomeRow], period: &str, followup: &str, columns: &[String]) -> Table {
-    let header = super::cells::keyed_header(columns, STAT_COLUMNS);
-    let rows = rows
-        .iter()
-        .map(|r| {
-            let mut v = super::cells::keyed_prefix(period, followup, &r.instrument, &r.labels);
-            v.extend([
-                Cell::count(r.n_episodes),
-                Cell::count(r.n_baseline),
-                Cell::count(r.n_paired),
-                Cell::opt(r.followup_rate),
-                Cell::opt(r.baseline_mean),
-                Cell::opt(r.baseline_sd),
-                Cell::opt(r.followup_mean),
-                Cell::opt(r.followup_sd),
-                Cell::opt(r.change_mean),
-                Cell::opt(r.change_sd),
-                Cell::opt(r.change_ci_low),
-                Cell::opt(r.change_ci_high),
-                Cell::opt(r.t),
-                Cell::opt(r.df),
-                Cell::opt(r.p_t),
-                Cell::opt(r.q_bh),
-                Cell::opt(r.wilcoxon_v),
-                Cell::opt(r.p_wilcoxon),
-                Cell::opt(r.d_z),
-                Cell::opt(r.g_av),
-                Cell::opt(r.rci_threshold),
-                Cell::count(r.n_improved),
-                Cell::count(r.n_unchanged),
-                Cell::count(r.n_deteriorated),
-                Cell::opt(r.pct_improved),
-                Cell::opt(r.pct_unchanged),
-                Cell::opt(r.pct_deteriorated),
-                Cell::count(r.n_cases),
-                Cell::opt(r.pct_recovered),
-                Cell::opt(r.pct_response),
-                Cell::opt(r.pct_remission),
-                Cell::Bool(r.suppressed),
-            ]);
-            v
-        })
-        .collect();
-    Table { header, rows }
+/// outcomes.csv's description (SPEC §8): the keys, every statistic of SPEC §6, and the
+/// counts behind the case percentages (hidden: for suppression only).
+pub fn spec(keys: &RunKeys) -> TableSpec<OutcomeRow> {
+    type R = OutcomeRow;
+    const PAIRED: &[&str] = &["n_paired"];
+    TableSpec::new(
+        "outcomes",
+        "Outcomes by cell",
+        "Change from baseline to follow-up per instrument and cell, with every margin (All). Change is follow-up minus baseline in scale points (days for days-of-use); p from the paired t-test, q after Benjamini-Hochberg over the cells; g_av is the effect size. outcomes.csv has every column, including SDs, the Wilcoxon test, d_z and the counts behind each percentage.",
+    )
+    .columns(keys.run_columns())
+    .column(Column::new("instrument", text!(R, instrument)))
+    .columns(keys.group_columns(|r: &R| &r.labels))
+    .columns([
+        Column::new("n_episodes", count!(R, n_episodes))
+            .same_across("instrument")
+            .off_page(),
+        Column::new("n_baseline", count!(R, n_baseline))
+            .within(&["n_episodes"])
+            .off_page(),
+        Column::new("n_paired", count!(R, n_paired)).within(&["n_baseline"]),
+        Column::new("followup_rate", number!(R, followup_rate))
+            .from(&["n_baseline", "n_paired"])
+            .format(Format::Rate),
+        Column::new("baseline_mean", number!(R, baseline_mean)).from(PAIRED),
+        Column::new("baseline_sd", number!(R, baseline_sd)).from(PAIRED).off_page(),
+        Column::new("followup_mean", number!(R, followup_mean)).from(PAIRED),
+        Column::new("followup_sd", number!(R, followup_sd)).from(PAIRED).off_page(),
+        Column::new("change_mean", number!(R, change_mean)).from(PAIRED),
+        Column::new("change_sd", number!(R, change_sd)).from(PAIRED).off_page(),
+        Column::new("change_ci_low", number!(R, change_ci_low)).from(PAIRED),
+        Column::new("change_ci_high", number!(R, change_ci_high)).from(PAIRED),
+        Column::new("t", number!(R, t)).from(PAIRED).off_page(),
+        Column::new("df", number!(R, df)).from(PAIRED).format(Format::Df).off_page(),
+        Column::new("p_t", number!(R, p_t)).from(PAIRED).format(Format::P),
+        Column::new("q_bh", number!(R, q_bh)).from(PAIRED).format(Format::P),
+        Column::new("wilcoxon_v", number!(R, wilcoxon_v))
+            .from(PAIRED)
+            .format(Format::Df)
+            .off_page(),
+        Column::new("p_wilcoxon", number!(R, p_wilcoxon))
+            .from(PAIRED)
+            .format(Format::P)
+            .off_page(),
+        Column::new("d_z", number!(R, d_z)).from(PAIRED).off_page(),
+        Column::new("g_av", number!(R, g_av)).from(PAIRED),
+        Column::new("rci_threshold", number!(R, rci_threshold)).off_page(),
+        Column::new("n_improved", count!(R, n_improved)).within(PAIRED).off_page(),
+        Column::new("n_unchanged", count!(R, n_unchanged)).within(PAIRED).off_page(),
+        Column::new("n_deteriorated", count!(R, n_deteriorated)).within(PAIRED).off_page(),
+        Column::new("pct_improved", number!(R, pct_improved)).from(&["n_improved", "n_paired"]),
+        Column::new("pct_unchanged", number!(R, pct_unchanged))
+            .from(&["n_unchanged", "n_paired"])
+            .off_page(),
+        Column::new("pct_deteriorated", number!(R, pct_deteriorated))
+            .from(&["n_deteriorated", "n_paired"])
+            .off_page(),
+        Column::new("n_cases", count!(R, n_cases)).within(PAIRED).off_page(),
+        Column::new("pct_recovered", number!(R, pct_recovered))
+            .from(&["n_recovered", "n_cases", "n_paired"]),
+        Column::new("pct_response", number!(R, pct_response))
+            .from(&["n_response", "n_cases", "n_paired"])
+            .off_page(),
+        Column::new("pct_remission", number!(R, pct_remission))
+            .from(&["n_remission", "n_cases", "n_paired"]),
+        Column::new("suppressed", flag!(R, suppressed)),
+        // Implied by their percentages and n_cases.
+        Column::new("n_recovered", count!(R, n_recovered))
+            .within(&["n_cases"])
+            .implied(),
+        Column::new("n_response", count!(R, n_response))
+            .within(&["n_cases"])
+            .implied(),
+        Column::new("n_remission", count!(R, n_remission))
+            .within(&["n_cases"])
+            .implied(),
+    ])
+    .parts(Parts(&["n_improved", "n_unchanged", "n_deteriorated"]))
+    .relation("n_paired", &["n_improved", "n_unchanged", "n_deteriorated"])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cohort::Pair;
+
+    fn suppress(r: &mut OutcomeRow, below: u64) {
+        spec(&RunKeys::default()).suppress(r, below);
+    }
 
     fn cell(pairs: &[(f64, Option<f64>)]) -> (CellGroup, Vec<Pair>) {
         let ps: Vec<Pair> = pairs

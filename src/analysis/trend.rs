@@ -2,14 +2,16 @@
 //! ending with the period's last quarter (no period: the quarter of the latest anchor date);
 //! each quarter's cohort is the episodes anchored in it; rows per track plus `All`.
 
-use super::{cells, outcomes};
+use super::cells::{self, RunKeys};
+use super::outcomes;
 use crate::cohort::{self, Pair};
 use crate::dates::{self, Day};
 use crate::ingest::Episodes;
 use crate::instruments::Catalog;
-use crate::table::{Cell, Table};
+use crate::table::spec::{count, flag, number, text};
+use crate::table::{Column, TableSpec};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TrendRow {
     pub quarter: String,
     pub track: String,
@@ -19,6 +21,12 @@ pub struct TrendRow {
     pub pct_improved: Option<f64>,
     pub pct_recovered: Option<f64>,
     pub suppressed: bool,
+    /// The counts behind the percentages (not written): n_improved is implied by
+    /// pct_improved and n_paired; the case counts are not, but a ratio of small counts is
+    /// blanked with them.
+    pub n_improved: Option<u64>,
+    pub n_cases: Option<u64>,
+    pub n_recovered: Option<u64>,
 }
 
 /// The eight (year, quarter) pairs ending with the quarter of `last`.
@@ -33,6 +41,15 @@ pub fn quarters(last: Day) -> Vec<(i32, u32)> {
 /// The labels (`2026Q3`) of [`quarters`], as trend.csv writes them.
 pub fn quarter_labels(last: Day) -> Vec<String> {
     quarter_bounds(last).into_iter().map(|b| b.0).collect()
+}
+
+/// Whether the data only partly cover the quarter of `last` (it ends before the quarter
+/// does): the export was taken inside it, so that quarter's figures are not comparable with
+/// the full quarters before it.
+pub fn last_quarter_partial(last: Day) -> bool {
+    quarter_bounds(last)
+        .last()
+        .is_some_and(|&(_, _, end)| last < end)
 }
 
 /// The eight quarters ending with the quarter of `last`: label, first and last day.
@@ -94,6 +111,9 @@ pub fn rows(
                 pct_improved: r.pct_improved,
                 pct_recovered: r.pct_recovered,
                 suppressed: r.suppressed,
+                n_improved: r.n_improved,
+                n_cases: r.n_cases,
+                n_recovered: r.n_recovered,
             });
         }
     }
@@ -103,34 +123,34 @@ pub fn rows(
     out
 }
 
-pub fn table(rows: &[TrendRow]) -> Table {
-    let header = [
-        "quarter",
-        "track",
-        "instrument",
-        "n_paired",
-        "change_mean",
-        "pct_improved",
-        "pct_recovered",
-        "suppressed",
-    ];
-    Table::new(
-        &header,
-        rows.iter()
-            .map(|r| {
-                vec![
-                    Cell::text(&r.quarter),
-                    Cell::text(&r.track),
-                    Cell::text(&r.instrument),
-                    Cell::count(r.n_paired),
-                    Cell::opt(r.change_mean),
-                    Cell::opt(r.pct_improved),
-                    Cell::opt(r.pct_recovered),
-                    Cell::Bool(r.suppressed),
-                ]
-            })
-            .collect(),
+/// trend.csv's description (SPEC §8, §10 S12). Its rows are projections of each quarter's
+/// outcomes rows, suppressed as those are.
+pub fn spec(keys: &RunKeys) -> TableSpec<TrendRow> {
+    type R = TrendRow;
+    const PAIRED: &[&str] = &["n_paired"];
+    TableSpec::new(
+        "trend",
+        "Quarterly trend",
+        "The headline figures per quarter of the anchor date, for the eight quarters up to the period.",
     )
+    .columns(keys.run_columns())
+    .columns([
+        Column::new("quarter", text!(R, quarter)),
+        Column::new("track", text!(R, track)).group(),
+        Column::new("instrument", text!(R, instrument)),
+        Column::new("n_paired", count!(R, n_paired)),
+        Column::new("change_mean", number!(R, change_mean)).from(PAIRED),
+        Column::new("pct_improved", number!(R, pct_improved)).from(&["n_improved", "n_paired"]),
+        Column::new("pct_recovered", number!(R, pct_recovered)).from(&[
+            "n_recovered",
+            "n_cases",
+            "n_paired",
+        ]),
+        Column::new("suppressed", flag!(R, suppressed)),
+        Column::new("n_improved", count!(R, n_improved)).within(PAIRED).implied(),
+        Column::new("n_cases", count!(R, n_cases)).within(PAIRED).hidden(),
+        Column::new("n_recovered", count!(R, n_recovered)).within(&["n_cases"]).hidden(),
+    ])
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! no day of use at baseline and at follow-up, one pair of bars per group (the first grouping
 //! column's values, all of the others) and one for everyone. Suppressed shares say so.
 
-use super::{font, swatches, with_n, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED};
+use super::kind::{Chart, ChartKind};
+use super::kit::{font, swatches, with_n, DrawError, Rows, DARK_BLUE, INK, SUPPRESSED};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -26,8 +27,8 @@ const BEFORE: RGBColor = RGBColor(200, 200, 200);
 const ROW: u32 = 84;
 
 impl Chart for AbstinenceChart {
-    fn kind(&self) -> Kind {
-        Kind::Abstinence
+    fn kind(&self) -> ChartKind {
+        ChartKind::Abstinence
     }
 
     fn name(&self) -> String {
@@ -45,10 +46,9 @@ impl Chart for AbstinenceChart {
         (1400, 230 + ROW * self.rows.len().max(1) as u32)
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-        area.fill(&WHITE).map_err(e)?;
-        let body = super::titled(area, &self.title(), 28)?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        area.fill(&WHITE)?;
+        let body = super::kit::titled(area, &self.title(), 28)?;
         let (legend, plot) = body.split_vertically(50);
         swatches(
             &legend,
@@ -82,20 +82,16 @@ impl Chart for AbstinenceChart {
                 let (a, b) = (y + offset - 0.17, y + offset + 0.17);
                 let end = value.unwrap_or(0.0);
                 if value.is_some() {
-                    chart
-                        .draw_series([
-                            Rectangle::new([(0.0, a), (end, b)], fill.filled()),
-                            Rectangle::new([(0.0, a), (end, b)], INK.stroke_width(1)),
-                        ])
-                        .map_err(e)?;
+                    chart.draw_series([
+                        Rectangle::new([(0.0, a), (end, b)], fill.filled()),
+                        Rectangle::new([(0.0, a), (end, b)], INK.stroke_width(1)),
+                    ])?;
                 }
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        label(value),
-                        (end + 0.8, y + offset),
-                        font(19, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
-                    )))
-                    .map_err(e)?;
+                chart.draw_series(std::iter::once(Text::new(
+                    label(value),
+                    (end + 0.8, y + offset),
+                    font(19, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
+                )))?;
             }
         }
         Ok(())

@@ -5,18 +5,27 @@
 use super::abstinence::{AbstinenceBar, AbstinenceChart};
 use super::categories::{Categories, CategoryRow};
 use super::forest::{Forest, ForestRow};
+use super::funnel::{Funnel, FunnelPoint};
 use super::hours::Hours;
 use super::scatter::{self, Scatter};
+use super::trajectory::{TrajectoryChart, TrajectorySeries};
 use super::trend::{Series, TrendChart};
-use super::AnyChart;
+use super::{kit, AnyChart, Rendered};
 use crate::analysis::abstinence::AbstinenceRow;
+use crate::analysis::benchmark::BenchmarkRow;
 use crate::analysis::cells::ALL;
 use crate::analysis::engagement::HoursSummary;
+use crate::analysis::longitudinal::{LongitudinalRow, WeeklyMean};
 use crate::analysis::outcomes::OutcomeRow;
+use crate::analysis::retention::Retention;
 use crate::analysis::suppress::small;
 use crate::analysis::trend::TrendRow;
+use crate::analysis::{Settings, Tables};
+use crate::cohort::Cohort;
 use crate::cohort::Pair;
-use crate::instruments::{Catalog, Instrument, Kind};
+use crate::error::Result;
+use crate::ingest::Export;
+use crate::instruments::{Catalog, Instrument, ScoreKind};
 use std::collections::BTreeSet;
 
 /// What the charts are drawn from.
@@ -38,6 +47,59 @@ pub struct Inputs<'a> {
     pub hours: Option<&'a [HoursSummary]>,
     pub dose_hours: f64,
     pub suppress_below: Option<u64>,
+    /// retention.csv's rows (after suppression) and groups.
+    pub retention: &'a Retention,
+    /// The rows of benchmark.csv, and its unit column.
+    pub benchmark: &'a [BenchmarkRow],
+    pub benchmark_by: &'a str,
+    /// longitudinal.csv's rows, the observed weekly means and the horizon in weeks.
+    pub longitudinal: &'a [LongitudinalRow],
+    pub weekly: &'a [WeeklyMean],
+    pub horizon_weeks: f64,
+}
+
+/// Appended to the trend chart's last quarter when the data only partly cover it.
+const PARTIAL: &str = " (partial)";
+
+/// Every chart of the report, drawn (in parallel) as SVG and PNG, in the page's order.
+///
+/// # Errors
+/// An internal error when a chart fails to draw or encode.
+pub fn draw(
+    export: &Export,
+    cohort: &Cohort,
+    tables: &Tables,
+    settings: &Settings,
+) -> Result<Vec<Rendered>> {
+    use rayon::prelude::*;
+    // The chart marks a last quarter the data only partly cover (trend.csv keeps its label).
+    let mut quarters = tables.quarters.clone();
+    if let (Some(last), Some(q)) = (cohort.last, quarters.last_mut()) {
+        if crate::analysis::trend::last_quarter_partial(last) {
+            q.push_str(PARTIAL);
+        }
+    }
+    let charts = all(&Inputs {
+        catalog: settings.catalog,
+        ids: &export.assessments.instruments,
+        columns: settings.groups,
+        outcomes: &tables.outcomes,
+        abstinence: &tables.abstinence,
+        trend: &tables.trend,
+        quarters: &quarters,
+        pairs: &cohort.pairs,
+        selected: &cohort.selected,
+        hours: tables.hours.as_deref(),
+        dose_hours: settings.dose_hours,
+        suppress_below: settings.suppress_below,
+        retention: &tables.retention,
+        benchmark: &tables.benchmark,
+        benchmark_by: settings.benchmark_by,
+        longitudinal: &tables.longitudinal.rows,
+        weekly: &tables.longitudinal.weekly,
+        horizon_weeks: tables.longitudinal.horizon_weeks,
+    });
+    charts.par_iter().map(super::render).collect()
 }
 
 /// Every chart of the report.
@@ -67,7 +129,7 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
     out.extend(
         instruments
             .iter()
-            .filter(|i| i.kind == Kind::DaysOfUse)
+            .filter(|i| i.kind == ScoreKind::DaysOfUse)
             .map(|i| AnyChart::Abstinence(abstinence(x, i))),
     );
     out.extend(
@@ -83,7 +145,125 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
             rows: rows.to_vec(),
         }));
     }
+    out.extend(
+        super::retention::charts(x.retention)
+            .into_iter()
+            .map(AnyChart::Retention),
+    );
+    out.extend(funnels(x).into_iter().map(AnyChart::Funnel));
+    out.extend(
+        x.longitudinal
+            .iter()
+            .map(|r| r.instrument.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|id| trajectory(x, id))
+            .map(AnyChart::Trajectory),
+    );
     out
+}
+
+/// Points of the limit curves of a funnel chart: n over a grid from 1 to a little past the
+/// largest unit.
+const FUNNEL_GRID: u64 = 400;
+
+/// One funnel chart per indicator (and instrument) of benchmark.csv, in its row order.
+fn funnels(x: &Inputs) -> Vec<Funnel> {
+    use crate::stats::funnel::binomial_limits;
+    x.benchmark
+        .chunk_by(|a, b| a.indicator == b.indicator && a.instrument == b.instrument)
+        .filter_map(|rows| {
+            let target = rows.iter().find_map(|r| r.target)?;
+            let points: Vec<FunnelPoint> = rows
+                .iter()
+                .filter_map(|r| {
+                    Some(FunnelPoint {
+                        label: r.unit.clone(),
+                        n: r.n?,
+                        proportion: r.proportion?,
+                        flag: r.shown_flag()?,
+                    })
+                })
+                .collect();
+            let max_n = points.iter().map(|p| p.n).max().unwrap_or(10).max(10);
+            let top = (max_n as f64 * 1.08).ceil() as u64;
+            let mut grid: Vec<u64> = (0..=FUNNEL_GRID)
+                .map(|k| 1 + (top - 1) * k / FUNNEL_GRID)
+                .collect();
+            grid.dedup();
+            let curves = grid
+                .into_iter()
+                .filter_map(|n| {
+                    let l = binomial_limits(n, target)?;
+                    Some((n as f64, [l.low_998, l.low_95, l.high_95, l.high_998]))
+                })
+                .collect();
+            let first = &rows[0];
+            Some(Funnel {
+                indicator: first.indicator.as_str().to_string(),
+                instrument: first.instrument.clone(),
+                describe: first.indicator.describe().to_string(),
+                column: x.benchmark_by.to_string(),
+                target,
+                curves,
+                suppressed: rows.len() - points.len(),
+                points,
+            })
+        })
+        .collect()
+}
+
+/// The mixed model's trajectories of an instrument (longitudinal.csv, track `All`): all
+/// modalities first, then each modality; `None` without a row.
+fn trajectory(x: &Inputs, id: &str) -> Option<TrajectoryChart> {
+    let mut rows: Vec<&LongitudinalRow> = x
+        .longitudinal
+        .iter()
+        .filter(|r| r.instrument == id && r.track == ALL)
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    rows.sort_by_key(|r| r.modality != ALL);
+    let series = rows
+        .into_iter()
+        .map(|r| {
+            // A row withheld by small-cell protection (its count blank): neither its line nor
+            // its weekly points are drawn, and the legend says so without its status.
+            let withheld = r.n_episodes.is_none();
+            let line = r.intercept.zip(r.slope);
+            let note = match line {
+                _ if withheld => Some(format!("{}: not drawn", kit::SUPPRESSED)),
+                Some(_) => None,
+                None if r.status != crate::stats::lmm::Status::Ok => {
+                    Some(format!("not fitted: {}", r.status.label()))
+                }
+                None => Some("slope not estimable".into()),
+            };
+            let weeks = || {
+                x.weekly
+                    .iter()
+                    .filter(|w| !withheld && w.instrument == id && w.modality == r.modality)
+            };
+            TrajectorySeries {
+                label: if r.modality == ALL {
+                    "all modalities".into()
+                } else {
+                    r.modality.clone()
+                },
+                line: line.filter(|_| !withheld),
+                note,
+                points: weeks().filter_map(|w| w.mean_t.zip(w.mean_score)).collect(),
+                suppressed_points: weeks().filter(|w| w.n.is_none()).count(),
+            }
+        })
+        .collect();
+    Some(TrajectoryChart {
+        instrument: id.to_string(),
+        unit: x.catalog.get(id).map_or("points", |i| i.unit()).to_string(),
+        horizon: x.horizon_weeks,
+        series,
+    })
 }
 
 fn rows_of<'a>(x: &'a Inputs, i: &'a Instrument) -> impl Iterator<Item = &'a OutcomeRow> + 'a {
@@ -152,7 +332,12 @@ fn jacobson_truax(x: &Inputs, i: &Instrument) -> Option<Scatter> {
         width,
         bins,
         n,
-        classes: [first, first * 10, first * 100, u64::MAX],
+        classes: [
+            first,
+            first.saturating_mul(10),
+            first.saturating_mul(100),
+            u64::MAX,
+        ],
         suppressed: x.suppress_below.is_some_and(|b| small(Some(n), b)),
     })
 }
@@ -225,7 +410,10 @@ fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
     let series = tracks
         .into_iter()
         .map(|track| {
-            let at = |q: &String| rows.iter().find(|r| r.track == track && r.quarter == *q);
+            let at = |q: &String| {
+                let q = q.trim_end_matches(PARTIAL);
+                rows.iter().find(|r| r.track == track && r.quarter == q)
+            };
             let found: Vec<Option<&&TrendRow>> = x.quarters.iter().map(at).collect();
             Series {
                 label: if track == ALL {
@@ -253,7 +441,24 @@ fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
                     .count(),
             }
         })
-        .collect();
+        .filter(|s: &Series| s.change.iter().chain(&s.improved).any(Option::is_some))
+        .collect::<Vec<_>>();
+    // A line with every quarter withheld is not drawn (nor listed in the legend), and a
+    // chart with no line left is not drawn at all (the page's trend table says why).
+    if series.is_empty() {
+        return None;
+    }
+    // A track that is the only one (all tracks = that track) would be drawn exactly under
+    // the all-tracks line: it is named in that line's label instead of listed twice.
+    let mut series = series;
+    if series.len() == 2
+        && series[0].label == "all tracks"
+        && series[0].change == series[1].change
+        && series[0].improved == series[1].improved
+    {
+        let only = series.pop().expect("two series");
+        series[0].label = format!("{} = all", only.label);
+    }
     Some(TrendChart {
         instrument: i.id.clone(),
         unit: i.unit().into(),

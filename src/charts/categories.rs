@@ -2,7 +2,8 @@
 //! threshold: one 100% bar per modality (all tracks) and one for everyone, split into reliably
 //! improved, unchanged and reliably deteriorated. A suppressed row says so instead of a bar.
 
-use super::{font, swatches, with_n, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
+use super::kind::{Chart, ChartKind};
+use super::kit::{font, swatches, with_n, DrawError, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -30,11 +31,56 @@ pub const NAMES: [&str; 3] = [
     "reliably deteriorated",
 ];
 
-const ROW: u32 = 56;
+const ROW: u32 = 64;
+
+/// The fill of a merged bar (categories whose split is withheld): a light warm grey, apart
+/// from the three categories' fills.
+pub const MERGED: RGBColor = RGBColor(236, 228, 210);
+
+/// The merged name of withheld categories: "not reliably improved" for the two besides
+/// improvement, else the names joined by "or".
+pub fn merged_name(names: &[&str]) -> String {
+    if names == [NAMES[1], NAMES[2]] {
+        "not reliably improved".to_string()
+    } else {
+        names.join(" or ")
+    }
+}
+
+impl Categories {
+    /// One segment of a bar, labelled inside when wide enough.
+    fn segment<DB: DrawingBackend, X, Y>(
+        &self,
+        chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+        (start, end): (f64, f64),
+        y: f64,
+        fill: RGBColor,
+        label: &str,
+        dark_ink: bool,
+    ) -> Result<(), DrawError>
+    where
+        X: Ranged<ValueType = f64>,
+        Y: Ranged<ValueType = f64>,
+    {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(start, y - 0.34), (end, y + 0.34)],
+            fill.filled(),
+        )))?;
+        if end - start >= 6.0 {
+            let ink = if dark_ink { INK } else { WHITE };
+            chart.draw_series(std::iter::once(Text::new(
+                label.to_string(),
+                ((start + end) / 2.0, y),
+                font(20, &ink).pos(Pos::new(HPos::Center, VPos::Center)),
+            )))?;
+        }
+        Ok(())
+    }
+}
 
 impl Chart for Categories {
-    fn kind(&self) -> Kind {
-        Kind::Categories
+    fn kind(&self) -> ChartKind {
+        ChartKind::Categories
     }
 
     fn name(&self) -> String {
@@ -49,10 +95,9 @@ impl Chart for Categories {
         (1400, 230 + ROW * self.rows.len().max(1) as u32)
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-        area.fill(&WHITE).map_err(e)?;
-        let body = super::titled(area, &self.title(), 30)?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        area.fill(&WHITE)?;
+        let body = super::kit::titled(area, &self.title(), 30)?;
         let (legend, plot) = body.split_vertically(50);
         let items: Vec<(RGBColor, &str)> = FILLS.into_iter().zip(NAMES).collect();
         swatches(&legend, &items, 330)?;
@@ -68,47 +113,54 @@ impl Chart for Categories {
         let mut chart = rows.build(&plot)?;
         for (k, r) in self.rows.iter().enumerate() {
             let y = rows.y(k);
-            // The known shares from the left, then a note for the rest: a share after a
-            // suppressed one has no known position, so it is named in the note instead.
-            let mut start = 0.0;
-            let mut k = 0;
-            while let Some(Some(p)) = r.pct.get(k) {
-                let end = (start + p).min(100.0);
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(start, y - 0.34), (end, y + 0.34)],
-                        FILLS[k].filled(),
-                    )))
-                    .map_err(e)?;
-                if *p >= 6.0 {
-                    let ink = if k == 1 { INK } else { WHITE };
-                    chart
-                        .draw_series(std::iter::once(Text::new(
-                            format!("{p:.0}%"),
-                            ((start + end) / 2.0, y),
-                            font(20, &ink).pos(Pos::new(HPos::Center, VPos::Center)),
-                        )))
-                        .map_err(e)?;
-                }
-                start = end;
-                k += 1;
+            let known: Vec<usize> = (0..3).filter(|&c| r.pct[c].is_some()).collect();
+            if known.is_empty() {
+                chart.draw_series(std::iter::once(Text::new(
+                    SUPPRESSED,
+                    (1.0, y),
+                    font(20, &RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center)),
+                )))?;
+                continue;
             }
-            if k < 3 {
-                let mut note: Vec<String> = (k..3)
-                    .filter_map(|c| r.pct[c].map(|p| format!("{} {p:.0}%", NAMES[c])))
+            // The known shares from the left in category order, then the withheld ones as one
+            // merged bar (SPEC §11 D4): their sum is 100% minus the known shares, which the
+            // published counts already imply, while the split between them stays withheld.
+            let mut start = 0.0;
+            for &c in &known {
+                let p = r.pct[c].unwrap_or(0.0);
+                let end = (start + p).min(100.0);
+                self.segment(
+                    &mut chart,
+                    (start, end),
+                    y,
+                    FILLS[c],
+                    &format!("{p:.0}%"),
+                    c == 1,
+                )?;
+                start = end;
+            }
+            if known.len() < 3 {
+                let names: Vec<&str> = (0..3)
+                    .filter(|c| !known.contains(c))
+                    .map(|c| NAMES[c])
                     .collect();
-                note.push(if k == 0 {
-                    SUPPRESSED.to_string()
-                } else {
-                    format!("rest {SUPPRESSED}")
-                });
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        note.join("; "),
-                        (start + 1.0, y),
-                        font(20, &RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center)),
-                    )))
-                    .map_err(e)?;
+                let rest = (100.0 - start).max(0.0);
+                self.segment(
+                    &mut chart,
+                    (start, 100.0),
+                    y,
+                    MERGED,
+                    &format!("{rest:.0}%"),
+                    true,
+                )?;
+                chart.draw_series(std::iter::once(Text::new(
+                    format!(
+                        "{} {rest:.0}% (split withheld: small cells)",
+                        merged_name(&names)
+                    ),
+                    (start.min(40.0) + 1.0, y + 0.52),
+                    font(17, &RGBColor(70, 70, 70)).pos(Pos::new(HPos::Left, VPos::Center)),
+                )))?;
             }
         }
         Ok(())
@@ -154,11 +206,16 @@ mod tests {
         assert!(r.svg.contains("CBT (n = 100)"));
         let texts = crate::charts::svg_texts(&r.svg);
         assert!(texts.iter().any(|t| t == SUPPRESSED));
-        // Partly suppressed rows keep what is known and say the rest is suppressed.
-        assert!(r.svg.contains("61%") && r.svg.contains(&format!("rest {SUPPRESSED}")));
-        assert!(r
-            .svg
-            .contains(&format!("no reliable change 52%; {SUPPRESSED}")));
+        // Partly withheld rows keep what is known and merge the rest (SPEC §11 D4).
+        assert!(r.svg.contains("61%") && r.svg.contains("39%"));
+        assert!(texts
+            .iter()
+            .any(|t| t == "not reliably improved 39% (split withheld: small cells)"));
+        assert!(r.svg.contains("52%") && r.svg.contains("48%"));
+        assert!(texts
+            .iter()
+            .any(|t| t
+                == "reliably improved or reliably deteriorated 48% (split withheld: small cells)"));
         for name in NAMES {
             assert!(r.svg.contains(name), "{name}");
         }

@@ -1,7 +1,9 @@
 //! Forest plot of mean change with its 95% CI, per instrument, by track and modality (cells
 //! and margins of outcomes.csv). Suppressed rows are shown as suppressed, not dropped.
 
-use super::{Chart, Rows, FONT_FAMILY, GREY, INK};
+use super::kind::Chart;
+use super::kind::ChartKind;
+use super::kit::{DrawError, Rows, FONT_FAMILY, GREY, INK};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -26,8 +28,8 @@ pub struct Forest {
 const ROW: u32 = 34;
 
 impl Chart for Forest {
-    fn kind(&self) -> super::Kind {
-        super::Kind::Forest
+    fn kind(&self) -> ChartKind {
+        ChartKind::Forest
     }
 
     fn name(&self) -> String {
@@ -42,9 +44,8 @@ impl Chart for Forest {
         (1400, 150 + ROW * self.rows.len().max(1) as u32)
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-        area.fill(&WHITE).map_err(e)?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        area.fill(&WHITE)?;
         let (mut lo, mut hi) = (0.0f64, 0.0f64);
         for r in &self.rows {
             for v in r.ci.map(|c| [c.0, c.1]).into_iter().flatten().chain(r.mean) {
@@ -55,7 +56,7 @@ impl Chart for Forest {
         let pad = ((hi - lo) * 0.08).max(0.5);
         let (lo, hi) = (lo - pad, hi + pad);
         let n = self.rows.len().max(1) as f64;
-        let body = super::titled(area, &self.title(), 30)?;
+        let body = super::kit::titled(area, &self.title(), 30)?;
         let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
         let x_desc = format!(
             "change from baseline ({}; {} = improvement)",
@@ -75,42 +76,32 @@ impl Chart for Forest {
             top: 10,
         };
         let mut chart = rows.build(&body)?;
-        chart
-            .draw_series(LineSeries::new(
-                [(0.0, -0.5), (0.0, n - 0.5)],
-                GREY.stroke_width(2),
-            ))
-            .map_err(e)?;
+        chart.draw_series(LineSeries::new(
+            [(0.0, -0.5), (0.0, n - 0.5)],
+            GREY.stroke_width(2),
+        ))?;
         for (k, r) in self.rows.iter().enumerate() {
             let y = rows.y(k);
             if r.suppressed && r.mean.is_none() {
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        "suppressed (small cell)",
-                        (lo + (hi - lo) * 0.02, y + 0.15),
-                        (FONT_FAMILY, 18).into_font().color(&GREY),
-                    )))
-                    .map_err(e)?;
+                chart.draw_series(std::iter::once(Text::new(
+                    "withheld (small cell)",
+                    (lo + (hi - lo) * 0.02, y + 0.15),
+                    (FONT_FAMILY, 18).into_font().color(&GREY),
+                )))?;
                 continue;
             }
             if let Some((a, b)) = r.ci {
-                chart
-                    .draw_series(LineSeries::new([(a, y), (b, y)], INK.stroke_width(3)))
-                    .map_err(e)?;
+                chart.draw_series(LineSeries::new([(a, y), (b, y)], INK.stroke_width(3)))?;
             }
             if let Some(m) = r.mean {
                 if r.margin {
-                    chart
-                        .draw_series(std::iter::once(TriangleMarker::new(
-                            (m, y),
-                            9,
-                            INK.filled(),
-                        )))
-                        .map_err(e)?;
+                    chart.draw_series(std::iter::once(TriangleMarker::new(
+                        (m, y),
+                        9,
+                        INK.filled(),
+                    )))?;
                 } else {
-                    chart
-                        .draw_series(std::iter::once(Circle::new((m, y), 7, INK.filled())))
-                        .map_err(e)?;
+                    chart.draw_series(std::iter::once(Circle::new((m, y), 7, INK.filled())))?;
                 }
             }
         }
@@ -150,7 +141,7 @@ mod tests {
     fn the_axis_says_which_way_is_better_and_small_cells_are_labelled() {
         let worse = crate::charts::render(&forest(false)).unwrap();
         assert!(worse.svg.contains("negative = improvement"));
-        assert!(worse.svg.contains("suppressed (small cell)"));
+        assert!(worse.svg.contains("withheld (small cell)"));
         let better = crate::charts::render(&forest(true)).unwrap();
         assert!(better.svg.contains("positive = improvement"));
         // The same chart renders to the same PNG bytes.

@@ -3,7 +3,8 @@
 //! 75th percentile, whiskers from the 10th to the 90th (no single episode is drawn), the median
 //! as a bar, and the share meeting the dose beside it. Suppressed groups say so.
 
-use super::{font, tick, Chart, Kind, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
+use super::kind::{Chart, ChartKind};
+use super::kit::{font, tick, DrawError, Rows, DARK_BLUE, INK, SUPPRESSED, VERMILLION};
 use crate::analysis::engagement::HoursSummary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -20,8 +21,8 @@ const ROW: u32 = 64;
 const BOX: RGBColor = RGBColor(170, 200, 225);
 
 impl Chart for Hours {
-    fn kind(&self) -> Kind {
-        Kind::Hours
+    fn kind(&self) -> ChartKind {
+        ChartKind::Hours
     }
 
     fn name(&self) -> String {
@@ -36,10 +37,9 @@ impl Chart for Hours {
         (1400, 200 + ROW * self.rows.len().max(1) as u32)
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-        area.fill(&WHITE).map_err(e)?;
-        let body = super::titled(area, &self.title(), 30)?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        area.fill(&WHITE)?;
+        let body = super::kit::titled(area, &self.title(), 30)?;
         let (plot, side) = body.split_horizontally(1180);
         let hi = self
             .rows
@@ -76,70 +76,56 @@ impl Chart for Hours {
         for (k, r) in self.rows.iter().enumerate() {
             let y = rows.y(k);
             let Some([p10, p25, p50, p75, p90]) = r.quantiles else {
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        SUPPRESSED,
-                        (hi * 0.01, y),
-                        font(20, &RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center)),
-                    )))
-                    .map_err(e)?;
+                chart.draw_series(std::iter::once(Text::new(
+                    SUPPRESSED,
+                    (hi * 0.01, y),
+                    font(20, &RGBColor(90, 90, 90)).pos(Pos::new(HPos::Left, VPos::Center)),
+                )))?;
                 continue;
             };
-            chart
-                .draw_series([
-                    PathElement::new([(p10, y), (p25, y)], INK.stroke_width(2)),
-                    PathElement::new([(p75, y), (p90, y)], INK.stroke_width(2)),
-                    PathElement::new([(p10, y - 0.15), (p10, y + 0.15)], INK.stroke_width(2)),
-                    PathElement::new([(p90, y - 0.15), (p90, y + 0.15)], INK.stroke_width(2)),
-                ])
-                .map_err(e)?;
-            chart
-                .draw_series([
-                    Rectangle::new([(p25, y - 0.3), (p75, y + 0.3)], BOX.filled()),
-                    Rectangle::new([(p25, y - 0.3), (p75, y + 0.3)], INK.stroke_width(2)),
-                ])
-                .map_err(e)?;
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    [(p50, y - 0.3), (p50, y + 0.3)],
-                    DARK_BLUE.stroke_width(5),
-                )))
-                .map_err(e)?;
+            chart.draw_series([
+                PathElement::new([(p10, y), (p25, y)], INK.stroke_width(2)),
+                PathElement::new([(p75, y), (p90, y)], INK.stroke_width(2)),
+                PathElement::new([(p10, y - 0.15), (p10, y + 0.15)], INK.stroke_width(2)),
+                PathElement::new([(p90, y - 0.15), (p90, y + 0.15)], INK.stroke_width(2)),
+            ])?;
+            chart.draw_series([
+                Rectangle::new([(p25, y - 0.3), (p75, y + 0.3)], BOX.filled()),
+                Rectangle::new([(p25, y - 0.3), (p75, y + 0.3)], INK.stroke_width(2)),
+            ])?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                [(p50, y - 0.3), (p50, y + 0.3)],
+                DARK_BLUE.stroke_width(5),
+            )))?;
         }
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(self.dose, -0.5), (self.dose, n as f64 - 0.5)],
-                12,
-                8,
-                VERMILLION.stroke_width(3),
-            ))
-            .map_err(e)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!("IOP dose {} h a week", tick(self.dose)),
-                (self.dose, n as f64 - 0.5 + 0.1),
-                font(20, &VERMILLION).pos(Pos::new(HPos::Center, VPos::Bottom)),
-            )))
-            .map_err(e)?;
+        chart.draw_series(DashedLineSeries::new(
+            [(self.dose, -0.5), (self.dose, n as f64 - 0.5)],
+            12,
+            8,
+            VERMILLION.stroke_width(3),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("IOP dose {} h a week", tick(self.dose)),
+            (self.dose, n as f64 - 0.5 + 0.1),
+            font(20, &VERMILLION).pos(Pos::new(HPos::Center, VPos::Bottom)),
+        )))?;
         // The share meeting the dose, level with each box.
         let (_, plot_h) = plot.dim_in_pixel();
         let top = 50;
         let bottom = plot_h as i32 - 20 - 60;
-        side.draw(&Text::new("meeting dose", (10, 16), font(18, &INK)))
-            .map_err(e)?;
+        side.draw(&Text::new("meeting dose", (10, 16), font(18, &INK)))?;
         for (k, r) in self.rows.iter().enumerate() {
             let frac = (k as f64 + 0.5) / n as f64;
             let y = top + ((bottom - top) as f64 * frac) as i32;
             let text = match r.pct_meeting_dose {
                 Some(p) => format!("{p:.0}%"),
-                None => "suppressed".to_string(),
+                None => "withheld".to_string(),
             };
             side.draw(&Text::new(
                 text,
                 (10, y),
                 font(20, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
-            ))
-            .map_err(e)?;
+            ))?;
         }
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! caseness cutoff lines are drawn over them. A cohort below the reporting threshold is shown
 //! as suppressed.
 
-use super::{font, tick, Chart, Kind, DARK_BLUE, GREY, INK, SUPPRESSED, VERMILLION};
+use super::kind::{Chart, ChartKind};
+use super::kit::{font, tick, DrawError, DARK_BLUE, GREY, INK, SUPPRESSED, VERMILLION};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -119,8 +120,8 @@ impl Scatter {
 }
 
 impl Chart for Scatter {
-    fn kind(&self) -> Kind {
-        Kind::Scatter
+    fn kind(&self) -> ChartKind {
+        ChartKind::Scatter
     }
 
     fn name(&self) -> String {
@@ -135,17 +136,15 @@ impl Chart for Scatter {
         (1400, if self.suppressed { 200 } else { 1000 })
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-        area.fill(&WHITE).map_err(e)?;
-        let body = super::titled(area, &self.title(), 30)?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        area.fill(&WHITE)?;
+        let body = super::kit::titled(area, &self.title(), 30)?;
         if self.suppressed {
             body.draw(&Text::new(
                 format!("{SUPPRESSED}: fewer paired episodes than the reporting threshold"),
                 (60, 80),
                 font(24, &GREY),
-            ))
-            .map_err(e)?;
+            ))?;
             return Ok(());
         }
         let (plot, legend) = body.split_horizontally(960);
@@ -154,8 +153,7 @@ impl Chart for Scatter {
             .margin(20)
             .x_label_area_size(70)
             .y_label_area_size(90)
-            .build_cartesian_2d(lo..hi, lo..hi)
-            .map_err(e)?;
+            .build_cartesian_2d(lo..hi, lo..hi)?;
         chart
             .configure_mesh()
             .disable_mesh()
@@ -165,8 +163,7 @@ impl Chart for Scatter {
             .y_label_formatter(&|v| tick(*v))
             .label_style(font(20, &INK))
             .axis_desc_style(font(22, &INK))
-            .draw()
-            .map_err(e)?;
+            .draw()?;
         let band = RGBColor(232, 232, 232);
         if let Some(t) = self.threshold {
             let hexagon = if t < hi - lo {
@@ -181,39 +178,29 @@ impl Chart for Scatter {
             } else {
                 vec![(lo, lo), (lo, hi), (hi, hi), (hi, lo)]
             };
-            chart
-                .draw_series(std::iter::once(Polygon::new(hexagon, band.filled())))
-                .map_err(e)?;
+            chart.draw_series(std::iter::once(Polygon::new(hexagon, band.filled())))?;
         }
         let half = self.width / 2.0;
-        chart
-            .draw_series(self.bins.iter().map(|b| {
-                Rectangle::new(
-                    [(b.x - half, b.y - half), (b.x + half, b.y + half)],
-                    SHADES[self.class(b.count)].filled(),
-                )
-            }))
-            .map_err(e)?;
+        chart.draw_series(self.bins.iter().map(|b| {
+            Rectangle::new(
+                [(b.x - half, b.y - half), (b.x + half, b.y + half)],
+                SHADES[self.class(b.count)].filled(),
+            )
+        }))?;
         if let Some(t) = self.threshold.filter(|t| *t < hi - lo) {
             for (a, b) in [((lo, lo + t), (hi - t, hi)), ((lo + t, lo), (hi, hi - t))] {
-                chart
-                    .draw_series(DashedLineSeries::new([a, b], 8, 6, GREY.stroke_width(2)))
-                    .map_err(e)?;
+                chart.draw_series(DashedLineSeries::new([a, b], 8, 6, GREY.stroke_width(2)))?;
             }
         }
-        chart
-            .draw_series(LineSeries::new([(lo, lo), (hi, hi)], INK.stroke_width(2)))
-            .map_err(e)?;
+        chart.draw_series(LineSeries::new([(lo, lo), (hi, hi)], INK.stroke_width(2)))?;
         if let Some(c) = self.cutoff.filter(|c| *c > lo && *c < hi) {
             for (a, b) in [((c, lo), (c, hi)), ((lo, c), (hi, c))] {
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        [a, b],
-                        12,
-                        8,
-                        VERMILLION.stroke_width(3),
-                    ))
-                    .map_err(e)?;
+                chart.draw_series(DashedLineSeries::new(
+                    [a, b],
+                    12,
+                    8,
+                    VERMILLION.stroke_width(3),
+                ))?;
             }
         }
         if self.threshold.is_some() {
@@ -225,14 +212,12 @@ impl Chart for Scatter {
             } else {
                 ("reliably improved", "reliably deteriorated")
             };
-            chart
-                .draw_series([
-                    Text::new(below.to_string(), (hi - inset, lo + inset), right),
-                    Text::new(above.to_string(), (lo + inset, hi - inset), left),
-                ])
-                .map_err(e)?;
+            chart.draw_series([
+                Text::new(below.to_string(), (hi - inset, lo + inset), right),
+                Text::new(above.to_string(), (lo + inset, hi - inset), left),
+            ])?;
         }
-        self.draw_legend(&legend).map_err(e)
+        Ok(self.draw_legend(&legend)?)
     }
 }
 

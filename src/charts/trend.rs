@@ -3,7 +3,8 @@
 //! one line per track and a heavier black line for all tracks. A suppressed or empty quarter is
 //! a gap in its line; the legend counts each line's suppressed quarters.
 
-use super::{font, tick, Chart, Kind, Marker, GREY, INK, LIGHT, SERIES};
+use super::kind::{Chart, ChartKind};
+use super::kit::{font, tick, DrawError, Marker, GREY, INK, LIGHT, SERIES};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -37,8 +38,7 @@ impl TrendChart {
         desc: &str,
         value: impl Fn(&Series) -> &[Option<f64>],
         percent: bool,
-    ) -> Result<(), String> {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    ) -> Result<(), DrawError> {
         let values = self
             .series
             .iter()
@@ -63,8 +63,7 @@ impl TrendChart {
             .margin(20)
             .x_label_area_size(50)
             .y_label_area_size(90)
-            .build_cartesian_2d(-0.5..(q as f64 - 0.5), lo..hi)
-            .map_err(e)?;
+            .build_cartesian_2d(-0.5..(q as f64 - 0.5), lo..hi)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -89,15 +88,12 @@ impl TrendChart {
             .y_desc(desc)
             .label_style(font(20, &INK))
             .axis_desc_style(font(22, &INK))
-            .draw()
-            .map_err(e)?;
+            .draw()?;
         if !percent {
-            chart
-                .draw_series(LineSeries::new(
-                    [(-0.5, 0.0), (q as f64 - 0.5, 0.0)],
-                    GREY.stroke_width(2),
-                ))
-                .map_err(e)?;
+            chart.draw_series(LineSeries::new(
+                [(-0.5, 0.0), (q as f64 - 0.5, 0.0)],
+                GREY.stroke_width(2),
+            ))?;
         }
         // Heaviest line last, so the all-tracks line stays on top.
         for (k, s) in self.series.iter().enumerate().rev() {
@@ -111,9 +107,7 @@ impl TrendChart {
             for run in points.split(Option::is_none) {
                 let run: Vec<(f64, f64)> = run.iter().flatten().copied().collect();
                 if run.len() > 1 {
-                    chart
-                        .draw_series(LineSeries::new(run, color.stroke_width(width)))
-                        .map_err(e)?;
+                    chart.draw_series(LineSeries::new(run, color.stroke_width(width)))?;
                 }
             }
             for &at in points.iter().flatten() {
@@ -125,8 +119,8 @@ impl TrendChart {
 }
 
 impl Chart for TrendChart {
-    fn kind(&self) -> Kind {
-        Kind::Trend
+    fn kind(&self) -> ChartKind {
+        ChartKind::Trend
     }
 
     fn name(&self) -> String {
@@ -141,10 +135,9 @@ impl Chart for TrendChart {
         (1400, if self.has_improved { 1000 } else { 600 })
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-        area.fill(&WHITE).map_err(e)?;
-        let body = super::titled(area, &self.title(), 30)?;
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        area.fill(&WHITE)?;
+        let body = super::kit::titled(area, &self.title(), 30)?;
         let (plots, legend) = body.split_horizontally(1060);
         let change_desc = format!("mean change ({})", self.unit);
         if self.has_improved {
@@ -157,16 +150,14 @@ impl Chart for TrendChart {
         let mut y = 40;
         for (k, s) in self.series.iter().enumerate() {
             let color = SERIES[k % SERIES.len()];
-            legend
-                .draw(&PathElement::new(
-                    [(10, y + 12), (50, y + 12)],
-                    color.stroke_width(if k == 0 { 4 } else { 2 }),
-                ))
-                .map_err(e)?;
+            legend.draw(&PathElement::new(
+                [(10, y + 12), (50, y + 12)],
+                color.stroke_width(if k == 0 { 4 } else { 2 }),
+            ))?;
             Marker::nth(k).draw(&legend, (30, y + 12), 7, color)?;
             let mut notes = Vec::new();
             if s.suppressed > 0 {
-                notes.push(format!("{} suppressed", s.suppressed));
+                notes.push(format!("{} withheld", s.suppressed));
             }
             if self.has_improved && s.suppressed_improved > s.suppressed {
                 notes.push(format!("{} for reliably improved", s.suppressed_improved));
@@ -176,9 +167,7 @@ impl Chart for TrendChart {
             } else {
                 format!("{} ({})", s.label, notes.join("; "))
             };
-            legend
-                .draw(&Text::new(text, (62, y), font(20, &INK)))
-                .map_err(e)?;
+            legend.draw(&Text::new(text, (62, y), font(20, &INK)))?;
             y += 36;
         }
         Ok(())
@@ -216,7 +205,7 @@ mod tests {
         let r = crate::charts::render(&c).unwrap();
         assert!(r
             .svg
-            .contains("adolescent (1 suppressed; 2 for reliably improved)"));
+            .contains("adolescent (1 withheld; 2 for reliably improved)"));
         assert!(r.svg.contains("2026Q3") && r.svg.contains("reliably improved"));
         // The adolescent line (blue) is broken at its gaps: in mean change Q1 stands alone (a
         // marker, no line) and Q3-Q4 are joined; in reliably improved Q1 and Q4 stand alone.

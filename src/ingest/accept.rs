@@ -7,9 +7,30 @@
 //! Nothing here allocates per row beyond the columns themselves: at national scale (32 M
 //! attendance rows) a record-per-row representation cost more in fresh memory than parsing.
 
-use super::read::{Rejected, Source};
-use super::{FileAccount, QuarantineRow, Reason};
+use super::reason::Reason;
+use super::types::{FileAccount, QuarantineRow};
 use rayon::prelude::*;
+
+/// A record quarantined by its row checks.
+pub struct Rejected {
+    pub line: u64,
+    pub span: std::ops::Range<usize>,
+    pub reason: Reason,
+    /// A position in the file's header, if one column is at fault.
+    pub column: Option<usize>,
+}
+
+/// What settling a scan needs from the file it read: its name, the raw text of a record,
+/// line numbers and record spans (implemented by `read::Source`).
+pub(crate) trait Records {
+    fn file_name(&self) -> &str;
+    /// The raw text of a record span, without its line ending.
+    fn raw(&self, span: &std::ops::Range<usize>) -> &str;
+    /// The line numbers of the records starting at `offsets` (ascending).
+    fn lines_at(&self, offsets: &[usize]) -> Vec<u64>;
+    /// The span of the record starting at `start`.
+    fn record_span(&self, start: usize) -> std::ops::Range<usize>;
+}
 
 /// A file's accepted rows, stored column by column.
 ///
@@ -61,7 +82,7 @@ macro_rules! columns {
             }
 
             fn len(&self) -> usize {
-                self.episode_len()
+                self.row_count()
             }
 
             fn split(&mut self, sizes: &[usize]) -> Vec<$slots<'_>> {
@@ -156,13 +177,13 @@ impl<C: Columns> Scan<C> {
     /// file's records.
     pub fn settle(
         mut self,
-        src: &Source,
+        src: &impl Records,
         header: &[String],
         mut verdicts: Verdicts,
         key_col: Option<usize>,
         quarantine: &mut Vec<QuarantineRow>,
     ) -> (C, FileAccount) {
-        let mut account = FileAccount::new(&src.name, true);
+        let mut account = FileAccount::new(src.file_name(), true);
         account.rows_read = (self.cols.len() + self.rejected.len()) as u64;
         let column = |c: Option<usize>| c.map(|c| header[c].clone()).unwrap_or_default();
         let mut add = |line: u64, span: std::ops::Range<usize>, reason: Reason, col: String| {
@@ -171,7 +192,7 @@ impl<C: Columns> Scan<C> {
                 .entry(reason.as_str().to_string())
                 .or_insert(0) += 1;
             quarantine.push(QuarantineRow {
-                file: src.name.clone(),
+                file: src.file_name().to_string(),
                 line,
                 column: col,
                 reason,

@@ -5,33 +5,16 @@
 //! Values shown here come from the export, so each passes the PHI guard first: a value shaped
 //! like an identifier is replaced by a notice, never printed.
 
-use super::{phi, FileAccount, QuarantineRow, Reason};
+use super::phi;
+use super::reason::Reason;
+use super::types::{FileAccount, QuarantineRow, UnknownValues};
 use crate::error::{Error, Result};
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// How many distinct unknown values are listed per column.
 pub const LISTED: usize = 20;
 /// Above this share of a file's rows quarantined, a warning is printed.
 pub const WARN_SHARE: f64 = 0.01;
-
-/// The values of one file's column that were rejected as unknown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnknownValues {
-    pub file: String,
-    /// The column as named in the file's header.
-    pub column: String,
-    /// The canonical field (`instrument`, `track`, …): the `[labels.<field>]` to map it in.
-    pub field: String,
-    pub reason: Reason,
-    /// Rows rejected.
-    pub rows: u64,
-    /// Distinct values among them.
-    pub distinct: usize,
-    /// The commonest values (at most [`LISTED`]), most rows first, ties byte-wise; a value
-    /// shaped like an identifier is shown as a notice instead.
-    pub top: Vec<(String, u64)>,
-}
 
 /// The unknown values among one file's quarantined rows. `header` is the file's header;
 /// `field_of(position)` names the canonical field of a header position.

@@ -14,180 +14,28 @@
 
 mod accept;
 mod bounds;
+mod header;
 mod loss;
 mod parquet;
 mod parse;
 mod phi;
 mod read;
 mod reason;
-mod schema;
+mod types;
 mod validate;
 
-pub use loss::{check_loss, describe_unknown, UnknownValues};
+pub use loss::{check_loss, describe_unknown};
 pub use reason::Reason;
-pub use schema::{ASSESSMENT_COLUMNS, ATTENDANCE_COLUMNS, EPISODE_COLUMNS};
+pub use types::{
+    Assessments, Attendance, Episodes, Export, FileAccount, Fingerprint, QuarantineRow,
+    UnknownValues,
+};
 
 use crate::config::Config;
-use crate::dates::Day;
 use crate::error::{Error, Result};
 use crate::instruments::Catalog;
-use serde::Serialize;
-use std::collections::BTreeMap;
+use crate::schema::{self, ASSESSMENT_COLUMNS, ATTENDANCE_COLUMNS, EPISODE_COLUMNS};
 use std::path::Path;
-
-/// Accepted episodes, as columns, in file order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Episodes {
-    pub id: Vec<String>,
-    pub client: Vec<String>,
-    pub track: Vec<String>,
-    pub modality: Vec<String>,
-    pub admit: Vec<Day>,
-    pub discharge: Vec<Option<Day>>,
-    pub site: Vec<Option<String>>,
-    pub delivery: Vec<Option<String>>,
-    pub discharge_reason: Vec<Option<String>>,
-    pub age_group: Vec<Option<String>>,
-    pub sex: Vec<Option<String>>,
-    pub race_ethnicity: Vec<Option<String>>,
-}
-
-impl Episodes {
-    pub fn len(&self) -> usize {
-        self.id.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.id.is_empty()
-    }
-
-    /// The text of a groupable episode column for episode `i` (`None` when not given).
-    pub fn text(&self, column: &str, i: usize) -> Option<&str> {
-        match column {
-            "track" => Some(&self.track[i]),
-            "modality" => Some(&self.modality[i]),
-            "site" => self.site[i].as_deref(),
-            "delivery" => self.delivery[i].as_deref(),
-            "discharge_reason" => self.discharge_reason[i].as_deref(),
-            "age_group" => self.age_group[i].as_deref(),
-            "sex" => self.sex[i].as_deref(),
-            "race_ethnicity" => self.race_ethnicity[i].as_deref(),
-            _ => None,
-        }
-    }
-}
-
-/// Accepted assessments, as columns, in file order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Assessments {
-    /// Index into [`Episodes`].
-    pub episode: Vec<u32>,
-    /// Index into `instruments`.
-    pub instrument: Vec<u16>,
-    pub date: Vec<Day>,
-    pub score: Vec<f64>,
-    /// Instrument ids of the catalog, in byte order.
-    pub instruments: Vec<String>,
-}
-
-impl Assessments {
-    pub fn len(&self) -> usize {
-        self.episode.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.episode.is_empty()
-    }
-}
-
-/// Accepted attendance rows, as columns, in file order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Attendance {
-    pub episode: Vec<u32>,
-    pub date: Vec<Day>,
-    /// Index into `services`.
-    pub service: Vec<u16>,
-    pub minutes: Vec<u16>,
-    /// Service labels in byte order (`None`: not given).
-    pub services: Vec<Option<String>>,
-}
-
-impl Attendance {
-    pub fn len(&self) -> usize {
-        self.episode.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.episode.is_empty()
-    }
-}
-
-/// Row accounting of one input file.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FileAccount {
-    pub file: String,
-    /// Whether the file was there (attendance.csv is optional).
-    pub present: bool,
-    pub rows_read: u64,
-    pub accepted: u64,
-    /// Quarantined rows by reason name.
-    pub quarantined: BTreeMap<String, u64>,
-}
-
-impl FileAccount {
-    pub fn new(file: &str, present: bool) -> Self {
-        FileAccount {
-            file: file.to_string(),
-            present,
-            rows_read: 0,
-            accepted: 0,
-            quarantined: BTreeMap::new(),
-        }
-    }
-
-    pub fn quarantined_total(&self) -> u64 {
-        self.quarantined.values().sum()
-    }
-}
-
-/// One quarantined row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuarantineRow {
-    pub file: String,
-    /// Line where the record starts (the header is line 1).
-    pub line: u64,
-    /// The column at fault, as named in the file's header ("" when the whole row is at fault).
-    pub column: String,
-    pub reason: Reason,
-    /// The record as it appears in the file.
-    pub raw: String,
-}
-
-/// Size and SHA-256 of an input file as read (recorded in the manifest).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Fingerprint {
-    pub size: u64,
-    pub sha256: [u8; 32],
-}
-
-/// The validated export.
-#[derive(Debug, Clone)]
-pub struct Export {
-    pub episodes: Episodes,
-    pub assessments: Assessments,
-    pub attendance: Option<Attendance>,
-    /// Accounting of episodes, assessments and attendance, in that order.
-    pub accounts: Vec<FileAccount>,
-    /// Every quarantined row, by file (in the order above) then line.
-    pub quarantine: Vec<QuarantineRow>,
-    /// Size and SHA-256 of episodes, assessments and attendance (`None`: not supplied).
-    pub fingerprints: [Option<Fingerprint>; 3],
-    /// Values rejected as unknown (instrument ids, labels of closed sets), per file and column.
-    pub unknown: Vec<UnknownValues>,
-    /// The names of episodes, assessments and attendance as read (`[input]`, or the
-    /// `.parquet` file read in place of a default `.csv` name; see [`resolve_input`]).
-    pub files: [String; 3],
-}
 
 /// Whether `name` is read as Parquet: it ends in `.parquet` (any case).
 pub fn is_parquet(name: &str) -> bool {
@@ -235,7 +83,7 @@ pub fn resolve_input(
 /// [`Error::Data`] for a fatal problem in the input (named by file, line and column);
 /// [`Error::Config`] when the config's catalog is inconsistent.
 pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
-    let rules = validate::Rules::new(cfg);
+    let rules = validate::CheckRules::new(cfg);
     let mut quarantine = Vec::new();
     let defaults = crate::config::InputConfig::default();
     let files = [

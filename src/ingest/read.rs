@@ -9,9 +9,9 @@
 //! line 1, SPEC §10 V9) and byte span, which is how quarantine.csv reproduces the raw row
 //! exactly. Results are collected in file order whatever the thread count.
 
-use super::accept::{pack_runs, split_runs, Columns, Scan};
+use super::accept::{pack_runs, split_runs, Columns, Records, Rejected, Scan};
 use super::bounds::{bare_cr_to_lf, first_invalid_utf8, has_bare_cr, quoted_fields};
-use super::Fingerprint;
+use super::types::Fingerprint;
 use crate::error::{Error, Result};
 use csv::ByteRecord;
 use rayon::prelude::*;
@@ -50,22 +50,13 @@ pub enum Row<T> {
     Ok(T),
     /// Quarantined for `reason`; `column` is a position in the file's header, if one applies.
     Bad {
-        reason: super::Reason,
+        reason: super::reason::Reason,
         column: Option<usize>,
     },
 }
 
 /// Each chunk's state after its scan, with the rows (of the whole file's columns) it filled.
 pub type ChunkStates<S> = Vec<(S, Range<usize>)>;
-
-/// A record quarantined by its row checks.
-pub struct Rejected {
-    pub line: u64,
-    pub span: Range<usize>,
-    pub reason: super::Reason,
-    /// A position in the file's header, if one column is at fault.
-    pub column: Option<usize>,
-}
 
 /// A record handed to the per-record check.
 pub struct Rec<'a> {
@@ -86,6 +77,19 @@ impl Rec<'_> {
             None => "",
         }
     }
+}
+
+/// Environment variable that lowers the smallest chunk (1 MiB) for the tests, so that a small
+/// export is cut into many chunks, at different places for different thread counts.
+pub const TEST_CHUNK_ENV: &str = "IOP_OUTCOMES_TEST_CHUNK_BYTES";
+
+/// The smallest chunk a file is cut into: 1 MiB, or the test override.
+fn min_chunk_bytes() -> usize {
+    std::env::var(TEST_CHUNK_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(1 << 20)
 }
 
 /// Line number (1-based) of byte `offset`.
@@ -434,7 +438,7 @@ impl Source {
     fn chunks(&self) -> Vec<(Range<usize>, u64, u64)> {
         let bytes = self.bytes();
         let data = self.data_start..bytes.len();
-        let target = (data.len() / (rayon::current_num_threads() * 8)).max(1 << 20);
+        let target = (data.len() / (rayon::current_num_threads() * 8)).max(min_chunk_bytes());
         let mut cuts = vec![data.start];
         let mut at = data.start + target;
         while at < data.end {
@@ -474,6 +478,24 @@ impl Source {
                 (r, first, n)
             })
             .collect()
+    }
+}
+
+impl Records for Source {
+    fn file_name(&self) -> &str {
+        &self.name
+    }
+
+    fn raw(&self, span: &Range<usize>) -> &str {
+        Source::raw(self, span)
+    }
+
+    fn lines_at(&self, offsets: &[usize]) -> Vec<u64> {
+        Source::lines_at(self, offsets)
+    }
+
+    fn record_span(&self, start: usize) -> Range<usize> {
+        Source::record_span(self, start)
     }
 }
 

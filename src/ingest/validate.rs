@@ -6,21 +6,23 @@
 //! check (and, for child files, the episode look-up), on the columns (see `accept`).
 
 use super::accept::{self, columns, Scan};
+use super::header::ColumnMap;
 use super::parse::{self, FieldRules, LabelMap};
 use super::phi;
 use super::read::{ChunkStates, Rec, Row, Source};
-use super::schema::{self, ColumnMap};
-use super::{Assessments, Attendance, Episodes, FileAccount, QuarantineRow, Reason};
+use super::reason::Reason;
+use super::types::{Assessments, Attendance, Episodes, FileAccount, QuarantineRow, UnknownValues};
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{Error, Result};
 use crate::instruments::Catalog;
+use crate::schema;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 
 /// Everything a file's checks need from the config.
-pub(crate) struct Rules {
+pub(crate) struct CheckRules {
     pub fields: FieldRules,
     /// Label maps of the episode text columns, by canonical column position (`None` for
     /// the ids and dates).
@@ -28,8 +30,8 @@ pub(crate) struct Rules {
     pub instrument: LabelMap,
     pub service: LabelMap,
     /// Episode columns (canonical positions) in which the margin label `All` is an error
-    /// (SPEC §16 O4): the grouping columns, and track and modality, which every analysis
-    /// groups by.
+    /// (SPEC §16 O4): the grouping columns, the benchmark's unit column, and track and
+    /// modality, which every analysis groups by.
     pub margin_columns: Vec<usize>,
     pub allow: Vec<String>,
 }
@@ -44,8 +46,8 @@ fn label_map(cfg: &Config, field: &str) -> LabelMap {
     }
 }
 
-impl Rules {
-    pub fn new(cfg: &Config) -> Rules {
+impl CheckRules {
+    pub fn new(cfg: &Config) -> CheckRules {
         let episode_labels = schema::EPISODE_COLUMNS
             .iter()
             .map(|c| cfg.labels.get(c).map(|_| label_map(cfg, c)))
@@ -54,11 +56,14 @@ impl Rules {
             .iter()
             .enumerate()
             .filter(|(_, c)| {
-                **c == "track" || **c == "modality" || cfg.report.group_by.iter().any(|g| g == *c)
+                **c == "track"
+                    || **c == "modality"
+                    || cfg.report.group_by.iter().any(|g| g == *c)
+                    || cfg.benchmark.by == **c
             })
             .map(|(i, _)| i)
             .collect();
-        Rules {
+        CheckRules {
             fields: FieldRules {
                 date_format: cfg.input.date_format.clone(),
                 missing: cfg
@@ -96,7 +101,7 @@ impl Prepared {
         src: Source,
         schema: &schema::FileSchema,
         rename: &BTreeMap<String, String>,
-        rules: &Rules,
+        rules: &CheckRules,
     ) -> Result<Prepared> {
         let map = ColumnMap::resolve(&src.name, src.header.clone(), schema, rename)?;
         let allowed: Vec<bool> = map
@@ -127,7 +132,7 @@ impl Prepared {
         &self,
         rows: &[QuarantineRow],
         canonical: &'static [&'static str],
-    ) -> Vec<super::UnknownValues> {
+    ) -> Vec<UnknownValues> {
         super::loss::unknown_values(rows, &self.map.header, |pos| {
             let c = self.map.index.iter().position(|i| *i == Some(pos))?;
             Some(canonical[c])
@@ -219,7 +224,7 @@ const E_AGE: usize = 9;
 const E_SEX: usize = 10;
 const E_RACE: usize = 11;
 
-fn check_episode(p: &Prepared, rules: &Rules, rec: &Rec) -> Result<Row<EpisodeRow>> {
+fn check_episode(p: &Prepared, rules: &CheckRules, rec: &Rec) -> Result<Row<EpisodeRow>> {
     if !p.precheck(rec)? {
         return Ok(Row::Bad {
             reason: Reason::MalformedRow,
@@ -267,7 +272,7 @@ fn check_episode(p: &Prepared, rules: &Rules, rec: &Rec) -> Result<Row<EpisodeRo
     for &c in &rules.margin_columns {
         if labels[c]
             .as_deref()
-            .is_some_and(|l| l.eq_ignore_ascii_case(crate::analysis::cells::ALL))
+            .is_some_and(|l| l.eq_ignore_ascii_case(crate::table::MARGIN))
         {
             return Err(p.margin_label_error(rec, c));
         }
@@ -301,7 +306,7 @@ pub(crate) struct AssessmentRow {
 
 fn check_assessment(
     p: &Prepared,
-    rules: &Rules,
+    rules: &CheckRules,
     catalog: &Catalog,
     ids: &[String],
     episodes: &EpisodeIndex<'_>,
@@ -404,7 +409,7 @@ impl LocalLabels {
 
 fn check_attendance(
     p: &Prepared,
-    rules: &Rules,
+    rules: &CheckRules,
     services: &mut LocalLabels,
     episodes: &EpisodeIndex<'_>,
     rec: &Rec,
@@ -490,7 +495,7 @@ columns!(Attendance, AttendanceSlots, AttendanceRow, [
 });
 
 impl Episodes {
-    fn episode_len(&self) -> usize {
+    fn row_count(&self) -> usize {
         self.id.len()
     }
 
@@ -512,20 +517,20 @@ impl Episodes {
 }
 
 impl Assessments {
-    fn episode_len(&self) -> usize {
+    fn row_count(&self) -> usize {
         self.episode.len()
     }
 }
 
 impl Attendance {
-    fn episode_len(&self) -> usize {
+    fn row_count(&self) -> usize {
         self.episode.len()
     }
 }
 
 pub(crate) fn episodes(
     p: &Prepared,
-    rules: &Rules,
+    rules: &CheckRules,
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Episodes, FileAccount)> {
     let t = std::time::Instant::now();
@@ -541,7 +546,7 @@ pub(crate) fn episodes(
 
 pub(crate) fn assessments(
     p: &Prepared,
-    rules: &Rules,
+    rules: &CheckRules,
     catalog: &Catalog,
     index: &EpisodeIndex<'_>,
     q: &mut Vec<QuarantineRow>,
@@ -565,7 +570,7 @@ pub(crate) fn assessments(
 
 pub(crate) fn attendance(
     p: &Prepared,
-    rules: &Rules,
+    rules: &CheckRules,
     index: &EpisodeIndex<'_>,
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Attendance, FileAccount)> {

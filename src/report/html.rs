@@ -10,12 +10,12 @@ const TEMPLATE: &str = include_str!("templates/report.html");
 /// Renders the page.
 ///
 /// # Errors
-/// A template error (a bug, not an input problem), reported as a data error.
+/// A template error: a bug, not an input problem ([`Error::Internal`]).
 pub fn render(view: &ReportView) -> Result<String> {
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
-        .map_err(|e| Error::Data(format!("report template: {e}")))?;
+        .map_err(|e| Error::Internal(format!("report template: {e}")))?;
     env.get_template("report.html")
         .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(view))))
-        .map_err(|e| Error::Data(format!("rendering report.html: {e}")))
+        .map_err(|e| Error::Internal(format!("rendering report.html: {e}")))
 }

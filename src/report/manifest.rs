@@ -44,7 +44,51 @@ pub struct Manifest {
     pub inputs: Vec<FileDigest>,
     pub accounting: Vec<FileAccount>,
     pub suppression: Suppression,
+    /// Small-cell protection and its audit (SPEC §11 D3); absent with `--no-suppress`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosure: Option<DisclosureRecord>,
     pub outputs: Vec<FileDigest>,
+}
+
+/// What protection blanked and what the independent audit tried (SPEC §11 D3).
+#[derive(Debug, Clone, Serialize)]
+pub struct DisclosureRecord {
+    pub protection: crate::analysis::protection::Summary,
+    pub audit: super::audit::Findings,
+}
+
+impl Manifest {
+    /// The manifest as pretty JSON with a final newline.
+    ///
+    /// # Errors
+    /// An internal error if it cannot be serialised (a bug).
+    pub fn to_json(&self) -> crate::Result<Vec<u8>> {
+        let mut json = serde_json::to_vec_pretty(self)
+            .map_err(|e| crate::Error::Internal(format!("manifest.json: {e}")))?;
+        json.push(b'\n');
+        Ok(json)
+    }
+}
+
+/// Size and SHA-256 of each output file, in publishing order.
+pub fn outputs(files: &[(String, Vec<u8>)]) -> Vec<FileDigest> {
+    files
+        .iter()
+        .map(|(name, bytes)| FileDigest {
+            file: name.clone(),
+            size: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
+        })
+        .collect()
+}
+
+/// The input files that were read, with the fingerprints taken while they were validated.
+pub fn inputs(names: [&str; 3], fingerprints: &[Option<Fingerprint>; 3]) -> Vec<FileDigest> {
+    names
+        .iter()
+        .zip(fingerprints)
+        .filter_map(|(name, fp)| fp.map(|fp| FileDigest::of_input(name, &fp)))
+        .collect()
 }
 
 /// SHA-256 of bytes as lower-case hex.

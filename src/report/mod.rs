@@ -1,16 +1,24 @@
-//! Outputs: tables as CSV, the quarantine file, and (as they land) the manifest, summary,
-//! HTML report and atomic publish. Each writer returns bytes; only publish touches files.
+//! Outputs: the tables as CSV, the quarantine file, the charts, summary.md, report.html and
+//! manifest.json ([`assemble`] lists them in publishing order), and their atomic publish.
+//! Each writer returns bytes; only `publish` (and [`write_atomic`], for `validate`) touches
+//! files.
 
-pub mod csv;
+pub mod assemble;
+pub mod audit;
+pub mod benchmark;
+pub mod csv_writer;
+pub mod dropout;
 pub mod html;
 pub mod manifest;
+pub mod methods;
 pub mod parquet;
 pub mod publish;
+pub mod retention;
 pub mod summary;
 pub mod view;
 
 use crate::ingest::QuarantineRow;
-use csv::Cell;
+use csv_writer::Cell;
 
 /// quarantine.csv: file, line, column, reason, raw (SPEC §8).
 pub fn quarantine_csv(rows: &[QuarantineRow]) -> Vec<u8> {
@@ -26,7 +34,7 @@ pub fn quarantine_csv(rows: &[QuarantineRow]) -> Vec<u8> {
             ]
         })
         .collect();
-    csv::table(&["file", "line", "column", "reason", "raw"], &body)
+    csv_writer::table(&["file", "line", "column", "reason", "raw"], &body)
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed.

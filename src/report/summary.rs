@@ -23,7 +23,7 @@ pub fn escape(s: &str) -> String {
 fn line(h: &Headline) -> String {
     if h.change.is_empty() {
         return format!(
-            "- {}: suppressed (too few episodes to report)",
+            "- {}: withheld (too few episodes to report)",
             escape(&h.instrument)
         );
     }
@@ -32,12 +32,17 @@ fn line(h: &Headline) -> String {
     } else {
         format!(", {}", h.verdict)
     };
+    // A withheld interval leaves no empty "(95% CI )".
+    let ci = if h.ci.is_empty() {
+        String::new()
+    } else {
+        format!(" (95% CI {})", h.ci)
+    };
     let mut s = format!(
-        "- {}: mean change {} {}{verdict} (95% CI {}) over {} paired episodes (follow-up rate {})",
+        "- {}: mean change {} {}{verdict}{ci} over {} paired episodes (follow-up rate {})",
         escape(&h.instrument),
         h.change,
         h.unit,
-        h.ci,
         h.n_paired,
         h.followup_rate
     );
@@ -46,6 +51,52 @@ fn line(h: &Headline) -> String {
     }
     if !h.recovered.is_empty() {
         s.push_str(&format!("; {} of cases reliably recovered", h.recovered));
+    }
+    s
+}
+
+/// The completers against the mixed model, one line per instrument.
+fn dropout_section(v: &ReportView) -> String {
+    if v.dropout.lines.is_empty() {
+        return String::new();
+    }
+    let mut s = "\n## Outcomes under dropout\n\n".to_string();
+    for l in &v.dropout.lines {
+        let mut parts = Vec::new();
+        if !l.completers_change.is_empty() {
+            parts.push(format!(
+                "completers {} {} over {} weeks to follow-up",
+                l.completers_change, l.unit, l.completers_weeks
+            ));
+        }
+        if !l.model_same.is_empty() {
+            parts.push(format!(
+                "mixed model over the same weeks {} (95% CI {})",
+                l.model_same, l.model_same_ci
+            ));
+        }
+        if !l.model_horizon.is_empty() {
+            parts.push(format!(
+                "at {} weeks {} (95% CI {})",
+                v.dropout.horizon, l.model_horizon, l.model_horizon_ci
+            ));
+        }
+        if !l.without_followup.is_empty() {
+            parts.push(format!(
+                "{} of {} episodes without follow-up",
+                l.without_followup, l.n_episodes
+            ));
+        }
+        let figures = if parts.is_empty() {
+            String::new()
+        } else {
+            format!("{}. ", parts.join("; "))
+        };
+        s.push_str(&format!(
+            "- {}: {figures}{}\n",
+            escape(&l.instrument),
+            escape(&l.sentence)
+        ));
     }
     s
 }
@@ -89,6 +140,13 @@ pub fn render(v: &ReportView) -> String {
         s.push_str(&line(h));
         s.push('\n');
     }
+    if let Some(r) = &v.retention {
+        s.push_str(&super::retention::summary(r));
+    }
+    if let Some(b) = &v.benchmark {
+        s.push_str(&super::benchmark::summary(b));
+    }
+    s.push_str(&dropout_section(v));
     if !v.attendance_supplied {
         s.push_str(
             "\nAttendance was not supplied: engagement shows length of stay and completion only.\n",

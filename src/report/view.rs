@@ -1,11 +1,13 @@
-//! What the director-facing outputs (summary.md, report.html) show, built from the tables:
-//! headline figures per instrument, every table formatted for reading, data quality, methods.
-//! Labels stay raw text here; each exporter escapes them for its format.
+//! What the director-facing outputs (summary.md, report.html) show, built from the typed
+//! rows and the tables' descriptions: headline figures per instrument, every table formatted
+//! for reading, data quality, methods. Labels stay raw text here; each exporter escapes them
+//! for its format.
 
+use crate::analysis::outcomes::OutcomeRow;
 use crate::ingest::FileAccount;
 use crate::instruments::Catalog;
 use crate::report::manifest::FileDigest;
-use crate::table::{Cell, Table};
+use crate::table::{Cell, Format, PageTable, MARGIN};
 use serde::Serialize;
 
 /// One instrument's overall figures (the all-`All` row of outcomes.csv).
@@ -32,18 +34,6 @@ pub struct Headline {
     pub suppressed: bool,
 }
 
-/// A table ready to print.
-#[derive(Debug, Clone, Serialize)]
-pub struct ShownTable {
-    pub id: String,
-    pub title: String,
-    pub caption: String,
-    pub header: Vec<String>,
-    /// Whether each column holds text (left-aligned) rather than numbers.
-    pub text: Vec<bool>,
-    pub rows: Vec<Vec<String>>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct InstrumentSource {
     pub id: String,
@@ -65,7 +55,7 @@ pub struct ReportView {
     pub headline: Vec<Headline>,
     pub by_group: Vec<Headline>,
     pub group_column: String,
-    pub tables: Vec<ShownTable>,
+    pub tables: Vec<PageTable>,
     pub accounts: Vec<FileAccount>,
     pub quarantined: usize,
     pub attendance_supplied: bool,
@@ -75,6 +65,14 @@ pub struct ReportView {
     pub suppression: String,
     pub inputs: Vec<FileDigest>,
     pub chart_groups: Vec<ChartGroup>,
+    /// The Retention section (SPEC §13; `None`: not computed).
+    pub retention: Option<super::retention::RetentionView>,
+    /// The "Comparing sites" section (`None`: benchmark.csv has no rows).
+    pub benchmark: Option<super::benchmark::BenchmarkView>,
+    /// Outcomes under dropout: completers against the mixed model (SPEC §12).
+    pub dropout: super::dropout::DropoutView,
+    /// The mixed model's methods, as sentences.
+    pub longitudinal_methods: Vec<String>,
 }
 
 /// The charts of one kind, with how to read them.
@@ -88,7 +86,7 @@ pub struct ChartGroup {
 
 /// The rendered charts grouped by kind, in the page's order; kinds without a chart are left out.
 pub fn chart_groups(rendered: &[crate::charts::Rendered]) -> Vec<ChartGroup> {
-    crate::charts::Kind::ALL
+    crate::charts::ChartKind::ALL
         .iter()
         .map(|&kind| ChartGroup {
             id: kind.id().into(),
@@ -126,98 +124,6 @@ pub fn inline_svg(svg: &str) -> String {
     }
 }
 
-/// A number for a reader: p-values as "< 0.001" or three decimals, counts as integers, other
-/// numbers with `digits` decimals; empty cells as "".
-pub fn show(cell: &Cell, column: &str) -> String {
-    match cell {
-        Cell::Text(t) => t.clone(),
-        Cell::Int(n) => n.to_string(),
-        Cell::Bool(b) => if *b { "suppressed" } else { "" }.to_string(),
-        Cell::Empty => String::new(),
-        Cell::Num(x) => {
-            let is_p = column == "p" || column.starts_with("p_") || column == "q_bh";
-            if is_p {
-                if *x < 0.001 {
-                    "< 0.001".into()
-                } else {
-                    format!("{x:.3}")
-                }
-            } else if column == "df" || column == "df1" || column == "df2" || column == "wilcoxon_v"
-            {
-                let r = x.round();
-                if (x - r).abs() < 1e-9 {
-                    format!("{r:.0}")
-                } else {
-                    format!("{x:.1}")
-                }
-            } else if column.ends_with("_rate") {
-                format!("{:.0}%", 100.0 * x)
-            } else {
-                format!("{x:.2}")
-            }
-        }
-    }
-}
-
-/// A table shown in full, its numbers formatted for reading.
-pub fn shown(id: &str, title: &str, caption: &str, t: &Table) -> ShownTable {
-    let all: Vec<usize> = (0..t.header.len()).collect();
-    shown_columns(id, title, caption, t, &all)
-}
-
-/// The named columns of a table (in the given order; names it lacks are skipped), its
-/// numbers formatted for reading.
-pub fn shown_named(id: &str, title: &str, caption: &str, t: &Table, names: &[&str]) -> ShownTable {
-    let picked: Vec<usize> = names.iter().filter_map(|n| col(t, n)).collect();
-    shown_columns(id, title, caption, t, &picked)
-}
-
-fn shown_columns(id: &str, title: &str, caption: &str, t: &Table, picked: &[usize]) -> ShownTable {
-    let is_text = |c: usize| {
-        t.rows.iter().any(|r| matches!(r[c], Cell::Text(_)))
-            && t.rows
-                .iter()
-                .all(|r| matches!(r[c], Cell::Text(_) | Cell::Empty))
-    };
-    ShownTable {
-        id: id.into(),
-        title: title.into(),
-        caption: caption.into(),
-        header: picked.iter().map(|&c| heading(&t.header[c])).collect(),
-        text: picked.iter().map(|&c| is_text(c)).collect(),
-        rows: t
-            .rows
-            .iter()
-            .map(|r| picked.iter().map(|&c| show(&r[c], &t.header[c])).collect())
-            .collect(),
-    }
-}
-
-/// A column's heading on the page: short words for the common columns, else the CSV name
-/// with spaces for underscores (so a reader can still find it in the CSV).
-pub fn heading(column: &str) -> String {
-    match column {
-        "n_paired" => "paired",
-        "followup_rate" => "follow-up rate",
-        "change_mean" => "mean change",
-        "followup_mean" => "follow-up mean",
-        "change_ci_low" => "95% CI low",
-        "change_ci_high" => "95% CI high",
-        "p_t" => "p (t-test)",
-        "q_bh" => "q (BH)",
-        "g_av" => "g_av",
-        "pct_improved" => "% reliably improved",
-        "pct_recovered" => "% reliably recovered",
-        "pct_remission" => "% remission",
-        other => return other.replace('_', " "),
-    }
-    .to_string()
-}
-
-fn col(t: &Table, name: &str) -> Option<usize> {
-    t.header.iter().position(|h| h == name)
-}
-
 /// SAMHSA GPRA's follow-up target: 80% of clients with an intake assessment.
 pub const FOLLOWUP_TARGET: f64 = 0.8;
 
@@ -243,78 +149,48 @@ pub fn verdict(ci: Option<(f64, f64)>, higher_is_better: bool) -> &'static str {
     }
 }
 
-/// Headline lines from outcomes.csv: the overall rows (every grouping column `All`), and the
-/// rows of each value of the first grouping column with the others `All`.
-pub fn headlines(
-    outcomes: &Table,
-    n_group_columns: usize,
-    catalog: &Catalog,
-) -> (Vec<Headline>, Vec<Headline>) {
-    let (Some(inst), Some(first)) = (
-        col(outcomes, "instrument"),
-        col(outcomes, "instrument").map(|i| i + 1),
-    ) else {
-        return (Vec::new(), Vec::new());
-    };
-    let get = |r: &Vec<Cell>, name: &str| {
-        col(outcomes, name)
-            .map(|i| r[i].clone())
-            .unwrap_or(Cell::Empty)
-    };
-    let text = |c: &Cell| match c {
-        Cell::Text(t) => t.clone(),
-        _ => String::new(),
-    };
+/// Headline lines from the outcomes rows: the overall rows (every grouping column `All`), and
+/// the rows of each value of the first grouping column with the others `All`.
+pub fn headlines(outcomes: &[OutcomeRow], catalog: &Catalog) -> (Vec<Headline>, Vec<Headline>) {
     let mut overall = Vec::new();
     let mut by_group = Vec::new();
-    for r in &outcomes.rows {
-        let labels: Vec<String> = (first..first + n_group_columns)
-            .map(|i| text(&r[i]))
-            .collect();
-        let rest_all = labels.iter().skip(1).all(|l| l == "All");
-        if !rest_all {
+    for r in outcomes {
+        let Some((first, rest)) = r.labels.split_first() else {
+            continue;
+        };
+        if !rest.iter().all(|l| l == MARGIN) {
             continue;
         }
-        let id = text(&r[inst]);
-        let num = |name: &str| match get(r, name) {
-            Cell::Num(x) => Some(x),
-            _ => None,
-        };
-        let pct = |name: &str| num(name).map(|x| format!("{x:.0}%")).unwrap_or_default();
-        let higher_is_better = catalog.get(&id).is_some_and(|i| i.higher_is_better());
+        let inst = catalog.get(&r.instrument);
+        let higher_is_better = inst.is_some_and(|i| i.higher_is_better());
+        let pct = |x: Option<f64>| x.map(|x| format!("{x:.0}%")).unwrap_or_default();
+        let ci = r.change_ci_low.zip(r.change_ci_high);
         let h = Headline {
-            name: catalog.get(&id).map(|i| i.name.clone()).unwrap_or_default(),
-            instrument: id,
-            group: labels[0].clone(),
-            n_baseline: show(&get(r, "n_baseline"), "n_baseline"),
-            n_paired: show(&get(r, "n_paired"), "n_paired"),
-            followup_target_met: match num("followup_rate") {
+            name: inst.map(|i| i.name.clone()).unwrap_or_default(),
+            instrument: r.instrument.clone(),
+            group: first.clone(),
+            n_baseline: Format::Count.show(&Cell::count(r.n_baseline)),
+            n_paired: Format::Count.show(&Cell::count(r.n_paired)),
+            followup_target_met: match r.followup_rate {
                 Some(x) if x >= FOLLOWUP_TARGET => "yes".into(),
                 Some(_) => "no".into(),
                 None => String::new(),
             },
-            followup_rate: show(&get(r, "followup_rate"), "followup_rate"),
-            change: num("change_mean")
+            followup_rate: Format::Rate.show(&Cell::opt(r.followup_rate)),
+            change: r
+                .change_mean
                 .map(|x| format!("{x:+.1}"))
                 .unwrap_or_default(),
-            unit: catalog
-                .get(&text(&r[inst]))
-                .map_or("points", |i| i.unit())
-                .into(),
-            ci: match (num("change_ci_low"), num("change_ci_high")) {
-                (Some(a), Some(b)) => format!("{a:+.1} to {b:+.1}"),
-                _ => String::new(),
-            },
-            verdict: verdict(
-                num("change_ci_low").zip(num("change_ci_high")),
-                higher_is_better,
-            )
-            .into(),
-            improved: pct("pct_improved"),
-            recovered: pct("pct_recovered"),
-            suppressed: matches!(get(r, "suppressed"), Cell::Bool(true)),
+            unit: inst.map_or("points", |i| i.unit()).into(),
+            ci: ci
+                .map(|(a, b)| format!("{a:+.1} to {b:+.1}"))
+                .unwrap_or_default(),
+            verdict: verdict(ci, higher_is_better).into(),
+            improved: pct(r.pct_improved),
+            recovered: pct(r.pct_recovered),
+            suppressed: r.suppressed,
         };
-        if labels[0] == "All" {
+        if first == MARGIN {
             overall.push(h);
         } else {
             by_group.push(h);
@@ -371,22 +247,5 @@ mod tests {
         assert_eq!(verdict(Some((-1.0, 0.0)), false), "no clear change");
         assert_eq!(verdict(Some((-1.0, 1.0)), true), "no clear change");
         assert_eq!(verdict(None, false), "");
-    }
-
-    #[test]
-    fn headings_are_short_and_tables_left_align_text() {
-        assert_eq!(heading("pct_improved"), "% reliably improved");
-        assert_eq!(heading("median_los_days"), "median los days");
-        let t = Table {
-            header: vec!["track".into(), "n_paired".into(), "note".into()],
-            rows: vec![
-                vec![Cell::Text("mh".into()), Cell::Int(12), Cell::Empty],
-                vec![Cell::Text("All".into()), Cell::Empty, Cell::Empty],
-            ],
-        };
-        let s = shown_named("x", "X", "", &t, &["n_paired", "track", "absent"]);
-        assert_eq!(s.header, ["paired", "track"]);
-        assert_eq!(s.text, [false, true]);
-        assert_eq!(s.rows[0], ["12", "mh"]);
     }
 }

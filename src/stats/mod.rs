@@ -2,9 +2,8 @@
 //! I/O, no polars, no knowledge of files or charts. `None` means "undefined" (the outputs
 //! leave the cell empty); no function returns NaN.
 //!
-//! Tolerance policy (written once, as statrs does): closed forms (means, SDs, t, CIs, d_z,
-//! g_av, V, BH) are tested at 1e-10 relative to R; p-values from distribution functions at
-//! 1e-9 relative (or 1e-15 absolute for values below 1e-300).
+//! Tolerance policy: written once, in [`prec`], and applied by every reference test through
+//! `assert_close!`.
 
 pub mod binom;
 pub mod discrete;
@@ -14,6 +13,7 @@ pub mod glm;
 pub mod lm;
 pub mod lmm;
 pub mod multiplicity;
+pub mod prec;
 pub mod survival;
 pub mod ttest;
 pub mod wilcoxon;
@@ -89,7 +89,7 @@ mod tests {
     fn descriptives_match_r() {
         let x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30];
         // R: mean(x) = 1.766666666666667; sd(x) = 0.7120070224...
-        assert!((mean(&x).unwrap() - 1.766_666_666_666_666_7).abs() < 1e-15);
+        crate::assert_close!(mean(&x).unwrap(), 1.766_666_666_666_666_7, prec::CLOSED);
         assert!(mean(&[]).is_none());
         assert!(sd(&[3.0]).is_none());
         assert_eq!(sd(&[2.0, 2.0, 2.0]), Some(0.0));
@@ -112,10 +112,11 @@ mod tests {
             (0.90, 2.5959999999999996),
         ];
         for (p, want) in r {
-            let got = quantile_sorted(&x, p).unwrap();
-            assert!(
-                (got - want).abs() <= 1e-12 * want.abs(),
-                "p = {p}: {got} vs {want}"
+            crate::assert_close!(
+                quantile_sorted(&x, p).unwrap(),
+                want,
+                prec::CLOSED,
+                "p = {p}"
             );
         }
         // R: quantile(c(4, 1, 3, 2), c(0, .1, .25, .5, .75, .9, 1))
@@ -130,10 +131,11 @@ mod tests {
             (1.0, 4.0),
         ];
         for (p, want) in r {
-            let got = quantile_sorted(&y, p).unwrap();
-            assert!(
-                (got - want).abs() <= 1e-12 * want.abs(),
-                "p = {p}: {got} vs {want}"
+            crate::assert_close!(
+                quantile_sorted(&y, p).unwrap(),
+                want,
+                prec::CLOSED,
+                "p = {p}"
             );
         }
         assert_eq!(quantile_sorted(&[7.0], 0.9), Some(7.0));

@@ -7,16 +7,8 @@ use super::ttest::{one_sample, welch};
 use super::wilcoxon::{psignrank, signed_rank};
 use super::{mean, sd};
 
-const CLOSED: f64 = 1e-10;
-const PVAL: f64 = 1e-9;
-
-fn close(got: f64, want: f64, rel: f64, what: &str) {
-    let err = (got - want).abs() / want.abs().max(1e-300);
-    assert!(
-        err <= rel || (got - want).abs() < 1e-15,
-        "{what}: got {got:e}, want {want:e} (rel err {err:e})"
-    );
-}
+use super::prec::{Tol, CLOSED, PVALUE as PVAL};
+use crate::assert_close;
 
 /// One paired dataset with its R results.
 struct Case {
@@ -37,38 +29,43 @@ fn check(c: &Case) {
     let d: Vec<f64> = c.f.iter().zip(&c.b).map(|(f, b)| f - b).collect();
     let got = [mean(&c.b), sd(&c.b), mean(&c.f), sd(&c.f), mean(&d), sd(&d)];
     for (k, (g, w)) in got.iter().zip(c.desc).enumerate() {
-        close(g.unwrap(), w, CLOSED, &format!("{} desc[{k}]", c.name));
+        assert_close!(g.unwrap(), w, CLOSED, "{} desc[{k}]", c.name);
     }
     match (one_sample(&d), c.t) {
         (Some(t), Some([tv, df, p, lo, hi])) => {
-            close(t.t, tv, CLOSED, &format!("{} t", c.name));
-            close(t.df, df, CLOSED, &format!("{} df", c.name));
-            close(t.p, p, PVAL, &format!("{} p_t", c.name));
-            close(t.ci_low, lo, CLOSED, &format!("{} ci_low", c.name));
-            close(t.ci_high, hi, CLOSED, &format!("{} ci_high", c.name));
+            assert_close!(t.t, tv, CLOSED, "{} t", c.name);
+            assert_close!(t.df, df, CLOSED, "{} df", c.name);
+            assert_close!(t.p, p, PVAL, "{} p_t", c.name);
+            assert_close!(t.ci_low, lo, CLOSED, "{} ci_low", c.name);
+            assert_close!(t.ci_high, hi, CLOSED, "{} ci_high", c.name);
         }
         (None, None) => {}
         (g, w) => panic!("{}: t-test {g:?} vs R {w:?}", c.name),
     }
     let w = signed_rank(&d).expect("n >= 2");
-    close(w.v, c.w.0, CLOSED, &format!("{} V", c.name));
+    assert_close!(w.v, c.w.0, CLOSED, "{} V", c.name);
     match (w.p, c.w.1) {
-        (Some(g), Some(r)) => close(g, r, PVAL, &format!("{} p_w", c.name)),
+        (Some(g), Some(r)) => {
+            assert_close!(g, r, PVAL, "{} p_w", c.name);
+        }
         (None, None) => {}
         (g, r) => panic!("{}: wilcoxon p {g:?} vs R {r:?}", c.name),
     }
     match c.eff {
         Some((dz, gav)) => {
             match (d_z(&d), dz) {
-                (Some(g), Some(r)) => close(g, r, CLOSED, &format!("{} d_z", c.name)),
+                (Some(g), Some(r)) => {
+                    assert_close!(g, r, CLOSED, "{} d_z", c.name);
+                }
                 (None, None) => {}
                 (g, r) => panic!("{}: d_z {g:?} vs {r:?}", c.name),
             }
-            close(
+            assert_close!(
                 g_av(&c.b, &c.f, &d).unwrap(),
                 gav,
                 CLOSED,
-                &format!("{} g_av", c.name),
+                "{} g_av",
+                c.name
             );
         }
         None => assert!(
@@ -282,19 +279,14 @@ fn psignrank_matches_r() {
         (27.0, 0.5),
         (50.0, 0.9931640625),
     ] {
-        close(
-            psignrank(q, 10),
-            want,
-            CLOSED,
-            &format!("psignrank({q}, 10)"),
-        );
+        assert_close!(psignrank(q, 10), want, CLOSED, "psignrank({q}, 10)");
     }
     // R: psignrank(400, 49)
-    close(
+    assert_close!(
         psignrank(400.0, 49),
         0.017063075357777183,
         CLOSED,
-        "psignrank(400, 49)",
+        "psignrank(400, 49)"
     );
 }
 
@@ -311,7 +303,7 @@ fn hedges_j_is_accurate_at_every_df() {
         (1000.0, 0.99924978117971575),
         (1e6, 0.99999924999978151),
     ] {
-        close(hedges_j(df), want, 1e-13, &format!("J({df})"));
+        assert_close!(hedges_j(df), want, Tol::rel(1e-13), "J({df})");
     }
 }
 
@@ -330,7 +322,7 @@ fn benjamini_hochberg_matches_r() {
         0.00080000000000000004,
     ];
     for (g, w) in q.iter().zip(want) {
-        close(*g, w, CLOSED, "bh");
+        assert_close!(*g, w, CLOSED, "bh");
     }
     assert!(bh(&[]).is_empty());
 }
@@ -343,8 +335,8 @@ fn welch_matches_r() {
         &[16.0, 15.0, 17.0, 14.0, 18.0, 13.0, 15.0, 16.0],
     )
     .unwrap();
-    close(t, 3.0520420426201955, CLOSED, "welch t");
-    close(df, 6.8995377004800211, CLOSED, "welch df");
-    close(p, 0.018861778666834778, PVAL, "welch p");
+    assert_close!(t, 3.0520420426201955, CLOSED, "welch t");
+    assert_close!(df, 6.8995377004800211, CLOSED, "welch df");
+    assert_close!(p, 0.018861778666834778, PVAL, "welch p");
     assert!(welch(&[1.0], &[2.0, 3.0]).is_none());
 }

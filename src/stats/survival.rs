@@ -359,6 +359,8 @@ fn tabulate(
 }
 
 #[cfg(test)]
+mod reference_cases;
+#[cfg(test)]
 mod reference_tests;
 #[cfg(test)]
 #[rustfmt::skip]

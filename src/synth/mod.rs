@@ -1,8 +1,10 @@
 //! `synth`: a seeded, deterministic generator of a realistic export in the SPEC §2 format.
 //!
-//! Episodes are generated in chunks of [`CHUNK`]; chunk `c` draws from ChaCha8 seeded with
-//! the user's seed on stream `c`, so the bytes depend only on the seed and the episode count,
-//! never on the number of threads. Chunks are generated in parallel (rayon) and written in
+//! Episodes are generated in chunks of [`CHUNK`]; chunk `c` draws its episodes and attendance
+//! from ChaCha8 seeded with the user's seed on stream `c`, its scores on stream 2⁶¹ + `c` and
+//! its bad rows on stream 2⁶² + `c`, so the bytes depend only on the seed and the episode
+//! count, never on the number of threads, and the score model can change without changing a
+//! clean export's episodes.csv or attendance.csv. Chunks are generated in parallel (rayon) and written in
 //! order, a batch at a time: memory stays bounded whatever `--episodes` is.
 //!
 //! Besides the three CSV files the generator writes `synth.json`: the settings, the planted
@@ -48,6 +50,8 @@ pub struct SynthOptions {
     pub out: PathBuf,
     /// Share (0–1) of rows made bad, spread over every reason that applies to each file.
     pub dirty: f64,
+    /// Planted site effects (`--site-effect`), at most one per site.
+    pub site_effects: Vec<model::SiteEffect>,
 }
 
 /// Row accounting of one generated file.
@@ -73,16 +77,60 @@ pub struct Truth {
     pub planted: Planted,
 }
 
-/// The planted effects, as documentation for readers of the export.
+/// The planted effects, as documentation for readers of the export (the same numbers as the
+/// functions of [`model`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct Planted {
     pub model: String,
-    /// Mean change (points) of each symptom instrument per modality, away from the scale ends.
-    pub symptom_change: BTreeMap<String, BTreeMap<String, f64>>,
-    /// Follow-up SD of the noise per symptom instrument (points).
-    pub symptom_noise_sd: BTreeMap<String, f64>,
+    /// Mean slope (points per week since the baseline) of each symptom instrument per
+    /// modality, away from the scale ends, at sites without a planted effect.
+    pub symptom_slope: BTreeMap<String, BTreeMap<String, f64>>,
+    /// SD of the per-episode random slope per symptom instrument (points per week).
+    pub slope_sd: BTreeMap<String, f64>,
+    /// SD of the residual of every assessment after the baseline (points).
+    pub residual_sd: BTreeMap<String, f64>,
+    /// Range of the baseline draw (points), before the shifts.
+    pub baseline_range: BTreeMap<String, [f64; 2]>,
+    /// How much higher (points) the baselines of episodes that leave early are.
+    pub left_early_baseline_shift: BTreeMap<String, f64>,
+    /// Instruments whose scale ends are never reached in the first 120 days: a linear mixed
+    /// model's slope estimates `symptom_slope` (see src/synth/model.rs).
+    pub lmm_clean: Vec<String>,
     /// Probability of abstinence at follow-up (DAYS_USED) for clients using at baseline.
     pub abstinence_probability: BTreeMap<String, f64>,
+    /// Share of each discharge reason.
+    pub discharge_reason_share: BTreeMap<String, f64>,
+    /// When assessments are taken.
+    pub schedule: Schedule,
+    /// Planted site effects (empty: every site is alike).
+    pub site_effects: Vec<PlantedSite>,
+}
+
+/// The assessment schedule (days relative to admission or discharge).
+#[derive(Debug, Clone, Serialize)]
+pub struct Schedule {
+    pub baseline: String,
+    pub baseline_recorded: f64,
+    pub mid_treatment: String,
+    pub mid_treatment_probability: f64,
+    pub discharge_followup: String,
+    pub discharge_followup_probability: BTreeMap<String, f64>,
+    pub day90_followup: String,
+    pub day90_probability: f64,
+}
+
+/// One planted site effect and what it does to each symptom instrument.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlantedSite {
+    pub site: String,
+    /// Multiplies the mean slope of every symptom instrument at the site.
+    pub slope_factor: f64,
+    /// Baseline shift in baseline SDs.
+    pub severity: f64,
+    /// The resulting baseline shift per symptom instrument (points).
+    pub baseline_shift: BTreeMap<String, f64>,
+    /// The resulting mean slope per symptom instrument and modality at the site.
+    pub symptom_slope: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 /// What an export folder is, when `synth` made it: "a synthetic export made by iop-outcomes
@@ -166,6 +214,17 @@ pub fn generate(opts: &SynthOptions) -> Result<Truth> {
             "--dirty must be a fraction between 0 and 0.5".into(),
         ));
     }
+    for (i, e) in opts.site_effects.iter().enumerate() {
+        // The same checks as parsing, for callers that build the effects themselves.
+        let text = format!("{}={},{}", e.site, e.slope_factor, e.severity);
+        model::SiteEffect::parse(&text).map_err(Error::Usage)?;
+        if opts.site_effects[..i].iter().any(|o| o.site == e.site) {
+            return Err(Error::Usage(format!(
+                "--site-effect: {} is given more than once",
+                e.site
+            )));
+        }
+    }
     // Written into a staging folder, moved into place when complete (SPEC §16 O7).
     let staged = output::Staged::new(&opts.out, opts.episodes)?;
     let dir = staged.path().to_path_buf();
@@ -235,16 +294,6 @@ fn truth(opts: &SynthOptions, counts: &Counts) -> Truth {
             },
         );
     }
-    let mut symptom_change = BTreeMap::new();
-    let mut noise = BTreeMap::new();
-    for m in model::SCORE_MODELS.iter().filter(|m| !m.days_of_use) {
-        let per: BTreeMap<String, f64> = model::MODALITY_EFFECTS
-            .iter()
-            .map(|(name, _, _)| (name.to_string(), model::planted_delta(m.id, name)))
-            .collect();
-        symptom_change.insert(m.id.to_string(), per);
-        noise.insert(m.id.to_string(), m.sigma * m.step);
-    }
     Truth {
         generator: format!("iop-outcomes {} synth", env!("CARGO_PKG_VERSION")),
         seed: opts.seed,
@@ -252,18 +301,94 @@ fn truth(opts: &SynthOptions, counts: &Counts) -> Truth {
         dirty: opts.dirty,
         extract_date: dates::iso(ymd(EXTRACT_DATE)),
         files,
-        planted: Planted {
-            model:
-                "follow-up = clamp(floor(baseline + change + noise_sd * Z + U(0,1)), scale range); \
-                    see src/synth/model.rs and data/README.md"
-                    .into(),
-            symptom_change,
-            symptom_noise_sd: noise,
-            abstinence_probability: model::MODALITY_EFFECTS
-                .iter()
-                .map(|&(name, _, p)| (name.to_string(), p))
-                .collect(),
+        planted: planted(&opts.site_effects),
+    }
+}
+
+/// The planted section of synth.json.
+fn planted(effects: &[model::SiteEffect]) -> Planted {
+    let symptoms: Vec<&model::ScoreModel> = model::SCORE_MODELS
+        .iter()
+        .filter(|m| !m.days_of_use)
+        .collect();
+    let per_symptom = |f: &dyn Fn(&model::ScoreModel) -> f64| -> BTreeMap<String, f64> {
+        symptoms.iter().map(|m| (m.id.to_string(), f(m))).collect()
+    };
+    let slopes = |factor: f64| -> BTreeMap<String, BTreeMap<String, f64>> {
+        symptoms
+            .iter()
+            .map(|m| {
+                let per = model::MODALITY_EFFECTS
+                    .iter()
+                    .filter_map(|&(name, _, _)| {
+                        Some((name.to_string(), model::site_slope(m.id, name, factor)?))
+                    })
+                    .collect();
+                (m.id.to_string(), per)
+            })
+            .collect()
+    };
+    let followup_probability = model::REASONS
+        .iter()
+        .map(|&(r, _)| (r.to_string(), model::followup_probability(r)))
+        .collect();
+    Planted {
+        model:
+            "symptom score d days after the baseline B (day d0): clamp(floor(B + b * (d - d0) / 7 \
+                + residual_sd * Z + U(0,1)), scale range), b = slope_factor * symptom_slope \
+                + slope_sd * W per episode; see src/synth/model.rs and data/README.md"
+                .into(),
+        symptom_slope: slopes(1.0),
+        slope_sd: per_symptom(&|m| m.slope_sd * m.step),
+        residual_sd: per_symptom(&|m| m.sigma * m.step),
+        baseline_range: symptoms
+            .iter()
+            .map(|m| {
+                let range = [m.base_lo as f64 * m.step, m.base_hi as f64 * m.step];
+                (m.id.to_string(), range)
+            })
+            .collect(),
+        left_early_baseline_shift: per_symptom(&|m| m.left_early_shift as f64 * m.step),
+        lmm_clean: symptoms
+            .iter()
+            .filter(|m| m.lmm_clean)
+            .map(|m| m.id.to_string())
+            .collect(),
+        abstinence_probability: model::MODALITY_EFFECTS
+            .iter()
+            .map(|&(name, _, p)| (name.to_string(), p))
+            .collect(),
+        discharge_reason_share: model::REASONS
+            .iter()
+            .map(|&(r, p)| (r.to_string(), p))
+            .collect(),
+        schedule: Schedule {
+            baseline: "admission -7 ... +3 days".into(),
+            baseline_recorded: model::BASELINE_RECORDED,
+            mid_treatment: format!(
+                "admission + {0}k + 1 ... 3 days (k = 1, 2, ...) while in care, until {1} days \
+                 before discharge; not DAYS_USED",
+                model::MID_EVERY_DAYS,
+                model::MID_STOP_BEFORE_DISCHARGE
+            ),
+            mid_treatment_probability: model::MID_PROBABILITY,
+            discharge_followup: "discharge -5 ... +3 days".into(),
+            discharge_followup_probability: followup_probability,
+            day90_followup: "admission + 90 -10 ... +10 days".into(),
+            day90_probability: model::DAY90_PROBABILITY,
         },
+        site_effects: effects
+            .iter()
+            .map(|e| PlantedSite {
+                site: e.site.clone(),
+                slope_factor: e.slope_factor,
+                severity: e.severity,
+                baseline_shift: per_symptom(&|m| {
+                    model::severity_shift_units(m, e.severity) as f64 * m.step
+                }),
+                symptom_slope: slopes(e.slope_factor),
+            })
+            .collect(),
     }
 }
 
@@ -293,17 +418,8 @@ pub(crate) struct Episode {
     pub race: &'static str,
 }
 
-const SITES: &[&str] = &[
-    "site_01", "site_02", "site_03", "site_04", "site_05", "site_06", "site_07", "site_08",
-];
+use model::{REASONS, SITES};
 const DELIVERY: &[(&str, f64)] = &[("in_person", 0.55), ("telehealth", 0.30), ("hybrid", 0.15)];
-const REASONS: &[(&str, f64)] = &[
-    ("completed", 0.60),
-    ("left_early", 0.22),
-    ("transferred", 0.08),
-    ("administrative", 0.06),
-    ("other", 0.04),
-];
 const ADULT_AGES: &[(&str, f64)] = &[
     ("18-25", 0.22),
     ("26-34", 0.27),
@@ -323,16 +439,6 @@ const RACES: &[(&str, f64)] = &[
     ("multiracial", 0.02),
     ("unknown", 0.02),
 ];
-/// Probability of an assessment near discharge, by discharge reason.
-fn followup_probability(reason: &str) -> f64 {
-    match reason {
-        "completed" => 0.85,
-        "left_early" => 0.30,
-        "transferred" => 0.55,
-        _ => 0.50,
-    }
-}
-
 fn generate_chunk(opts: &SynthOptions, chunk: u64) -> ChunkOut {
     let mut d = Draw::new(opts.seed, chunk);
     let first = chunk * CHUNK;
@@ -340,17 +446,23 @@ fn generate_chunk(opts: &SynthOptions, chunk: u64) -> ChunkOut {
     let mut out = ChunkOut {
         buffers: [
             Vec::with_capacity(128 * CHUNK as usize),
-            Vec::with_capacity(200 * CHUNK as usize),
+            Vec::with_capacity(300 * CHUNK as usize),
             Vec::with_capacity(1400 * CHUNK as usize),
         ],
         counts: Counts::default(),
     };
+    // Scores draw from their own stream, so episodes.csv and attendance.csv do not depend on
+    // the assessment model.
+    let mut scores = Draw::new(opts.seed, SCORE_STREAM + chunk);
     let mut inj = dirty::Injector::new(opts.dirty, opts.seed, chunk);
     let [ep_buf, as_buf, at_buf] = &mut out.buffers;
+    let mut rows = Vec::with_capacity(16);
     for idx in first..last {
         let ep = episode(&mut d, idx);
         let parent_ok = inj.episode(&ep, ep_buf, &mut out.counts);
-        for (instrument, date, score) in assessments(&mut d, &ep) {
+        let effect = model::site_effect(&opts.site_effects, ep.site);
+        assessments(&mut scores, &ep, effect, &mut rows);
+        for &(instrument, date, score) in &rows {
             inj.assessment(
                 &ep.id,
                 instrument,
@@ -416,68 +528,118 @@ fn episode(d: &mut Draw, idx: u64) -> Episode {
     }
 }
 
-/// The assessments of one episode: (instrument, date, score in scale units).
-fn assessments(d: &mut Draw, ep: &Episode) -> Vec<(&'static str, Day, i64)> {
+/// The assessments of one episode, (instrument, date, score in scale units), into `rows`
+/// (model: src/synth/model.rs).
+fn assessments(
+    d: &mut Draw,
+    ep: &Episode,
+    effect: Option<&model::SiteEffect>,
+    rows: &mut Vec<(&'static str, Day, i64)>,
+) {
+    rows.clear();
     let extract = ymd(EXTRACT_DATE);
     let left_early = ep.reason == Some("left_early");
-    let mut rows = Vec::with_capacity(8);
+    let (factor, severity) = effect.map_or((1.0, 0.0), |e| (e.slope_factor, e.severity));
+    let modality = model::modality_effect(ep.modality).0;
+    // Mid-treatment assessments while in care: until shortly before discharge, or up to the
+    // extraction date for an episode still in care.
+    let mid_last = match ep.discharge {
+        Some(dis) => dis - model::MID_STOP_BEFORE_DISCHARGE as Day,
+        None => extract,
+    };
+    let mut taken: Vec<Day> = Vec::with_capacity(8);
     for &(id, p) in model::instruments_for(ep.track) {
         if !d.chance(p) {
             continue;
         }
+        taken.clear();
         let m = model::score_model(id);
-        let baseline = baseline_units(d, m, left_early);
-        let mut taken: Vec<Day> = Vec::with_capacity(3);
-        if d.chance(0.95) {
-            let date = ep.admit + d.int(-7, 3) as Day;
-            taken.push(date);
-            rows.push((id, date, baseline));
+        let baseline = baseline_units(d, m, left_early, severity);
+        let base_day = ep.admit + d.int(-7, 3) as Day;
+        if d.chance(model::BASELINE_RECORDED) {
+            taken.push(base_day);
+            rows.push((id, base_day, baseline));
         }
-        if let (Some(dis), Some(reason)) = (ep.discharge, ep.reason) {
-            if d.chance(followup_probability(reason)) {
-                let date = dis + d.int(-5, 3) as Day;
-                let score = followup_units(d, m, ep.modality, baseline);
-                if date <= extract && !taken.contains(&date) {
+        // The episode's trajectory: baseline, day and slope (units a week); none for days of use.
+        let traj = (!m.days_of_use).then(|| Trajectory {
+            baseline,
+            day: base_day,
+            slope: m.slope * modality * factor + m.slope_sd * d.normal(),
+        });
+        if let Some(t) = &traj {
+            let mut due = ep.admit + model::MID_EVERY_DAYS as Day;
+            while due < mid_last {
+                let date = due + d.int(1, 3) as Day;
+                if date <= mid_last && d.chance(model::MID_PROBABILITY) {
                     taken.push(date);
-                    rows.push((id, date, score));
+                    rows.push((id, date, t.score(d, m, date)));
                 }
+                due += model::MID_EVERY_DAYS as Day;
             }
         }
-        if d.chance(0.30) {
-            let date = ep.admit + 90 + d.int(-10, 10) as Day;
-            let score = followup_units(d, m, ep.modality, baseline);
+        let mut later = |d: &mut Draw, date: Day, taken: &mut Vec<Day>| {
+            let score = match &traj {
+                Some(t) => t.score(d, m, date),
+                None => days_followup(d, m, ep.modality, baseline),
+            };
             if date <= extract && !taken.contains(&date) {
+                taken.push(date);
                 rows.push((id, date, score));
             }
+        };
+        if let (Some(dis), Some(reason)) = (ep.discharge, ep.reason) {
+            if d.chance(model::followup_probability(reason)) {
+                let date = dis + d.int(-5, 3) as Day;
+                later(d, date, &mut taken);
+            }
+        }
+        if d.chance(model::DAY90_PROBABILITY) {
+            let date = ep.admit + 90 + d.int(-10, 10) as Day;
+            later(d, date, &mut taken);
         }
     }
-    rows
 }
 
-fn baseline_units(d: &mut Draw, m: &model::ScoreModel, left_early: bool) -> i64 {
+/// Stream offset separating the score draws from the episodes' and attendance's.
+const SCORE_STREAM: u64 = 1 << 61;
+
+/// One episode × instrument's planted trajectory (units).
+struct Trajectory {
+    baseline: i64,
+    day: Day,
+    slope: f64,
+}
+
+impl Trajectory {
+    /// The score of an assessment on `date`: clamp(⌊B + b·Δ + σ·Z + V⌋), Δ in weeks.
+    fn score(&self, d: &mut Draw, m: &model::ScoreModel, date: Day) -> i64 {
+        let weeks = f64::from(date - self.day) / 7.0;
+        let x = self.baseline as f64 + self.slope * weeks + m.sigma * d.normal();
+        ((x + d.unit()).floor() as i64).clamp(m.min, m.max)
+    }
+}
+
+fn baseline_units(d: &mut Draw, m: &model::ScoreModel, left_early: bool, severity: f64) -> i64 {
     if m.days_of_use && d.chance(model::BASELINE_ABSTINENT) {
         return 0;
     }
     let span = m.base_hi - m.base_lo;
     let shift = if left_early { m.left_early_shift } else { 0 };
-    m.base_lo + shift + d.int(0, span / 2) + d.int(0, span - span / 2)
+    let b = m.base_lo + shift + d.int(0, span / 2) + d.int(0, span - span / 2);
+    (b + model::severity_shift_units(m, severity)).clamp(m.min, m.max)
 }
 
-fn followup_units(d: &mut Draw, m: &model::ScoreModel, modality: &str, baseline: i64) -> i64 {
-    let (multiplier, p_abstinent) = model::modality_effect(modality);
-    let (mu, sd) = if m.days_of_use {
-        let p = if baseline == 0 {
-            model::STAY_ABSTINENT
-        } else {
-            p_abstinent
-        };
-        if d.chance(p) {
-            return 0;
-        }
-        model::days_latent(baseline)
+/// A days-of-use follow-up: abstinent with the planted probability, else the latent draw.
+fn days_followup(d: &mut Draw, m: &model::ScoreModel, modality: &str, baseline: i64) -> i64 {
+    let p = if baseline == 0 {
+        model::STAY_ABSTINENT
     } else {
-        (baseline as f64 + m.base_delta * multiplier, m.sigma)
+        model::modality_effect(modality).1
     };
+    if d.chance(p) {
+        return 0;
+    }
+    let (mu, sd) = model::days_latent(baseline);
     let x = mu + sd * d.normal();
     ((x + d.unit()).floor() as i64).clamp(m.min, m.max)
 }

@@ -107,8 +107,9 @@ fn run_case(dir: &Path) -> Result<(), String> {
     if let Some(q) = &expect.quarantine {
         let t = Table::read(&w.join("out/quarantine.csv"));
         let mut got: BTreeMap<String, u64> = BTreeMap::new();
-        for r in &t.rows {
-            *got.entry(format!("{}:{}", r[0], r[3])).or_insert(0) += 1;
+        for r in t.iter() {
+            *got.entry(format!("{}:{}", r.get("file"), r.get("reason")))
+                .or_insert(0) += 1;
         }
         if &got != q {
             return Err(format!("quarantine {got:?}, expected {q:?}"));
@@ -116,9 +117,8 @@ fn run_case(dir: &Path) -> Result<(), String> {
         for l in &expect.lines {
             let parts: Vec<&str> = l.split(':').collect();
             if !t
-                .rows
                 .iter()
-                .any(|r| r[0] == parts[0] && r[1] == parts[1] && r[3] == parts[2])
+                .any(|r| r.cells(&["file", "line", "reason"]) == parts)
             {
                 return Err(format!("quarantine lacks {l}"));
             }

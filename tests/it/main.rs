@@ -3,15 +3,21 @@
 // Reference values are R's output printed with %.17g, kept verbatim.
 #![allow(clippy::excessive_precision)]
 
+mod benchmark;
 mod cli;
 mod config;
 mod corpus;
 mod ingest;
+mod longitudinal;
 mod parquet;
 mod props;
 mod reliability;
 mod report;
+mod retention;
+#[rustfmt::skip]
+mod retention_values;
 mod run;
+mod snapshots;
 mod synth;
 mod tables;
 mod util;

@@ -180,7 +180,7 @@ fn fits(values: &[&str], kind: Kind) -> bool {
             .is_some_and(|d| iop_outcomes::dates::iso(d) == *v),
         Kind::Float => v
             .parse::<f64>()
-            .is_ok_and(|x| x.is_finite() && iop_outcomes::report::csv::number(x) == *v),
+            .is_ok_and(|x| x.is_finite() && iop_outcomes::report::csv_writer::number(x) == *v),
         Kind::Text => true,
     })
 }

@@ -62,7 +62,7 @@ fn complete(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
 #[test]
 fn a_second_concurrent_run_exits_3_naming_the_holder() {
     let w = WorkDir::new();
-    let input = w.synth("s", 500, 1, 0.0);
+    let input = w.synth("s", 1000, 1, 0.0);
     let out = w.join("out");
     let mut first = run_cmd(&input, &out).env(PAUSE, "300").spawn().unwrap();
     // Wait until the first run holds the lock.
@@ -99,7 +99,7 @@ fn a_second_concurrent_run_exits_3_naming_the_holder() {
 #[test]
 fn a_stale_lock_left_by_a_dead_run_does_not_block() {
     let w = WorkDir::new();
-    let input = w.synth("s", 300, 2, 0.0);
+    let input = w.synth("s", 1000, 2, 0.0);
     let out = w.join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(
@@ -124,8 +124,8 @@ fn a_stale_lock_left_by_a_dead_run_does_not_block() {
 #[test]
 fn sigkill_during_publish_leaves_the_old_report_or_the_new_one() {
     let w = WorkDir::new();
-    let old_in = w.synth("old", 400, 3, 0.0);
-    let new_in = w.synth("new", 400, 4, 0.0);
+    let old_in = w.synth("old", 1000, 3, 0.0);
+    let new_in = w.synth("new", 1000, 4, 0.0);
     let out = w.join("out");
     assert!(run_cmd(&old_in, &out).status().unwrap().success());
     let old = complete(&out.join("all")).unwrap();
@@ -143,7 +143,10 @@ fn sigkill_during_publish_leaves_the_old_report_or_the_new_one() {
     let (mut saw_old, mut saw_new) = (0, 0);
     for k in 1..=24 {
         let mut child = run_cmd(&new_in, &out).env(PAUSE, "40").spawn().unwrap();
-        std::thread::sleep(full.mul_f64(k as f64 / 24.0 * 1.1));
+        // Up to 1.6 times the timed run: a run into a folder a killed run left debris in,
+        // or on a loaded machine, takes longer than the timed one (measured 4.6 s against
+        // 4.0 s), and with 1.1 every kill could land before the publish.
+        std::thread::sleep(full.mul_f64(k as f64 / 24.0 * 1.6));
         let _ = child.kill();
         let _ = child.wait();
         let now = complete(&out.join("all"))
@@ -176,8 +179,8 @@ fn sigkill_during_publish_leaves_the_old_report_or_the_new_one() {
 #[test]
 fn a_full_disk_and_a_read_only_folder_exit_1_and_keep_the_old_report() {
     let w = WorkDir::new();
-    let small = w.synth("small", 150, 5, 0.0);
-    let other = w.synth("other", 150, 6, 0.0);
+    let small = w.synth("small", 1000, 5, 0.0);
+    let other = w.synth("other", 1000, 6, 0.0);
     let out = w.join("mnt");
     std::fs::create_dir_all(&out).unwrap();
     let bin = assert_cmd::cargo::cargo_bin("iop-outcomes");
@@ -248,7 +251,7 @@ find "{out}/all" -type f | sort | xargs sha256sum > "{w}/after_ro.txt"
 #[test]
 fn a_formula_label_reaches_the_csv_neutralised() {
     let w = WorkDir::new();
-    let input = w.synth("s", 300, 8, 0.0);
+    let input = w.synth("s", 1000, 8, 0.0);
     let eps = std::fs::read_to_string(input.join("episodes.csv")).unwrap();
     std::fs::write(
         input.join("episodes.csv"),

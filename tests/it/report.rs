@@ -1,7 +1,7 @@
 //! The director-facing outputs: report.html (self-contained, well-formed, escaped) and
 //! summary.md.
 
-use crate::util::{bin, WorkDir};
+use crate::util::{bin, Table, WorkDir};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
@@ -85,12 +85,14 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
     } = parse(&html);
     for id in [
         "headline",
+        "dropout",
         "outcomes",
         "abstinence",
         "ancova",
         "attrition",
         "engagement",
         "trend",
+        "longitudinal",
         "data-quality",
         "methods",
     ] {
@@ -131,12 +133,16 @@ fn the_page_is_self_contained_complete_and_escapes_input_labels() {
         "summary label not escaped"
     );
     assert!(summary.contains("## Overall") && summary.contains("PHQ9: mean change"));
+    // Outcomes under dropout: the completers beside the mixed model, with the methods.
+    assert!(summary.contains("## Outcomes under dropout"));
+    assert!(html.contains("model: change over the same weeks"));
+    assert!(html.contains("(1 + t | episode_id)") && html.contains("Satterthwaite"));
 }
 
 #[test]
 fn the_page_says_when_attendance_was_not_supplied() {
     let w = WorkDir::new();
-    let input = w.synth("s", 500, 2, 0.0);
+    let input = w.synth("s", 1000, 2, 0.0);
     std::fs::remove_file(input.join("attendance.csv")).unwrap();
     let html = report(&input, &w.join("out"));
     parse(&html);
@@ -203,7 +209,16 @@ fn charts_parse_decode_and_are_inlined() {
     ] {
         expected.push(format!("forest_{i}"));
         expected.push(format!("scatter_{i}"));
-        expected.push(format!("trend_{i}"));
+        // A trend chart only where trend.csv publishes a point (one with every point
+        // withheld is not drawn, SPEC §11 D4).
+        let trend = Table::read(&w.join("out/all/trend.csv"));
+        if trend.iter().any(|r| {
+            r.get("instrument") == i
+                && (!r.get("change_mean").is_empty() || !r.get("pct_improved").is_empty())
+        }) {
+            expected.push(format!("trend_{i}"));
+        }
+        expected.push(format!("trajectory_{i}"));
     }
     // Instruments with a reliable-change threshold, and the days-of-use instrument.
     for i in ["GAD7", "PCL5", "PHQ9"] {
@@ -211,6 +226,17 @@ fn charts_parse_decode_and_are_inlined() {
     }
     expected.push("abstinence_DAYS_USED".into());
     expected.push("weekly_hours".into());
+    // A funnel chart per indicator of benchmark.csv whose target is published.
+    let bench = Table::read(&w.join("out/all/benchmark.csv"));
+    let mut funnels = std::collections::BTreeSet::new();
+    for r in bench.iter().filter(|r| !r.get("target").is_empty()) {
+        funnels.insert(match r.get("instrument") {
+            "" => format!("funnel_{}", r.get("indicator")),
+            i => format!("funnel_{}_{i}", r.get("indicator")),
+        });
+    }
+    assert!(funnels.len() >= 2, "{funnels:?}");
+    expected.extend(funnels);
     for name in &expected {
         assert!(
             dir.join(format!("{name}.svg")).exists(),
@@ -233,6 +259,8 @@ fn charts_parse_decode_and_are_inlined() {
         "abstinence",
         "trend",
         "hours",
+        "funnel",
+        "trajectory",
     ] {
         assert!(ids.contains(&format!("charts-{kind}")), "{kind} section");
     }

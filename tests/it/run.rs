@@ -2,7 +2,7 @@
 //! follow-up points, determinism and exit codes.
 
 use crate::util::{assert_covered, bin, snapshot, Table, WorkDir};
-use iop_outcomes::cohort::{self, Rules};
+use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
 use iop_outcomes::ingest;
 use iop_outcomes::synth::model::expected_followup;
@@ -68,10 +68,9 @@ fn the_readme_run_command_writes_the_report_for_the_sample() {
             "{inst}"
         );
     }
-    let keys: Vec<(String, String, String)> = t
-        .rows
+    let keys: Vec<Vec<&str>> = t
         .iter()
-        .map(|r| (r[2].clone(), r[3].clone(), r[4].clone()))
+        .map(|r| r.cells(&["instrument", "track", "modality"]))
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -106,7 +105,7 @@ fn planted_modality_effects_are_recovered() {
     let cfg = Config::default();
     let cat = cfg.catalog().unwrap();
     let export = ingest::load(&input, &cfg, &cat).unwrap();
-    let rules = Rules {
+    let rules = PairingRules {
         baseline: cfg.pairing.baseline_window,
         followup_name: "discharge".into(),
         followup: cfg.followups()["discharge"].clone(),
@@ -118,7 +117,11 @@ fn planted_modality_effects_are_recovered() {
         let e = p.episode as usize;
         let inst = export.assessments.instruments[p.instrument as usize].clone();
         let m = &export.episodes.modality[e];
-        let exp = expected_followup(&inst, m, p.baseline) - p.baseline;
+        // The follow-up's planted expectation given the baseline and the weeks between them
+        // (any later assessment follows the trajectory: discharge, mid-treatment or day 90).
+        let (_, fu_date) = p.followup.unwrap();
+        let weeks = f64::from(fu_date - p.baseline_date) / 7.0;
+        let exp = expected_followup(&inst, m, p.baseline, weeks, 1.0) - p.baseline;
         let entry = planted
             .entry((inst, export.episodes.track[e].clone(), m.clone()))
             .or_insert((0.0, 0));
@@ -150,7 +153,7 @@ fn planted_modality_effects_are_recovered() {
 #[test]
 fn small_cells_are_suppressed_unless_asked_not_to() {
     let w = WorkDir::new();
-    let input = w.synth("s", 600, 9, 0.0);
+    let input = w.synth("s", 1000, 9, 0.0);
     run(&input, &w.join("a"), &[]).success();
     run(&input, &w.join("b"), &["--no-suppress"]).success();
     let (ta, _) = outcomes(&w.join("a/all/outcomes.csv"));
@@ -197,12 +200,23 @@ fn small_cells_are_suppressed_unless_asked_not_to() {
 
 #[test]
 fn outputs_are_byte_identical_whatever_the_thread_count() {
+    // Chunks of at least 64 KiB (not 1 MiB): the files are cut into several chunks, at
+    // different places with 1, 2 and 3 threads, so a chunk-boundary bug shows.
     let w = WorkDir::new();
     let input = w.synth("s", 5000, 12, 0.01);
-    run(&input, &w.join("out"), &["--threads", "1"]).success();
-    let one = snapshot(&w.join("out/all"));
-    run(&input, &w.join("out"), &["--threads", "2"]).success();
-    let two = snapshot(&w.join("out/all"));
+    let at = |threads: &str| {
+        bin()
+            .env("IOP_OUTCOMES_TEST_CHUNK_BYTES", "65536")
+            .args(["run", "--threads", threads, "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(w.join("out"))
+            .assert()
+            .success();
+        snapshot(&w.join("out/all"))
+    };
+    let (one, two) = (at("1"), at("2"));
+    assert_eq!(at("3"), one, "3 threads");
     assert_eq!(
         one.keys().collect::<Vec<_>>(),
         two.keys().collect::<Vec<_>>()
@@ -217,19 +231,22 @@ fn a_period_selects_episodes_by_discharge_date() {
     let w = WorkDir::new();
     let input = w.synth("s", 4000, 21, 0.0);
     run(&input, &w.join("out"), &["--period", "2025Q3"]).success();
-    let (_, rows) = outcomes(&w.join("out/2025Q3/outcomes.csv"));
+    let q3 = Table::read(&w.join("out/2025Q3/outcomes.csv"));
     let e = Table::read(&input.join("episodes.csv"));
-    let dis = e.col("discharge_date");
     let in_q3 = e
-        .rows
         .iter()
-        .filter(|r| ("2025-07-01".."2025-10-01").contains(&r[dis].as_str()))
+        .filter(|r| ("2025-07-01".."2025-10-01").contains(&r.get("discharge_date")))
         .count();
-    let all = &rows[&("PHQ9".to_string(), "All".to_string(), "All".to_string())];
-    assert_eq!(all[0], "2025Q3");
+    let phq9 = [
+        ("instrument", "PHQ9"),
+        ("track", "All"),
+        ("modality", "All"),
+    ];
+    let all = q3.find(&phq9);
+    assert_eq!(all.get("period"), "2025Q3");
     assert_eq!(
-        all[5].parse::<usize>().unwrap(),
-        in_q3,
+        all.num("n_episodes"),
+        Some(in_q3 as f64),
         "n_episodes of the overall margin"
     );
     run(
@@ -238,11 +255,10 @@ fn a_period_selects_episodes_by_discharge_date() {
         &["--from", "2025-07-01", "--to", "2025-09-30"],
     )
     .success();
-    let (_, rows2) = outcomes(&w.join("out/2025-07-01_2025-09-30/outcomes.csv"));
-    assert_eq!(
-        rows2[&("PHQ9".to_string(), "All".to_string(), "All".to_string())][5],
-        all[5]
-    );
+    let range = Table::read(&w.join("out/2025-07-01_2025-09-30/outcomes.csv"));
+    let r = range.find(&phq9);
+    assert_eq!(r.get("n_episodes"), all.get("n_episodes"));
+    assert_eq!(r.get("period"), "2025-07-01_2025-09-30");
 }
 
 #[test]
@@ -263,10 +279,15 @@ fn an_admit_anchored_followup_point_from_the_config() {
         .arg(w.join("out"))
         .assert()
         .success();
-    let (_, rows) = outcomes(&w.join("out/all/outcomes.csv"));
-    let r = &rows[&("PHQ9".to_string(), "All".to_string(), "All".to_string())];
-    assert_eq!(r[1], "day90");
-    assert!(r[7].parse::<u64>().unwrap() > 50, "day-90 pairs: {}", r[7]);
+    let t = Table::read(&w.join("out/all/outcomes.csv"));
+    let r = t.find(&[
+        ("instrument", "PHQ9"),
+        ("track", "All"),
+        ("modality", "All"),
+    ]);
+    assert_eq!(r.get("followup"), "day90");
+    let paired = r.num("n_paired").unwrap();
+    assert!(paired > 50.0, "day-90 pairs: {paired}");
     bin()
         .args(["run", "--followup", "day30", "--input"])
         .arg(&input)
@@ -309,18 +330,13 @@ fn grouping_columns_come_from_the_config() {
     let t = Table::read(&w.join("out/all/outcomes.csv"));
     assert_eq!(&t.header[2..5], &["instrument", "delivery", "site"]);
     let deliveries: std::collections::BTreeSet<&str> =
-        t.rows.iter().map(|r| r[3].as_str()).collect();
+        t.iter().map(|r| r.get("delivery")).collect();
     assert_eq!(
         deliveries.into_iter().collect::<Vec<_>>(),
         vec!["All", "hybrid", "in_person", "telehealth"]
     );
     // Each instrument has exactly one overall margin.
-    let overall = t
-        .rows
-        .iter()
-        .filter(|r| r[2] == "PHQ9" && r[3] == "All" && r[4] == "All")
-        .count();
-    assert_eq!(overall, 1);
+    t.find(&[("instrument", "PHQ9"), ("delivery", "All"), ("site", "All")]);
 }
 
 #[test]
@@ -335,7 +351,7 @@ fn silent_under_cron_and_chatty_when_asked() {
     run(&sample, &w.join("a"), &["--log-level", "info"])
         .success()
         .stderr(predicate::str::contains("input rows quarantined"));
-    let input = w.synth("s", 200, 1, 0.0);
+    let input = w.synth("s", 1000, 1, 0.0);
     std::fs::remove_file(input.join("attendance.csv")).unwrap();
     run(&input, &w.join("b"), &["--log-level", "info"])
         .success()
@@ -346,7 +362,7 @@ fn silent_under_cron_and_chatty_when_asked() {
 fn data_loss_warnings_reach_stderr_under_cron_and_quiet_keeps_errors_only() {
     // 3% of rows bad: above the 1% warning line, below the 10% error line (SPEC §16 O2).
     let w = WorkDir::new();
-    let input = w.synth("s", 300, 5, 0.03);
+    let input = w.synth("s", 1000, 5, 0.03);
     run(&input, &w.join("a"), &[])
         .success()
         .stdout("")
@@ -387,10 +403,10 @@ fn a_run_on_the_bundled_sample_says_so() {
         "{summary}"
     );
     // A generated export elsewhere is named as synthetic too; a real one (no synth.json) is not.
-    let input = w.synth("s", 200, 1, 0.0);
+    let input = w.synth("s", 1000, 1, 0.0);
     run(&input, &w.join("x"), &[]).success().stderr("");
     let html = std::fs::read_to_string(w.join("x/all/report.html")).unwrap();
-    assert!(html.contains("a synthetic export made by iop-outcomes synth (seed 1, 200 episodes)"));
+    assert!(html.contains("a synthetic export made by iop-outcomes synth (seed 1, 1000 episodes)"));
     std::fs::remove_file(input.join("synth.json")).unwrap();
     run(&input, &w.join("y"), &[]).success();
     let html = std::fs::read_to_string(w.join("y/all/report.html")).unwrap();
@@ -401,7 +417,8 @@ fn a_run_on_the_bundled_sample_says_so() {
 fn period_previous_is_the_last_complete_quarter() {
     let w = WorkDir::new();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    let want = iop_outcomes::cli::Period::previous_quarter(iop_outcomes::dates::today()).label();
+    let want =
+        iop_outcomes::options::Period::previous_quarter(iop_outcomes::dates::today()).label();
     // The sample ends in 2026Q4; a later quarter has no cohort (exit 1), an earlier one a report.
     let out = run(&sample, &w.join("r"), &["--period", "previous"])
         .get_output()

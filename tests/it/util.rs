@@ -73,6 +73,51 @@ impl Table {
             .position(|h| h == name)
             .unwrap_or_else(|| panic!("column {name}"))
     }
+
+    /// Every row, its cells addressed by column name.
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|cells| Row { t: self, cells })
+    }
+
+    /// The one row whose named columns hold the given values; panics naming them otherwise.
+    pub fn find(&self, keys: &[(&str, &str)]) -> Row<'_> {
+        let mut hits = self
+            .iter()
+            .filter(|r| keys.iter().all(|(c, v)| r.get(c) == *v));
+        let row = hits
+            .next()
+            .unwrap_or_else(|| panic!("no row with {keys:?} among {} rows", self.rows.len()));
+        assert!(hits.next().is_none(), "several rows with {keys:?}");
+        row
+    }
+}
+
+/// A row of a [`Table`], read by column name.
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    t: &'a Table,
+    cells: &'a [String],
+}
+
+impl<'a> Row<'a> {
+    /// The cell of column `name`.
+    pub fn get(&self, name: &str) -> &'a str {
+        &self.cells[self.t.col(name)]
+    }
+
+    /// The cells of the named columns.
+    pub fn cells(&self, names: &[&str]) -> Vec<&'a str> {
+        names.iter().map(|n| self.get(n)).collect()
+    }
+
+    /// The number in column `name` (`None` when empty).
+    pub fn num(&self, name: &str) -> Option<f64> {
+        let c = self.get(name);
+        (!c.is_empty()).then(|| {
+            c.parse()
+                .unwrap_or_else(|e| panic!("{name} = {c:?} is not a number: {e}"))
+        })
+    }
 }
 
 /// The files of a folder (and its sub-folders, as relative paths with `/`) and their bytes,

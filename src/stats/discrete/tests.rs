@@ -2,16 +2,8 @@
 
 use super::*;
 
-/// Probabilities against R (SPEC §14 B4), relative; values below 1e-300 absolutely.
-const DIST: f64 = 1e-9;
-
-fn close(got: f64, want: f64, what: &str) {
-    let err = (got - want).abs() / want.abs().max(1e-300);
-    assert!(
-        err <= DIST || (want.abs() < 1e-300 && (got - want).abs() < 1e-300),
-        "{what}: got {got:e}, want {want:e} (rel err {err:e})"
-    );
-}
+use crate::assert_close;
+use crate::stats::prec::DISTRIBUTION as DIST;
 
 #[test]
 fn pbinom_matches_r() {
@@ -75,11 +67,12 @@ fn pbinom_matches_r() {
     ];
     for (x, n, p, lower, upper) in cases {
         let what = format!("pbinom({x}, {n}, {p})");
-        close(pbinom(x, n, p, true).unwrap(), lower, &what);
-        close(
+        assert_close!(pbinom(x, n, p, true).unwrap(), lower, DIST, "{}", what);
+        assert_close!(
             pbinom(x, n, p, false).unwrap(),
             upper,
-            &format!("{what}, upper"),
+            DIST,
+            "{what}, upper"
         );
     }
     // R: pbinom(-1, 5, 0.3) = 0; pbinom(5, 5, 0.3) = 1; pbinom(0, 5, 0) = 1;
@@ -113,12 +106,8 @@ fn ppois_matches_r() {
     ];
     for (x, l, lower, upper) in cases {
         let what = format!("ppois({x}, {l})");
-        close(ppois(x, l, true).unwrap(), lower, &what);
-        close(
-            ppois(x, l, false).unwrap(),
-            upper,
-            &format!("{what}, upper"),
-        );
+        assert_close!(ppois(x, l, true).unwrap(), lower, DIST, "{}", what);
+        assert_close!(ppois(x, l, false).unwrap(), upper, DIST, "{what}, upper");
     }
     // R: ppois(-1, 2) = 0; ppois(3, 0) = 1
     assert_eq!(ppois(-1, 2.0, true), Some(0.0));
@@ -143,7 +132,7 @@ fn densities_match_r() {
         (dpois(7, 3.7), 0.046568467801125661),
     ];
     for (k, (got, want)) in cases.into_iter().enumerate() {
-        close(got.unwrap(), want, &format!("density case {k}"));
+        assert_close!(got.unwrap(), want, DIST, "density case {k}");
     }
 }
 

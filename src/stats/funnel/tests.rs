@@ -3,24 +3,16 @@
 use super::*;
 use crate::stats::glm::tests::{design, make};
 
-/// Limits from quantiles and distribution functions against R (SPEC §14 B4).
-const DIST: f64 = 1e-9;
+use crate::assert_close;
 /// Expected values, ratios and ratio limits against R (SPEC §14 B4: R's glm stops within
 /// ~1e-8 of the optimum).
-const CASE_MIX: f64 = 1e-7;
+use crate::stats::prec::GLM as CASE_MIX;
+use crate::stats::prec::{Tol, DISTRIBUTION as DIST};
 
-fn close(got: f64, want: f64, rel: f64, what: &str) {
-    let err = (got - want).abs() / want.abs().max(1e-300);
-    assert!(
-        err <= rel,
-        "{what}: got {got:e}, want {want:e} (rel err {err:e})"
-    );
-}
-
-fn close_limits(got: Limits, want: [f64; 4], rel: f64, what: &str) {
+fn close_limits(got: Limits, want: [f64; 4], rel: Tol, what: &str) {
     let got = [got.low_998, got.low_95, got.high_95, got.high_998];
     for (k, (g, w)) in got.into_iter().zip(want).enumerate() {
-        close(g, w, rel, &format!("{what} limit at P = {}", PROBS[k]));
+        assert_close!(g, w, rel, "{what} limit at P = {}", PROBS[k]);
     }
 }
 
@@ -149,13 +141,8 @@ fn case_mix_matches_r() {
     assert_eq!(cm.unusable, None);
     for (u, (got, (n, o, e, ratio, limits))) in cm.units.iter().zip(want).enumerate() {
         assert_eq!((got.n, got.observed), (n, o), "site {u}");
-        close(got.expected.unwrap(), e, CASE_MIX, &format!("site {u} E"));
-        close(
-            got.ratio.unwrap(),
-            ratio,
-            CASE_MIX,
-            &format!("site {u} O/E"),
-        );
+        assert_close!(got.expected.unwrap(), e, CASE_MIX, "site {u} E");
+        assert_close!(got.ratio.unwrap(), ratio, CASE_MIX, "site {u} O/E");
         close_limits(got.limits.unwrap(), limits, CASE_MIX, &format!("site {u}"));
     }
 }

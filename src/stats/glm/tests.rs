@@ -4,18 +4,10 @@
 use super::*;
 
 /// Coefficients and fitted values against R (SPEC §14 B4 asks 1e-7; glm stops within
-/// ~1e-8 of the optimum, and the same iterations reproduce R far closer than that).
-const COEF: f64 = 1e-7;
+use crate::assert_close;
+use crate::stats::prec::{Tol, GLM as COEF};
 /// Deviance against R.
-const DEV: f64 = 1e-10;
-
-fn close(got: f64, want: f64, rel: f64, what: &str) {
-    let err = (got - want).abs() / want.abs().max(1e-300);
-    assert!(
-        err <= rel,
-        "{what}: got {got:e}, want {want:e} (rel err {err:e})"
-    );
-}
+const DEV: Tol = Tol::rel(1e-10);
 
 /// The test data set, made identically in R with exact integer arithmetic (Park–Miller
 /// minimal standard generator; every product < 2^53):
@@ -89,23 +81,23 @@ fn check(name: &str, y: &[bool], x: &DMatrix<f64>, w: &Want) {
     assert_eq!(fit.coef.len(), w.coef.len(), "{name}: columns");
     for (j, (g, r)) in fit.coef.iter().zip(w.coef).enumerate() {
         match (g, r) {
-            (Some(g), Some(r)) => close(*g, *r, COEF, &format!("{name} coef[{j}]")),
+            (Some(g), Some(r)) => _ = assert_close!(*g, *r, COEF, "{name} coef[{j}]"),
             (None, None) => {}
             _ => panic!("{name} coef[{j}]: {g:?} vs R {r:?}"),
         }
     }
     assert_eq!(fit.rank, w.coef.iter().flatten().count(), "{name}: rank");
-    close(fit.deviance, w.deviance, DEV, &format!("{name} deviance"));
+    assert_close!(fit.deviance, w.deviance, DEV, "{name} deviance");
     assert_eq!(fit.iterations, w.iter, "{name}: iterations");
     assert_eq!(fit.converged, w.converged, "{name}: converged");
     assert_eq!(fit.fitted_boundary, w.boundary, "{name}: fitted 0/1");
     for (i, r) in w.head.iter().enumerate() {
-        close(fit.fitted[i], *r, COEF, &format!("{name} fitted[{i}]"));
+        assert_close!(fit.fitted[i], *r, COEF, "{name} fitted[{i}]");
     }
     let min = fit.fitted.iter().copied().fold(f64::INFINITY, f64::min);
     let max = fit.fitted.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    close(min, w.range[0], COEF, &format!("{name} min fitted"));
-    close(max, w.range[1], COEF, &format!("{name} max fitted"));
+    assert_close!(min, w.range[0], COEF, "{name} min fitted");
+    assert_close!(max, w.range[1], COEF, "{name} max fitted");
 }
 
 /// d <- make(500, 20240601, 0:2);
@@ -357,6 +349,6 @@ fn degenerate_inputs() {
     let fit = logistic(&[true, false], &DMatrix::from_element(2, 1, 1.0)).unwrap();
     assert!(fit.coef[0].unwrap().abs() < 1e-15);
     assert!((fit.fitted[0] - 0.5).abs() < 1e-15);
-    close(fit.deviance, 2.7725887222397811, DEV, "deviance");
+    assert_close!(fit.deviance, 2.7725887222397811, DEV, "deviance");
     assert_eq!((fit.iterations, fit.converged), (2, true));
 }

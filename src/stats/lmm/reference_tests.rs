@@ -3,27 +3,18 @@
 //! comments below; regenerate with `Rscript tests/r/lmm_reference.R`).
 
 use super::*;
+use crate::assert_close;
+use crate::stats::prec::{Tol, LMM_DF, LMM_FIXED, LMM_P, LMM_VARIANCE as VC};
 
 /// REML criterion: ours may not be higher than R's by more than this (lower is a better
 /// optimum: reported, not failed).
 const REML_ABS: f64 = 1e-6;
-/// Fixed effects and their SEs: relative (absolute below 1e-8).
-const FIXED_REL: f64 = 1e-5;
-const FIXED_ABS: f64 = 1e-8;
-/// Satterthwaite df, relative.
-const DF_REL: f64 = 1e-3;
-/// p-values: absolute or relative.
-const P_ABS: f64 = 1e-6;
-const P_REL: f64 = 1e-3;
-/// t = estimate / se: what FIXED_REL on both implies.
-const T_REL: f64 = 2e-5;
-/// CI bounds, relative to the half-width: what FIXED_REL and DF_REL imply (qt moves by far
-/// less than df).
+/// Fixed effects and their SEs, df, p, variance components: the policy of `stats::prec`.
+/// t = estimate / se: what LMM_FIXED on both implies.
+const T: Tol = Tol::rel_abs(2e-5, 0.0);
+/// CI bounds, relative to the half-width: what the fixed-effect and df tolerances imply (qt
+/// moves by far less than df).
 const CI_REL: f64 = 1e-3;
-/// Variance components (sd_intercept, sd_slope, corr, sigma) and θ: relative or absolute; not
-/// compared when either fit is singular.
-const VC_REL: f64 = 1e-3;
-const VC_ABS: f64 = 1e-4;
 
 /// What R printed for one model.
 struct Ref {
@@ -57,25 +48,6 @@ impl Data {
 }
 
 /// Relative error, or absolute below `abs`.
-fn err(got: f64, want: f64, abs: f64) -> f64 {
-    let d = (got - want).abs();
-    if d <= abs {
-        0.0
-    } else {
-        d / want.abs().max(f64::MIN_POSITIVE)
-    }
-}
-
-fn close(what: &str, got: f64, want: f64, rel: f64, abs: f64) {
-    let e = err(got, want, abs);
-    let raw = (got - want).abs() / want.abs().max(f64::MIN_POSITIVE);
-    eprintln!("  {what}: ours {got:.17e} R {want:.17e} rel err {raw:.2e}");
-    assert!(
-        e <= rel,
-        "{what}: ours {got:e}, R {want:e} (rel err {e:e} > {rel:e})"
-    );
-}
-
 fn check(name: &str, data: &Data, r: &Ref) -> LmmFit {
     eprintln!("{name}:");
     let fit = fit(&data.stats(), r.n_arms, r.random);
@@ -99,27 +71,21 @@ fn check(name: &str, data: &Data, r: &Ref) -> LmmFit {
         return fit;
     }
     assert_eq!(m.singular, r.singular, "{name}: singular");
-    close("sigma", m.sigma, r.sigma, VC_REL, VC_ABS);
+    assert_close!(m.sigma, r.sigma, VC, "sigma");
     if !m.singular && !r.singular {
-        close(
-            "sd_intercept",
-            m.sd_intercept,
-            r.sd_intercept,
-            VC_REL,
-            VC_ABS,
-        );
+        assert_close!(m.sd_intercept, r.sd_intercept, VC, "sd_intercept");
         match (m.sd_slope, r.sd_slope) {
-            (Some(g), Some(w)) => close("sd_slope", g, w, VC_REL, VC_ABS),
+            (Some(g), Some(w)) => _ = assert_close!(g, w, VC, "sd_slope"),
             (None, None) => {}
             (g, w) => panic!("{name}: sd_slope {g:?} vs R {w:?}"),
         }
         match (m.corr, r.corr) {
-            (Some(g), Some(w)) => close("corr", g, w, VC_REL, VC_ABS),
+            (Some(g), Some(w)) => _ = assert_close!(g, w, VC, "corr"),
             (None, None) => {}
             (g, w) => panic!("{name}: corr {g:?} vs R {w:?}"),
         }
         for (k, (g, w)) in m.theta.iter().zip(r.theta).enumerate() {
-            close(&format!("theta[{k}]"), *g, *w, VC_REL, VC_ABS);
+            assert_close!(*g, *w, VC, "theta[{k}]");
         }
     }
     let mut n_coefs = 0;
@@ -136,29 +102,27 @@ fn check(name: &str, data: &Data, r: &Ref) -> LmmFit {
                 if slope { "slope" } else { "intercept" }
             )
         };
-        close(&what("estimate"), c.estimate, est, FIXED_REL, FIXED_ABS);
-        close(&what("se"), c.se, se, FIXED_REL, FIXED_ABS);
-        close(&what("df"), c.df.expect("df"), df, DF_REL, 0.0);
-        close(&what("t"), c.t, t, T_REL, 0.0);
-        close(&what("p"), c.p.expect("p"), p, P_REL, P_ABS);
+        assert_close!(c.estimate, est, LMM_FIXED, "{}", what("estimate"));
+        assert_close!(c.se, se, LMM_FIXED, "{}", what("se"));
+        assert_close!(c.df.expect("df"), df, LMM_DF, "{}", what("df"));
+        assert_close!(c.t, t, T, "{}", what("t"));
+        assert_close!(c.p.expect("p"), p, LMM_P, "{}", what("p"));
         n_coefs += 1;
     }
     for &(arm, lo, hi) in r.ci {
         let (glo, ghi) = fit.arms[arm].slope_ci.expect("slope CI");
         let half = (hi - lo) / 2.0;
-        close(
-            &format!("arm {arm} ci_low"),
+        assert_close!(
             glo,
             lo,
-            CI_REL * half / lo.abs(),
-            0.0,
+            Tol::rel_abs(CI_REL * half / lo.abs(), 0.0),
+            "arm {arm} ci_low"
         );
-        close(
-            &format!("arm {arm} ci_high"),
+        assert_close!(
             ghi,
             hi,
-            CI_REL * half / hi.abs(),
-            0.0,
+            Tol::rel_abs(CI_REL * half / hi.abs(), 0.0),
+            "arm {arm} ci_high"
         );
     }
     let ours = fit

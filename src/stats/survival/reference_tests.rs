@@ -1,63 +1,17 @@
 //! `survival.rs` against survival 3.5-3 (R 4.2.2). The values, with the R code beside each
 //! case, are in `reference_values.rs`, printed by `tests/r/survival_reference.R`.
 
+use super::reference_cases::CifCase;
 use super::reference_values::*;
 use super::*;
 use std::time::Instant;
 
-/// Estimates (pstate, observed and expected counts, chisq) and p-values: relative to R.
-const ESTIMATE: f64 = 1e-10;
-/// Standard errors and confidence limits: relative to R.
-const SE: f64 = 1e-8;
-/// Where R's value is 0 the result must be within this of 0.
-const ZERO: f64 = 1e-15;
+use crate::assert_close;
+use crate::stats::prec::{Tol, SURVIVAL_ESTIMATE as ESTIMATE, SURVIVAL_SE as SE};
 
-/// (pstate, std.err, lower, upper) of one outcome.
-pub(super) type Est = (f64, f64, Option<f64>, Option<f64>);
-
-/// One survfit row: time, n.risk, n.event of the 3 outcomes, n.censor, estimates of the 3
-/// outcomes.
-pub(super) type Row = (u32, usize, [usize; 3], usize, [Est; 3]);
-
-/// One survfit case: data, then one row per time.
-pub(super) struct CifCase {
-    pub name: &'static str,
-    pub times: &'static [u32],
-    pub outcomes: &'static [u8],
-    pub rows: &'static [Row],
-}
-
-/// One survdiff case; `expected` is `None` where R stops.
-pub(super) struct LrCase {
-    pub name: &'static str,
-    pub times: &'static [u32],
-    pub events: &'static [u8],
-    pub groups: &'static [usize],
-    pub observed: &'static [f64],
-    pub expected: Option<&'static [f64]>,
-    pub chisq: Option<f64>,
-    pub df: Option<usize>,
-    pub p: Option<f64>,
-}
-
-/// Relative error of `got` against R's `want` (absolute when R's is 0), asserted below `rel`.
-fn close(got: f64, want: f64, rel: f64, what: &str) -> f64 {
-    let err = if want == 0.0 {
-        assert!(got.abs() <= ZERO, "{what}: got {got:e}, want 0");
-        0.0
-    } else {
-        (got - want).abs() / want.abs()
-    };
-    assert!(
-        err <= rel,
-        "{what}: got {got:e}, want {want:e} (rel err {err:e})"
-    );
-    err
-}
-
-fn close_opt(got: Option<f64>, want: Option<f64>, rel: f64, what: &str) -> f64 {
+fn close_opt(got: Option<f64>, want: Option<f64>, rel: Tol, what: &str) -> f64 {
     match (got, want) {
-        (Some(g), Some(w)) => close(g, w, rel, what),
+        (Some(g), Some(w)) => assert_close!(g, w, rel, "{what}"),
         (None, None) => 0.0,
         (g, w) => panic!("{what}: got {g:?}, want {w:?}"),
     }
@@ -76,8 +30,8 @@ fn check_cif(c: &CifCase) -> [f64; 3] {
         assert_eq!(g.n_censor, *n_censor, "{at}: n.censor");
         for (k, (gi, &(p, se, lo, hi))) in g.incidence.iter().zip(est).enumerate() {
             let what = format!("{at} outcome {}", k + 1);
-            worst[0] = worst[0].max(close(gi.p, p, ESTIMATE, &format!("{what} pstate")));
-            worst[1] = worst[1].max(close(gi.se, se, SE, &format!("{what} std.err")));
+            worst[0] = worst[0].max(assert_close!(gi.p, p, ESTIMATE, "{what} pstate"));
+            worst[1] = worst[1].max(assert_close!(gi.se, se, SE, "{what} std.err"));
             worst[2] = worst[2].max(close_opt(gi.lower, lo, SE, &format!("{what} lower")));
             worst[2] = worst[2].max(close_opt(gi.upper, hi, SE, &format!("{what} upper")));
         }
@@ -87,7 +41,7 @@ fn check_cif(c: &CifCase) -> [f64; 3] {
 
 #[test]
 fn z_is_r_qnorm() {
-    close(Z_975, QNORM_975, 1e-16, "qnorm(0.975)");
+    assert_close!(Z_975, QNORM_975, Tol::rel(1e-16), "qnorm(0.975)");
 }
 
 #[test]
@@ -163,11 +117,11 @@ fn logrank_matches_r() {
         let n_groups = c.groups.iter().max().unwrap() + 1;
         let r = logrank(c.times, &events, c.groups, n_groups);
         for (k, (&g, &w)) in r.observed.iter().zip(c.observed).enumerate() {
-            close(g, w, ESTIMATE, &format!("{} observed[{k}]", c.name));
+            assert_close!(g, w, ESTIMATE, "{} observed[{k}]", c.name);
         }
         if let Some(exp) = c.expected {
             for (k, (&g, &w)) in r.expected.iter().zip(exp).enumerate() {
-                worst = worst.max(close(g, w, ESTIMATE, &format!("{} expected[{k}]", c.name)));
+                worst = worst.max(assert_close!(g, w, ESTIMATE, "{} expected[{k}]", c.name));
             }
         }
         assert_eq!(r.df, c.df, "{}: df", c.name);

@@ -2,7 +2,7 @@
 //! `Rscript tests/r/survival_reference.R`: do not edit by hand. The R code is beside each case;
 //! `lv <- c("censor", "completed", "dropout", "other")` throughout, outcome k = lv[k + 1].
 
-use super::reference_tests::{CifCase, LrCase};
+use super::reference_cases::{CifCase, LrCase};
 
 // R: qnorm(0.975)
 pub(super) const QNORM_975: f64 = 1.9599639845400536;

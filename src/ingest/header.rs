@@ -1,52 +1,10 @@
-//! The canonical columns of each input file (SPEC §2) and how a file's header maps onto them.
+//! How a file's header maps onto the canonical columns of the input contract
+//! ([`crate::schema`]): names matched trimmed and case-insensitively, renamed by the config's
+//! `[columns.<file>]`, every missing required column reported at once.
 
 use crate::error::{Error, Result};
+use crate::schema::FileSchema;
 use std::collections::BTreeMap;
-
-pub const EPISODE_COLUMNS: &[&str] = &[
-    "episode_id",
-    "client_id",
-    "site",
-    "track",
-    "modality",
-    "delivery",
-    "admit_date",
-    "discharge_date",
-    "discharge_reason",
-    "age_group",
-    "sex",
-    "race_ethnicity",
-];
-pub const EPISODE_REQUIRED: &[&str] =
-    &["episode_id", "client_id", "track", "modality", "admit_date"];
-pub const ASSESSMENT_COLUMNS: &[&str] = &["episode_id", "instrument", "assessed_on", "score"];
-pub const ATTENDANCE_COLUMNS: &[&str] = &["episode_id", "session_date", "service", "minutes"];
-pub const ATTENDANCE_REQUIRED: &[&str] = &["episode_id", "session_date", "minutes"];
-
-/// One kind of input file: its name in the config (`[columns.<kind>]`), canonical columns
-/// and the required ones.
-#[derive(Debug, Clone, Copy)]
-pub struct FileSchema {
-    pub kind: &'static str,
-    pub columns: &'static [&'static str],
-    pub required: &'static [&'static str],
-}
-
-pub const EPISODES: FileSchema = FileSchema {
-    kind: "episodes",
-    columns: EPISODE_COLUMNS,
-    required: EPISODE_REQUIRED,
-};
-pub const ASSESSMENTS: FileSchema = FileSchema {
-    kind: "assessments",
-    columns: ASSESSMENT_COLUMNS,
-    required: ASSESSMENT_COLUMNS,
-};
-pub const ATTENDANCE: FileSchema = FileSchema {
-    kind: "attendance",
-    columns: ATTENDANCE_COLUMNS,
-    required: ATTENDANCE_REQUIRED,
-};
 
 /// Where each canonical column sits in a file, and the file's own header names.
 #[derive(Debug, Clone)]

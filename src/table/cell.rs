@@ -1,4 +1,7 @@
-//! A table as the analysis produces it and the exporters consume it: typed cells, no format.
+//! Cells and tables as the exporters consume them: typed values, no format.
+
+/// The margin label: the row that sums every value of a grouping column (SPEC §10 S13).
+pub const MARGIN: &str = "All";
 
 /// A cell of an output table.
 #[derive(Debug, Clone, PartialEq)]

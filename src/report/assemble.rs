@@ -1,0 +1,128 @@
+//! Everything a run publishes besides the manifest, as (file name, bytes) in a fixed order:
+//! each table as CSV, the quarantine, the charts, summary.md and report.html. Nothing here
+//! touches the file system; `publish` does.
+
+use super::manifest::FileDigest;
+use super::view::{self, ReportView};
+use super::{csv_writer, dropout, html, methods, summary};
+use crate::analysis::Tables;
+use crate::charts::Rendered;
+use crate::cohort::Cohort;
+use crate::error::Result;
+use crate::ingest::Export;
+use crate::instruments::Catalog;
+use crate::table::Published;
+use std::collections::BTreeSet;
+
+/// What a run's report is made of.
+pub struct Run<'a> {
+    pub period: &'a str,
+    pub followup: &'a str,
+    /// What the data is when `synth` made it (SPEC §16 O11).
+    pub synthetic: Option<String>,
+    /// The first grouping column (the per-group headlines).
+    pub group_column: &'a str,
+    pub cohort: &'a Cohort,
+    pub export: &'a Export,
+    pub catalog: &'a Catalog,
+    /// Input files with size and SHA-256.
+    pub inputs: &'a [FileDigest],
+    pub suppress_below: Option<u64>,
+    pub tables: &'a Tables,
+    /// The tables with their descriptions, in publishing order.
+    pub published: &'a [Box<dyn Published + 'a>],
+    pub charts: &'a [Rendered],
+    /// The unit column of benchmark.csv.
+    pub benchmark_by: &'a str,
+    /// The mixed model's window and horizon.
+    pub longitudinal: &'a crate::config::LongitudinalConfig,
+    /// What small-cell protection withheld and what an attacker can learn of each blank
+    /// (`None` without suppression): the page marks the one and says no more than the other.
+    pub protection: Option<&'a crate::analysis::protection::Outcome>,
+}
+
+/// The files of the report, in publishing order.
+///
+/// # Errors
+/// An internal error when the page's template fails.
+pub fn files(run: &Run) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out: Vec<(String, Vec<u8>)> = run
+        .published
+        .iter()
+        .map(|t| {
+            (
+                format!("{}.csv", t.name()),
+                csv_writer::render_table(&t.table()),
+            )
+        })
+        .collect();
+    out.push((
+        "quarantine.csv".into(),
+        super::quarantine_csv(&run.export.quarantine),
+    ));
+    for c in run.charts {
+        out.push((format!("charts/{}.svg", c.name), c.svg.clone().into_bytes()));
+        out.push((format!("charts/{}.png", c.name), c.png.clone()));
+    }
+    let page = page_view(run);
+    out.push(("summary.md".into(), summary::render(&page).into_bytes()));
+    out.push(("report.html".into(), html::render(&page)?.into_bytes()));
+    Ok(out)
+}
+
+/// What summary.md and report.html show.
+fn page_view(run: &Run) -> ReportView {
+    let (headline, by_group) = view::headlines(&run.tables.outcomes, run.catalog);
+    let used: BTreeSet<&str> = run
+        .tables
+        .outcomes
+        .iter()
+        .map(|r| r.instrument.as_str())
+        .collect();
+    ReportView {
+        period: run.period.to_string(),
+        followup: run.followup.to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        synthetic: run.synthetic.clone(),
+        cohort: run.cohort.size,
+        active: run.cohort.active,
+        headline,
+        by_group,
+        group_column: run.group_column.to_string(),
+        tables: run
+            .published
+            .iter()
+            .map(|t| {
+                let name = t.name();
+                t.page(&|row, col| {
+                    run.protection
+                        .is_some_and(|p| p.withheld.contains(&(name, row, col.to_string())))
+                })
+            })
+            .collect(),
+        accounts: run.export.accounts.clone(),
+        quarantined: run.export.quarantine.len(),
+        attendance_supplied: run.export.attendance.is_some(),
+        windows: methods::windows(&run.cohort.rules),
+        instruments: run
+            .catalog
+            .iter()
+            .filter(|i| used.contains(i.id.as_str()))
+            .map(view::InstrumentSource::from)
+            .collect(),
+        tests: methods::TESTS.iter().map(|s| s.to_string()).collect(),
+        suppression: methods::suppression(run.suppress_below),
+        inputs: run.inputs.to_vec(),
+        chart_groups: view::chart_groups(run.charts),
+        retention: super::retention::view(&run.tables.retention),
+        benchmark: super::benchmark::view(&run.tables.benchmark, run.benchmark_by),
+        dropout: dropout::view(
+            &run.tables.outcomes,
+            &run.tables.longitudinal.rows,
+            &run.tables.longitudinal.intervals,
+            run.tables.longitudinal.horizon_weeks,
+            run.catalog,
+        ),
+        longitudinal_methods: methods::longitudinal(run.cohort.rules.baseline[0], run.longitudinal),
+    }
+}
