@@ -71,6 +71,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         suppress_below: settings.suppress_below,
         tables: &tables,
         published: &published,
+        episode_data: None,
         charts: &charts,
         benchmark_by: &cfg.benchmark.by,
         longitudinal: &cfg.longitudinal,

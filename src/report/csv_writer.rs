@@ -29,6 +29,7 @@ fn render(c: &Cell) -> std::borrow::Cow<'_, str> {
         Cell::Num(_) | Cell::Empty => "".into(),
         Cell::Int(n) => n.to_string().into(),
         Cell::Bool(b) => if *b { "true" } else { "false" }.into(),
+        Cell::Date(d) => crate::dates::iso(*d).into(),
     }
 }
 
@@ -40,13 +41,40 @@ pub fn render_table(t: &Table) -> Vec<u8> {
 
 /// Renders a header and rows as CSV bytes (LF line ends, RFC 4180 quoting).
 pub fn table(header: &[&str], rows: &[Vec<Cell>]) -> Vec<u8> {
+    let mut out = records(std::iter::once(header.iter().copied()));
+    out.extend(body(rows));
+    out
+}
+
+/// The rows alone, as they follow the header in [`table`]: each record is quoted on its own,
+/// so the rows of a table rendered in parts and concatenated are the same bytes.
+pub fn body(rows: &[Vec<Cell>]) -> Vec<u8> {
+    records(rows.iter().map(|r| r.iter().map(|c| bytes(render(c)))))
+}
+
+/// The text of a cell as the CSV holds it (empty for a missing value).
+pub fn text(c: &Cell) -> std::borrow::Cow<'_, str> {
+    render(c)
+}
+
+fn bytes(text: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, [u8]> {
+    match text {
+        std::borrow::Cow::Borrowed(t) => t.as_bytes().into(),
+        std::borrow::Cow::Owned(t) => t.into_bytes().into(),
+    }
+}
+
+fn records<I, F>(rows: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = F>,
+    F: IntoIterator,
+    F::Item: AsRef<[u8]>,
+{
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    w.write_record(header).expect("writing to memory");
     for r in rows {
-        w.write_record(r.iter().map(|c| render(c).into_owned()))
-            .expect("writing to memory");
+        w.write_record(r).expect("writing to memory");
     }
     w.into_inner().expect("writing to memory")
 }

@@ -7,12 +7,20 @@
 //! (rayon's or `POLARS_MAX_THREADS`) or the clock. Uncompressed because every Parquet reader
 //! has that codec (R's arrow can be built without snappy or zstd) and the tables are small.
 //!
+//! A run's tables come as [`Table`]s, typed by their descriptions ([`crate::table::Kind`]):
+//! [`values`] turns each column into [`Values`] by its kind, a cell the CSV writes empty
+//! (missing, undefined or withheld; empty text) becoming null, so the Parquet file holds
+//! exactly the CSV's values and blanks. Text is written as it is: the `'` the CSV puts before
+//! a text that a spreadsheet would read as a formula is for spreadsheets, not for Parquet
+//! readers. A large table is converted a part at a time ([`Part`]) and written once.
+//!
 //! Types: [`Values::Int`] is INT64, [`Values::Float`] DOUBLE, [`Values::Bool`] BOOLEAN,
 //! [`Values::Text`] a UTF-8 string, [`Values::Date`] DATE (days since 1970-01-01); `None` is
 //! null. R's `arrow::read_parquet` and `pandas.read_parquet` load them as integer, double,
 //! logical, character and Date (pandas: int64 or float64 when a column has nulls, float64,
 //! bool or object, object, and date objects).
 
+use crate::table::{Cell, Kind, Table};
 use polars::prelude::*;
 use std::io::Cursor;
 
@@ -61,11 +69,111 @@ fn series(name: &str, values: &Values) -> PolarsResult<Series> {
     })
 }
 
-/// Writes `columns` (name, values; all of one length) as Parquet bytes.
+/// The typed values of `t`'s columns, by each column's kind: a cell the CSV writes empty
+/// ([`Cell::Empty`], a number that is not finite, empty text) is null.
 ///
 /// # Errors
-/// A message when the columns differ in length, two share a name, or polars fails to write.
-pub fn to_parquet(columns: &[(String, Values)]) -> Result<Vec<u8>, String> {
+/// A message naming the column when a cell is not of its column's kind (a bug in a table's
+/// description) or a count does not fit INT64.
+pub fn values(t: &Table) -> Result<Vec<(String, Values)>, String> {
+    if t.kinds.len() != t.header.len() {
+        return Err(format!(
+            "{} column kinds for {} columns",
+            t.kinds.len(),
+            t.header.len()
+        ));
+    }
+    t.header
+        .iter()
+        .zip(&t.kinds)
+        .enumerate()
+        .map(|(c, (name, kind))| {
+            let cells = t.rows.iter().map(|r| r.get(c).unwrap_or(&Cell::Empty));
+            let bad = |cell: &Cell| format!("column `{name}` ({kind:?}) holds {cell:?}");
+            let v = match kind {
+                Kind::Int => Values::Int(
+                    cells
+                        .map(|cell| match cell {
+                            Cell::Int(n) => i64::try_from(*n)
+                                .map(Some)
+                                .map_err(|_| format!("column `{name}`: {n} exceeds INT64")),
+                            Cell::Empty => Ok(None),
+                            other => Err(bad(other)),
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                Kind::Float => Values::Float(
+                    cells
+                        .map(|cell| match cell {
+                            Cell::Num(x) => Ok(x.is_finite().then_some(*x)),
+                            Cell::Empty => Ok(None),
+                            other => Err(bad(other)),
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                Kind::Bool => Values::Bool(
+                    cells
+                        .map(|cell| match cell {
+                            Cell::Bool(b) => Ok(Some(*b)),
+                            Cell::Empty => Ok(None),
+                            other => Err(bad(other)),
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                Kind::Text => Values::Text(
+                    cells
+                        .map(|cell| match cell {
+                            Cell::Text(s) => Ok((!s.is_empty()).then(|| s.clone())),
+                            Cell::Empty => Ok(None),
+                            other => Err(bad(other)),
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                Kind::Date => Values::Date(
+                    cells
+                        .map(|cell| match cell {
+                            Cell::Date(d) => Ok(Some(*d)),
+                            Cell::Empty => Ok(None),
+                            other => Err(bad(other)),
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+            };
+            Ok((name.clone(), v))
+        })
+        .collect()
+}
+
+/// Some consecutive rows of a table, typed (see [`values`]): parts converted in parallel and
+/// joined in order by [`parts_to_parquet`] give the bytes of the whole table at once.
+pub struct Part(DataFrame);
+
+impl Part {
+    /// The rows of `t` as a part.
+    ///
+    /// # Errors
+    /// As [`values`], or when polars refuses the columns.
+    pub fn new(t: &Table) -> Result<Part, String> {
+        frame(&values(t)?).map(Part)
+    }
+}
+
+/// Writes a table given as parts in row order (at least one; see [`Part`]) as Parquet bytes.
+///
+/// # Errors
+/// A message when there is no part, the parts' columns differ, or polars fails to write.
+pub fn parts_to_parquet(parts: Vec<Part>) -> Result<Vec<u8>, String> {
+    let mut parts = parts.into_iter();
+    let Part(mut df) = parts.next().ok_or("a table without parts")?;
+    for Part(p) in parts {
+        df.vstack_mut_owned(p).map_err(|e| e.to_string())?;
+    }
+    // One chunk per column, whatever the parts: the pages depend on the values only.
+    df.rechunk_mut();
+    write(&mut df)
+}
+
+fn frame(columns: &[(String, Values)]) -> Result<DataFrame, String> {
     let height = columns.first().map_or(0, |(_, v)| v.len());
     if let Some((name, v)) = columns.iter().find(|(_, v)| v.len() != height) {
         return Err(format!(
@@ -78,7 +186,18 @@ pub fn to_parquet(columns: &[(String, Values)]) -> Result<Vec<u8>, String> {
         .map(|(name, v)| series(name, v).map(Column::from))
         .collect::<PolarsResult<Vec<Column>>>()
         .map_err(|e| e.to_string())?;
-    let mut df = DataFrame::new(height, cols).map_err(|e| e.to_string())?;
+    DataFrame::new(height, cols).map_err(|e| e.to_string())
+}
+
+/// Writes `columns` (name, values; all of one length) as Parquet bytes.
+///
+/// # Errors
+/// A message when the columns differ in length, two share a name, or polars fails to write.
+pub fn to_parquet(columns: &[(String, Values)]) -> Result<Vec<u8>, String> {
+    write(&mut frame(columns)?)
+}
+
+fn write(df: &mut DataFrame) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     ParquetWriter::new(&mut out)
         .with_compression(ParquetCompression::Uncompressed)
@@ -93,7 +212,7 @@ pub fn to_parquet(columns: &[(String, Values)]) -> Result<Vec<u8>, String> {
         .with_data_page_size(Some(DATA_PAGE_BYTES))
         .with_key_value_metadata(None)
         .set_parallel(false)
-        .finish(&mut df)
+        .finish(df)
         .map_err(|e| e.to_string())?;
     Ok(out)
 }
