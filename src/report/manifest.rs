@@ -44,6 +44,8 @@ pub struct Manifest {
     pub inputs: Vec<FileDigest>,
     pub accounting: Vec<FileAccount>,
     pub suppression: Suppression,
+    /// Whether episodes_analysis (episode-level data, SPEC §15 F2) was written.
+    pub episode_data: bool,
     /// Small-cell protection and its audit (SPEC §11 D3); absent with `--no-suppress`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosure: Option<DisclosureRecord>,
