@@ -1,9 +1,16 @@
-//! Parquet (SPEC §15 F1, F3): the table writer's round trip and determinism, and runs on a
-//! Parquet copy of an export giving the same tables and quarantine as on the CSV export.
+//! Parquet (SPEC §15 F1, F2, F3): the table writer's round trip and determinism; runs on a
+//! Parquet copy of an export giving the same tables and quarantine as on the CSV export; a
+//! run's Parquet files holding their CSVs' values and blanks, typed, byte-identical whatever
+//! the thread counts, read by pandas or R's arrow; `--episode-data` refused under
+//! suppression, off the page, and adding up to outcomes.csv.
 
 use crate::util::{bin, snapshot, Table, WorkDir};
-use iop_outcomes::report::parquet::{from_parquet, to_parquet, Values};
+use iop_outcomes::report::assemble::{table_files, PART_ROWS};
+use iop_outcomes::report::csv_writer::{self, neutralise};
+use iop_outcomes::report::parquet::{from_parquet, to_parquet, values, Part, Values};
+use iop_outcomes::table::{Cell, Kind as ColumnKind, Table as Cells, Tabular};
 use polars::prelude::*;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 fn every_type() -> Vec<(String, Values)> {
@@ -313,8 +320,14 @@ fn runs_agree(dirty: f64, seed: u64) -> usize {
         b.keys().collect::<Vec<_>>(),
         "the same files"
     );
-    // manifest.json and report.html name the input files and their checksums.
-    let skip = ["manifest.json", "report.html", "quarantine.csv"];
+    // manifest.json and report.html name the input files and their checksums; the
+    // quarantine names the input files.
+    let skip = [
+        "manifest.json",
+        "report.html",
+        "quarantine.csv",
+        "quarantine.parquet",
+    ];
     let mut compared = 0;
     for (name, bytes) in &a {
         if !skip.contains(&name.as_str()) {
@@ -459,6 +472,524 @@ fn pandas_or_r_arrow_reads_a_written_table() {
             assert!(text.contains("n x flag label day"), "{text}");
             assert!(text.contains("-7 0.30000000000000004 TRUE"), "{text}");
             assert!(text.contains("naïve café 2024-10-04"), "{text}");
+            read_by.push("R arrow");
+        }
+    }
+    eprintln!("read back by: {read_by:?}");
+    if read_by.is_empty() {
+        eprintln!("skipped: neither python3 with pandas and pyarrow nor R with arrow is available");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The run's own Parquet files (SPEC §15 F1, F2).
+
+/// The text the CSV writer gives value `i` of a typed column (empty for null). Nulls are
+/// never an empty string or a NaN (those would be blanks the CSV shows as empty too).
+fn csv_text(name: &str, v: &Values, i: usize) -> String {
+    let or_empty = |s: Option<String>| s.unwrap_or_default();
+    match v {
+        Values::Int(x) => or_empty(x[i].map(|n| n.to_string())),
+        Values::Float(x) => or_empty(x[i].map(|x| {
+            assert!(x.is_finite(), "{name}: {x} written");
+            csv_writer::number(x)
+        })),
+        Values::Bool(x) => or_empty(x[i].map(|b| b.to_string())),
+        Values::Text(x) => or_empty(x[i].as_deref().map(|t| {
+            assert!(!t.is_empty(), "{name}: an empty string instead of null");
+            neutralise(t).into_owned()
+        })),
+        Values::Date(x) => or_empty(x[i].map(iop_outcomes::dates::iso)),
+    }
+}
+
+fn kind(v: &Values) -> &'static str {
+    match v {
+        Values::Int(_) => "int64",
+        Values::Float(_) => "double",
+        Values::Bool(_) => "boolean",
+        Values::Text(_) => "text",
+        Values::Date(_) => "date",
+    }
+}
+
+/// Checks every Parquet file of a report folder against its CSV twin, read through polars:
+/// the same column names in the same order, as many rows, and every cell the same value
+/// (the CSV's text of the typed value, so integers, doubles at full precision, booleans,
+/// dates and text alike), null exactly where the CSV cell is empty. Every CSV has its twin.
+/// Returns, per file stem, each column's type, and the number of null cells.
+fn parquet_equals_csv(dir: &Path) -> BTreeMap<String, (Vec<(String, &'static str)>, usize)> {
+    let mut out = BTreeMap::new();
+    let mut csvs = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".csv") {
+            csvs.push(stem.to_string());
+        }
+    }
+    csvs.sort();
+    for stem in csvs {
+        let pq = dir.join(format!("{stem}.parquet"));
+        assert!(pq.exists(), "{stem}.csv has no Parquet twin");
+        let cols = from_parquet(&std::fs::read(&pq).unwrap()).unwrap();
+        let csv = Table::read(&dir.join(format!("{stem}.csv")));
+        let names: Vec<&String> = cols.iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            csv.header.iter().collect::<Vec<_>>(),
+            "{stem}: column names"
+        );
+        let mut nulls = 0;
+        for (c, (name, v)) in cols.iter().enumerate() {
+            assert_eq!(v.len(), csv.rows.len(), "{stem}.{name}: rows");
+            for (i, row) in csv.rows.iter().enumerate() {
+                let text = csv_text(name, v, i);
+                assert_eq!(text, row[c], "{stem}.{name}, row {}", i + 1);
+                nulls += usize::from(text.is_empty());
+            }
+        }
+        let types = cols.iter().map(|(n, v)| (n.clone(), kind(v))).collect();
+        out.insert(stem, (types, nulls));
+    }
+    out
+}
+
+fn type_of<'a>(
+    files: &'a BTreeMap<String, (Vec<(String, &'static str)>, usize)>,
+    file: &str,
+    column: &str,
+) -> &'a str {
+    files[file]
+        .0
+        .iter()
+        .find(|(n, _)| n == column)
+        .unwrap_or_else(|| panic!("{file}.{column}"))
+        .1
+}
+
+#[test]
+fn every_parquet_file_of_a_run_holds_its_csvs_values_and_blanks() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 2000, 5, 0.01);
+    // With small-cell protection: the Parquet files carry exactly the CSV's blanks, so the
+    // disclosure audit of the CSV bytes covers them too.
+    bin()
+        .args(["run", "--quiet", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("p"))
+        .assert()
+        .success();
+    let protected = parquet_equals_csv(&w.join("p/all"));
+    assert_eq!(protected.len(), 11, "{:?}", protected.keys());
+    assert!(protected["outcomes"].1 > 0, "no blank in outcomes");
+    assert!(!protected.contains_key("episodes_analysis"));
+    let suppressed = Table::read(&w.join("p/all/outcomes.csv"));
+    assert!(suppressed.iter().any(|r| r.get("suppressed") == "true"));
+    // Without: every table in full, and the episode-level data.
+    bin()
+        .args([
+            "run",
+            "--quiet",
+            "--no-suppress",
+            "--episode-data",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("o"))
+        .assert()
+        .success();
+    let open = parquet_equals_csv(&w.join("o/all"));
+    assert_eq!(
+        open.keys()
+            .filter(|k| *k != "episodes_analysis")
+            .collect::<Vec<_>>(),
+        protected.keys().collect::<Vec<_>>()
+    );
+    assert!(Table::read(&w.join("o/all/retention.csv")).rows.len() > 100);
+    assert!(Table::read(&w.join("o/all/quarantine.csv")).rows.len() > 100);
+    // Types come from the tables' descriptions, whatever the values.
+    for (file, column, want) in [
+        ("outcomes", "period", "text"),
+        ("outcomes", "n_paired", "int64"),
+        ("outcomes", "change_mean", "double"),
+        ("outcomes", "rci_threshold", "double"),
+        ("outcomes", "suppressed", "boolean"),
+        ("retention", "day", "int64"),
+        ("longitudinal", "singular", "boolean"),
+        ("quarantine", "line", "int64"),
+        ("quarantine", "raw", "text"),
+        ("episodes_analysis", "episode_id", "text"),
+        ("episodes_analysis", "admit_date", "date"),
+        ("episodes_analysis", "discharge_date", "date"),
+        ("episodes_analysis", "los_days", "int64"),
+        ("episodes_analysis", "followup_score", "double"),
+        ("episodes_analysis", "case_baseline", "boolean"),
+        ("episodes_analysis", "sessions_attended", "int64"),
+    ] {
+        assert_eq!(type_of(&open, file, column), want, "{file}.{column}");
+    }
+    assert_eq!(type_of(&protected, "outcomes", "n_paired"), "int64");
+}
+
+/// A table of `n` rows of every kind, some cells empty, one text a formula.
+struct Generated(usize);
+
+impl Tabular for Generated {
+    fn name(&self) -> &'static str {
+        "generated"
+    }
+
+    fn len(&self) -> usize {
+        self.0
+    }
+
+    fn rows(&self, range: std::ops::Range<usize>) -> Cells {
+        let rows = range
+            .map(|i| {
+                let blank = |k: usize| i % k == 0;
+                vec![
+                    if blank(7) {
+                        Cell::Empty
+                    } else {
+                        Cell::Int(i as u64 * 3)
+                    },
+                    if blank(5) {
+                        Cell::Empty
+                    } else {
+                        Cell::Num(i as f64 / 7.0)
+                    },
+                    if blank(11) {
+                        Cell::Num(f64::NAN)
+                    } else {
+                        Cell::Num(-(i as f64))
+                    },
+                    if blank(3) {
+                        Cell::Empty
+                    } else {
+                        Cell::Bool(i % 2 == 0)
+                    },
+                    match i % 13 {
+                        0 => Cell::Empty,
+                        1 => Cell::text(""),
+                        2 => Cell::text("=1+1"),
+                        _ => Cell::Text(format!("row {i}, \"quoted\"")),
+                    },
+                    if blank(17) {
+                        Cell::Empty
+                    } else {
+                        Cell::Date(i as i32 - 50_000)
+                    },
+                ]
+            })
+            .collect();
+        Cells::new(
+            &[
+                ("n", ColumnKind::Int),
+                ("x", ColumnKind::Float),
+                ("nan", ColumnKind::Float),
+                ("flag", ColumnKind::Bool),
+                ("label", ColumnKind::Text),
+                ("day", ColumnKind::Date),
+            ],
+            rows,
+        )
+    }
+}
+
+#[test]
+fn a_table_written_in_parts_is_the_table_written_at_once() {
+    for n in [0, 1, PART_ROWS, 2 * PART_ROWS + 17] {
+        let t = Generated(n);
+        let [(csv_name, csv), (pq_name, pq)] = table_files(&t).unwrap();
+        assert_eq!(
+            (csv_name.as_str(), pq_name.as_str()),
+            ("generated.csv", "generated.parquet")
+        );
+        let whole = t.table();
+        assert!(csv == csv_writer::render_table(&whole), "{n} rows: CSV");
+        assert!(
+            pq == to_parquet(&values(&whole).unwrap()).unwrap(),
+            "{n} rows: Parquet"
+        );
+    }
+    // Null where the CSV is empty: an empty cell, empty text, a NaN.
+    let v = values(&Generated(14).table()).unwrap();
+    assert_eq!(
+        v[2].1,
+        Values::Float(
+            (0..14)
+                .map(|i| (i % 11 != 0).then(|| -(i as f64)))
+                .collect()
+        )
+    );
+    let Values::Text(labels) = &v[4].1 else {
+        panic!()
+    };
+    assert_eq!(labels[..3], [None, None, Some("=1+1".to_string())]);
+}
+
+#[test]
+fn a_cell_of_another_kind_than_its_column_is_refused() {
+    let t = Cells::new(
+        &[("n", ColumnKind::Int)],
+        vec![vec![Cell::Int(1)], vec![Cell::text("2")]],
+    );
+    let err = values(&t).unwrap_err();
+    assert!(err.contains("column `n` (Int) holds Text"), "{err}");
+    assert!(Part::new(&t).is_err());
+    let big = Cells::new(&[("n", ColumnKind::Int)], vec![vec![Cell::Int(u64::MAX)]]);
+    assert!(values(&big).unwrap_err().contains("exceeds INT64"));
+}
+
+#[test]
+fn parquet_outputs_are_byte_identical_whatever_the_thread_counts() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 3000, 8, 0.01);
+    let at = |threads: &str, polars: &str| {
+        let out = w.join(&format!("t{threads}p{polars}"));
+        bin()
+            .env("POLARS_MAX_THREADS", polars)
+            .args(["run", "--quiet", "--no-suppress", "--episode-data"])
+            .args(["--threads", threads, "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        snapshot(&out.join("all"))
+            .into_iter()
+            .filter(|(k, _)| k.ends_with(".parquet"))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let one = at("1", "1");
+    assert_eq!(one.len(), 12, "{:?}", one.keys());
+    assert!(one.contains_key("episodes_analysis.parquet"));
+    for (threads, polars) in [("2", "2"), ("2", "1"), ("1", "2")] {
+        let other = at(threads, polars);
+        assert_eq!(
+            one.keys().collect::<Vec<_>>(),
+            other.keys().collect::<Vec<_>>()
+        );
+        for (k, v) in &one {
+            assert!(
+                v == &other[k],
+                "{k} differs at --threads {threads}, POLARS_MAX_THREADS {polars}"
+            );
+        }
+    }
+}
+
+#[test]
+fn episode_data_needs_no_suppress_and_stays_off_the_page() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 500, 3, 0.0);
+    let refused = bin()
+        .args(["run", "--episode-data", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("out"))
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("small-cell protection") && stderr.contains("--no-suppress"),
+        "{stderr}"
+    );
+    assert!(!w.join("out").exists(), "something was published");
+    bin()
+        .args([
+            "run",
+            "--quiet",
+            "--no-suppress",
+            "--episode-data",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("out"))
+        .assert()
+        .success();
+    let dir = w.join("out/all");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(!html.contains("episodes_analysis") && !summary.contains("episodes_analysis"));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["episode_data"], true);
+    let listed: Vec<&str> = m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["file"].as_str().unwrap())
+        .collect();
+    for f in ["episodes_analysis.csv", "episodes_analysis.parquet"] {
+        assert!(listed.contains(&f), "{f} not in the manifest");
+    }
+}
+
+/// Tolerance for a mean over the same doubles summed in another order.
+const SUM_ORDER: f64 = 1e-12;
+
+#[test]
+fn episode_data_adds_up_to_outcomes() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 2000, 9, 0.0);
+    bin()
+        .args([
+            "run",
+            "--quiet",
+            "--no-suppress",
+            "--episode-data",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("out"))
+        .assert()
+        .success();
+    let dir = w.join("out/all");
+    let cols =
+        from_parquet(&std::fs::read(dir.join("episodes_analysis.parquet")).unwrap()).unwrap();
+    let col = |n: &str| &cols.iter().find(|(c, _)| c == n).unwrap().1;
+    let (Values::Text(inst), Values::Text(track), Values::Float(change), Values::Bool(rec)) = (
+        col("instrument"),
+        col("track"),
+        col("change"),
+        col("recovered"),
+    ) else {
+        panic!("types")
+    };
+    let Values::Text(ids) = col("episode_id") else {
+        panic!()
+    };
+    // Sorted by episode id, then instrument, one row each.
+    let keys: Vec<(&String, &String)> = ids
+        .iter()
+        .map(|i| i.as_ref().unwrap())
+        .zip(inst.iter().map(|i| i.as_ref().unwrap()))
+        .collect();
+    assert!(keys.windows(2).all(|k| k[0] < k[1]));
+    // Per instrument × track and per instrument (track All): rows with a baseline, rows
+    // with a change, and their mean, and the recovered share among the cases followed up.
+    #[derive(Default)]
+    struct Sums {
+        rows: u64,
+        changes: Vec<f64>,
+        recovered: (u64, u64),
+    }
+    let mut sums: BTreeMap<(String, String), Sums> = BTreeMap::new();
+    for i in 0..ids.len() {
+        let (inst, track) = (inst[i].clone().unwrap(), track[i].clone().unwrap());
+        for t in [track, "All".to_string()] {
+            let s = sums.entry((inst.clone(), t)).or_default();
+            s.rows += 1;
+            s.changes.extend(change[i]);
+            if let Some(r) = rec[i] {
+                s.recovered.0 += u64::from(r);
+                s.recovered.1 += 1;
+            }
+        }
+    }
+    let outcomes = Table::read(&dir.join("outcomes.csv"));
+    let mut checked = 0;
+    for ((inst, track), s) in &sums {
+        let o = outcomes.find(&[("instrument", inst), ("track", track), ("modality", "All")]);
+        assert_eq!(o.num("n_baseline"), Some(s.rows as f64), "{inst} {track}");
+        assert_eq!(
+            o.num("n_paired"),
+            Some(s.changes.len() as f64),
+            "{inst} {track}"
+        );
+        if let Some(want) = o.num("change_mean") {
+            let got = s.changes.iter().sum::<f64>() / s.changes.len() as f64;
+            assert!(
+                (got - want).abs() <= SUM_ORDER * want.abs().max(1.0),
+                "{inst} {track}: mean change {got} vs {want}"
+            );
+            checked += 1;
+        }
+        match o.num("pct_recovered") {
+            Some(want) => {
+                let got = 100.0 * s.recovered.0 as f64 / s.recovered.1 as f64;
+                assert!(
+                    (got - want).abs() <= SUM_ORDER * 100.0,
+                    "{inst} {track}: {got} vs {want}"
+                );
+            }
+            None => assert_eq!(s.recovered.1, 0, "{inst} {track}"),
+        }
+    }
+    assert!(checked >= 20, "{checked} means compared");
+}
+
+#[test]
+fn pandas_or_r_arrow_reads_every_file_of_a_run() {
+    let w = WorkDir::new();
+    let input = w.synth("s", 1000, 6, 0.01);
+    bin()
+        .args([
+            "run",
+            "--quiet",
+            "--no-suppress",
+            "--episode-data",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("out"))
+        .assert()
+        .success();
+    let dir = w.join("out/all");
+    // Per file: the column names and the number of rows, as the CSV has them.
+    let mut want = String::new();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".parquet").map(String::from))
+        .collect();
+    files.sort();
+    for f in &files {
+        let t = Table::read(&dir.join(format!("{f}.csv")));
+        want.push_str(&format!("{f} {} {}\n", t.rows.len(), t.header.join(",")));
+    }
+    let py = std::env::var("IOP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = "import sys, os, pandas as pd\n\
+        for f in sys.argv[2:]:\n\
+        \x20   df = pd.read_parquet(os.path.join(sys.argv[1], f + '.parquet'))\n\
+        \x20   print(f, len(df), ','.join(df.columns))\n\
+        e = pd.read_parquet(os.path.join(sys.argv[1], 'episodes_analysis.parquet'))\n\
+        print('types', e['los_days'].dtype, e['change'].dtype, str(e['admit_date'].iloc[0].__class__.__name__))\n";
+    let mut read_by = Vec::new();
+    if let Ok(out) = std::process::Command::new(&py)
+        .args(["-c", script])
+        .arg(&dir)
+        .args(&files)
+        .output()
+    {
+        if out.status.success() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.starts_with(&want),
+                "pandas read:\n{text}\nwant:\n{want}"
+            );
+            assert!(text.contains("types int64 float64 date"), "{text}");
+            read_by.push("pandas");
+        }
+    }
+    let r = "a <- commandArgs(TRUE)\n\
+        for (f in a[-1]) { x <- arrow::read_parquet(file.path(a[1], paste0(f, '.parquet')))\n\
+        cat(f, nrow(x), paste(names(x), collapse = ','), '\\n', sep = ' ') }\n";
+    if let Ok(out) = std::process::Command::new("Rscript")
+        .args(["-e", r])
+        .arg(&dir)
+        .args(&files)
+        .output()
+    {
+        if out.status.success() {
+            let text = String::from_utf8_lossy(&out.stdout).replace(" \n", "\n");
+            assert_eq!(text, want, "R arrow read");
             read_by.push("R arrow");
         }
     }
