@@ -82,7 +82,7 @@ pub fn files(run: &Run) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 /// Rows per part when a table's files are rendered.
-pub const PART_ROWS: usize = 1 << 16;
+pub const PART_ROWS: usize = 1 << 14;
 
 /// `<name>.csv` and `<name>.parquet` of a table.
 ///

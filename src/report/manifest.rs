@@ -72,10 +72,11 @@ impl Manifest {
     }
 }
 
-/// Size and SHA-256 of each output file, in publishing order.
+/// Size and SHA-256 of each output file, in publishing order (hashed in parallel).
 pub fn outputs(files: &[(String, Vec<u8>)]) -> Vec<FileDigest> {
+    use rayon::prelude::*;
     files
-        .iter()
+        .par_iter()
         .map(|(name, bytes)| FileDigest {
             file: name.clone(),
             size: bytes.len() as u64,

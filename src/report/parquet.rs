@@ -76,6 +76,34 @@ fn series(name: &str, values: &Values) -> PolarsResult<Series> {
 /// A message naming the column when a cell is not of its column's kind (a bug in a table's
 /// description) or a count does not fit INT64.
 pub fn values(t: &Table) -> Result<Vec<(String, Values)>, String> {
+    Ok(typed(t)?
+        .into_iter()
+        .map(|(name, v)| {
+            let v = match v {
+                Typed::Int(x) => Values::Int(x),
+                Typed::Float(x) => Values::Float(x),
+                Typed::Bool(x) => Values::Bool(x),
+                Typed::Text(x) => {
+                    Values::Text(x.into_iter().map(|s| s.map(String::from)).collect())
+                }
+                Typed::Date(x) => Values::Date(x),
+            };
+            (name.to_string(), v)
+        })
+        .collect())
+}
+
+/// [`Values`] with text borrowed from the table's cells.
+enum Typed<'t> {
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Bool(Vec<Option<bool>>),
+    Text(Vec<Option<&'t str>>),
+    Date(Vec<Option<i32>>),
+}
+
+/// See [`values`].
+fn typed(t: &Table) -> Result<Vec<(&str, Typed<'_>)>, String> {
     if t.kinds.len() != t.header.len() {
         return Err(format!(
             "{} column kinds for {} columns",
@@ -91,7 +119,7 @@ pub fn values(t: &Table) -> Result<Vec<(String, Values)>, String> {
             let cells = t.rows.iter().map(|r| r.get(c).unwrap_or(&Cell::Empty));
             let bad = |cell: &Cell| format!("column `{name}` ({kind:?}) holds {cell:?}");
             let v = match kind {
-                Kind::Int => Values::Int(
+                Kind::Int => Typed::Int(
                     cells
                         .map(|cell| match cell {
                             Cell::Int(n) => i64::try_from(*n)
@@ -102,7 +130,7 @@ pub fn values(t: &Table) -> Result<Vec<(String, Values)>, String> {
                         })
                         .collect::<Result<_, _>>()?,
                 ),
-                Kind::Float => Values::Float(
+                Kind::Float => Typed::Float(
                     cells
                         .map(|cell| match cell {
                             Cell::Num(x) => Ok(x.is_finite().then_some(*x)),
@@ -111,7 +139,7 @@ pub fn values(t: &Table) -> Result<Vec<(String, Values)>, String> {
                         })
                         .collect::<Result<_, _>>()?,
                 ),
-                Kind::Bool => Values::Bool(
+                Kind::Bool => Typed::Bool(
                     cells
                         .map(|cell| match cell {
                             Cell::Bool(b) => Ok(Some(*b)),
@@ -120,16 +148,16 @@ pub fn values(t: &Table) -> Result<Vec<(String, Values)>, String> {
                         })
                         .collect::<Result<_, _>>()?,
                 ),
-                Kind::Text => Values::Text(
+                Kind::Text => Typed::Text(
                     cells
                         .map(|cell| match cell {
-                            Cell::Text(s) => Ok((!s.is_empty()).then(|| s.clone())),
+                            Cell::Text(s) => Ok((!s.is_empty()).then_some(s.as_str())),
                             Cell::Empty => Ok(None),
                             other => Err(bad(other)),
                         })
                         .collect::<Result<_, _>>()?,
                 ),
-                Kind::Date => Values::Date(
+                Kind::Date => Typed::Date(
                     cells
                         .map(|cell| match cell {
                             Cell::Date(d) => Ok(Some(*d)),
@@ -139,7 +167,7 @@ pub fn values(t: &Table) -> Result<Vec<(String, Values)>, String> {
                         .collect::<Result<_, _>>()?,
                 ),
             };
-            Ok((name.clone(), v))
+            Ok((name.as_str(), v))
         })
         .collect()
 }
@@ -154,7 +182,23 @@ impl Part {
     /// # Errors
     /// As [`values`], or when polars refuses the columns.
     pub fn new(t: &Table) -> Result<Part, String> {
-        frame(&values(t)?).map(Part)
+        let cols = typed(t)?
+            .into_iter()
+            .map(|(name, v)| {
+                let name = PlSmallStr::from(name);
+                Ok(Column::from(match v {
+                    Typed::Int(x) => Series::new(name, x),
+                    Typed::Float(x) => Series::new(name, x),
+                    Typed::Bool(x) => Series::new(name, x),
+                    Typed::Text(x) => Series::new(name, x),
+                    Typed::Date(x) => Series::new(name, x).cast(&DataType::Date)?,
+                }))
+            })
+            .collect::<PolarsResult<Vec<Column>>>()
+            .map_err(|e| e.to_string())?;
+        DataFrame::new(t.rows.len(), cols)
+            .map(Part)
+            .map_err(|e| e.to_string())
     }
 }
 
