@@ -90,14 +90,11 @@ pub const PART_ROWS: usize = 1 << 14;
 /// An internal error when a cell is not of its column's kind or polars fails to write (bugs).
 pub fn table_files(t: &dyn Tabular) -> Result<[(String, Vec<u8>); 2]> {
     let n = t.len();
-    let ranges: Vec<Range<usize>> = if n == 0 {
-        vec![0..0]
-    } else {
-        (0..n)
-            .step_by(PART_ROWS)
-            .map(|a| a..(a + PART_ROWS).min(n))
-            .collect()
-    };
+    // At least one part (an empty table still has its header and column types).
+    let ranges: Vec<Range<usize>> = (0..n.max(1))
+        .step_by(PART_ROWS)
+        .map(|a| a..(a + PART_ROWS).min(n))
+        .collect();
     let name = t.name();
     let parquet_error = |e: String| Error::Internal(format!("{name}.parquet: {e}"));
     let parts = ranges

@@ -513,12 +513,15 @@ fn kind(v: &Values) -> &'static str {
     }
 }
 
+/// A Parquet file checked against its CSV: each column's type, and the number of nulls.
+type Checked = (Vec<(String, &'static str)>, usize);
+
 /// Checks every Parquet file of a report folder against its CSV twin, read through polars:
 /// the same column names in the same order, as many rows, and every cell the same value
 /// (the CSV's text of the typed value, so integers, doubles at full precision, booleans,
 /// dates and text alike), null exactly where the CSV cell is empty. Every CSV has its twin.
 /// Returns, per file stem, each column's type, and the number of null cells.
-fn parquet_equals_csv(dir: &Path) -> BTreeMap<String, (Vec<(String, &'static str)>, usize)> {
+fn parquet_equals_csv(dir: &Path) -> BTreeMap<String, Checked> {
     let mut out = BTreeMap::new();
     let mut csvs = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -554,11 +557,7 @@ fn parquet_equals_csv(dir: &Path) -> BTreeMap<String, (Vec<(String, &'static str
     out
 }
 
-fn type_of<'a>(
-    files: &'a BTreeMap<String, (Vec<(String, &'static str)>, usize)>,
-    file: &str,
-    column: &str,
-) -> &'a str {
+fn type_of<'a>(files: &'a BTreeMap<String, Checked>, file: &str, column: &str) -> &'a str {
     files[file]
         .0
         .iter()
