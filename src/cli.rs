@@ -79,6 +79,12 @@ pub struct RunArgs {
     /// Do not blank small cells (for analysts inside the covered entity; recorded in the manifest).
     #[arg(long)]
     pub no_suppress: bool,
+    /// Also write episodes_analysis.csv and .parquet: one row per cohort episode and
+    /// instrument with a baseline (dates, scores, change, outcomes, weekly hours, sessions).
+    /// Episode-level data is not small-cell protected: only with --no-suppress; listed in the
+    /// manifest, never linked from report.html.
+    #[arg(long)]
+    pub episode_data: bool,
     /// Worker threads, 1 to 256 (default: all cores). Outputs are identical whatever the number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
@@ -159,7 +165,7 @@ impl Cli {
                     }
                     _ => Period::All,
                 };
-                Command::Run(RunOptions {
+                let options = RunOptions {
                     input: a.input.input,
                     config: a.input.config,
                     period,
@@ -174,7 +180,10 @@ impl Cli {
                         .as_deref()
                         .map(|d| parse_date_flag("--data-through", d))
                         .transpose()?,
-                })
+                    episode_data: a.episode_data,
+                };
+                options.check()?;
+                Command::Run(options)
             }
             Sub::Validate(a) => Command::Validate(ValidateOptions {
                 input: a.input.input,

@@ -46,6 +46,11 @@ pub struct InputConfig {
     /// Largest share of any file's rows that may be quarantined before the run is a data
     /// error (SPEC §16 O2).
     pub max_quarantined_share: f64,
+    /// Whether the config file names episodes, assessments and attendance (set by
+    /// [`Config::load`]): a file it does not name may be read as `<name>.parquet` instead
+    /// (SPEC §15 F3).
+    #[serde(skip)]
+    pub named: [bool; 3],
 }
 
 impl InputConfig {
@@ -64,6 +69,7 @@ impl Default for InputConfig {
             date_format: String::new(),
             missing_values: Vec::new(),
             max_quarantined_share: 0.10,
+            named: [false; 3],
         }
     }
 }
@@ -315,10 +321,21 @@ impl Config {
             path: path.to_path_buf(),
             message: format!("cannot read: {e}"),
         })?;
-        let cfg: Config = toml::from_str(&text).map_err(|e| Error::Config {
+        let mut cfg: Config = toml::from_str(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        if let Ok(raw) = text.parse::<toml::Table>() {
+            let input = raw.get("input").and_then(toml::Value::as_table);
+            for (named, key) in
+                cfg.input
+                    .named
+                    .iter_mut()
+                    .zip(["episodes", "assessments", "attendance"])
+            {
+                *named = input.is_some_and(|t| t.contains_key(key));
+            }
+        }
         cfg.check().map_err(|message| Error::Config {
             path: path.to_path_buf(),
             message,

@@ -33,6 +33,25 @@ pub struct RunOptions {
     /// `--data-through`: the date episodes still in care are censored at in the retention
     /// analysis (default: the latest date in the export).
     pub data_through: Option<dates::Day>,
+    /// `--episode-data`: also write episodes_analysis (SPEC §15 F2); only with suppression
+    /// off ([`RunOptions::check`]).
+    pub episode_data: bool,
+}
+
+/// Why `--episode-data` needs `--no-suppress` (the usage error's message).
+pub const EPISODE_DATA_NEEDS_NO_SUPPRESS: &str = "--episode-data writes one row per episode (episode-level data), which small-cell protection cannot cover: it is written only with --no-suppress, for analysts inside the covered entity";
+
+impl RunOptions {
+    /// Checks the options that depend on one another (before anything is read).
+    ///
+    /// # Errors
+    /// A usage error: `--episode-data` without `--no-suppress`.
+    pub fn check(&self) -> Result<()> {
+        if self.episode_data && self.suppress {
+            return Err(Error::Usage(EPISODE_DATA_NEEDS_NO_SUPPRESS.into()));
+        }
+        Ok(())
+    }
 }
 
 /// Options of `iop-outcomes validate`.

@@ -33,6 +33,7 @@ pub struct RunSummary {
 /// Usage/config errors (exit 2), data errors, write failures and internal errors (exit 1);
 /// nothing is published then.
 pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
+    opts.check()?;
     let (cfg, catalog) = Config::load_with_catalog(opts.config.as_deref())?;
     let job = Job {
         opts,
@@ -59,6 +60,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     })?;
     let inputs = manifest::inputs(cfg.input.names(), &export.fingerprints);
     let published = tables.published(&job.keys(), cfg.report.dose_hours);
+    let episode_data = tables.episode_data(&job.keys());
     let report = Run {
         period: &job.label,
         followup: &opts.followup,
@@ -71,6 +73,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
         suppress_below: settings.suppress_below,
         tables: &tables,
         published: &published,
+        episode_data: episode_data.as_deref(),
         charts: &charts,
         benchmark_by: &cfg.benchmark.by,
         longitudinal: &cfg.longitudinal,
@@ -85,7 +88,7 @@ pub fn run(opts: &RunOptions, args: Vec<String>) -> Result<RunSummary> {
     let folder = diag::timed("publish", || staging.publish())?;
     progress.finish();
     let summary = RunSummary::new(folder, &tables, &export, &cohort);
-    drop(published);
+    drop((published, episode_data));
     release((export, cohort, tables));
     Ok(summary)
 }
@@ -129,6 +132,7 @@ impl Job<'_> {
             retention,
             benchmark_by: &self.cfg.benchmark.by,
             longitudinal: self.cfg.longitudinal.clone(),
+            episode_data: self.opts.episode_data,
         })
     }
 
@@ -211,6 +215,7 @@ impl Job<'_> {
                 enabled: self.opts.suppress,
                 suppress_below: self.cfg.report.suppress_below,
             },
+            episode_data: self.opts.episode_data,
             disclosure,
             outputs: manifest::outputs(outputs),
         }

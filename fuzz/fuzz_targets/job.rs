@@ -14,7 +14,7 @@
 //!   file names leave the input folder is skipped (the fuzzer must not read /dev/zero).
 //! - options: byte 0 picks the period (modulo 6: all, 2025, 2025Q1, 2024Q4,
 //!   2025-01-01..2025-02-28, 2030); byte 1 holds flags: bit 0 `--no-suppress`, bits 1, 2, 3
-//!   leave out episodes.csv, assessments.csv, attendance.csv; the rest (UTF-8, non-empty) is
+//!   leave out episodes.csv, assessments.csv, attendance.csv, bit 4 `--episode-data`; the rest (UTF-8, non-empty) is
 //!   `--followup` (default `discharge`).
 //!
 //! Asserted: no panic; `Ok`, or an error whose exit code is 1 (data) or 2 (usage or config);
@@ -126,6 +126,7 @@ fuzz_target!(|data: &[u8]| {
         quiet: true,
         log_level: None,
         data_through: None,
+        episode_data: flags & 16 != 0,
     });
     let result = app::execute(command, &mut std::io::sink());
     // IOP_FUZZ_VERBOSE=1 prints each input's outcome (to check what the seeds reach).

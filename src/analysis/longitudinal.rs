@@ -31,7 +31,7 @@ use crate::diag::timed;
 use crate::ingest::{Assessments, Episodes};
 use crate::stats::lmm::{self, GroupStats, LmmFit, RandomPart, Status};
 use crate::table::spec::{count, flag, number, text};
-use crate::table::{Access, Column, Format, TableSpec};
+use crate::table::{Access, Cell, Column, Format, Kind, TableSpec};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::ops::Range;
@@ -628,11 +628,13 @@ pub fn spec(keys: &RunKeys) -> TableSpec<LongitudinalRow> {
             .off_page(),
         Column::new(
             "singular",
-            Access::Text(Arc::new(|r: &R| match (r.n_episodes, r.singular) {
-                (Some(_), Some(true)) => "true".to_string(),
-                (Some(_), Some(false)) => "false".to_string(),
-                _ => String::new(),
-            })),
+            Access::Typed(
+                Kind::Bool,
+                Arc::new(|r: &R| match (r.n_episodes, r.singular) {
+                    (Some(_), Some(b)) => Cell::Bool(b),
+                    _ => Cell::Empty,
+                }),
+            ),
         )
         .from(EP)
         .off_page(),

@@ -7,6 +7,7 @@ pub mod attrition;
 pub mod benchmark;
 pub mod cells;
 pub mod engagement;
+pub mod episodes;
 pub mod longitudinal;
 pub mod outcomes;
 pub mod protection;

@@ -71,6 +71,69 @@ pub fn is_case(inst: &Instrument, score: f64) -> Option<bool> {
     })
 }
 
+/// A paired episode's reliable change (SPEC §10 S5): a change of at least the instrument's
+/// threshold in the good direction is an improvement, in the other a deterioration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reliable {
+    Improved,
+    Unchanged,
+    Deteriorated,
+}
+
+impl Reliable {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reliable::Improved => "improved",
+            Reliable::Unchanged => "unchanged",
+            Reliable::Deteriorated => "deteriorated",
+        }
+    }
+}
+
+/// What one paired episode counts towards in outcomes.csv: `None` where the rule does not
+/// apply (the instrument has no threshold, caseness cutoff, response or remission rule; or,
+/// for recovery, response and remission, the episode was not a case at baseline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PairedOutcome {
+    pub reliable: Option<Reliable>,
+    /// A case at baseline (SPEC §10 S6).
+    pub case: Option<bool>,
+    /// Reliably recovered: a case at baseline, not at follow-up, reliably improved.
+    pub recovered: Option<bool>,
+    /// Improved by at least the response fraction of the baseline score.
+    pub response: Option<bool>,
+    /// Follow-up below the remission threshold.
+    pub remission: Option<bool>,
+}
+
+/// The rules of SPEC §10 S5–S6 for one episode with baseline `b` and follow-up `f`: the
+/// counts of outcomes.csv are the sums of these over a cell's paired episodes.
+pub fn paired_outcome(inst: &Instrument, b: f64, f: f64) -> PairedOutcome {
+    let threshold = inst.rci_threshold();
+    let imp = improvement(inst.direction, b, f);
+    let reliable = threshold.map(|thr| {
+        if (f - b).abs() < thr {
+            Reliable::Unchanged
+        } else if imp > 0.0 {
+            Reliable::Improved
+        } else {
+            Reliable::Deteriorated
+        }
+    });
+    let case = is_case(inst, b);
+    let among_cases = |rule: Option<bool>| rule.filter(|_| case == Some(true));
+    PairedOutcome {
+        reliable,
+        case,
+        recovered: among_cases(
+            threshold
+                .map(|thr| is_case(inst, f) == Some(false) && (f - b).abs() >= thr && imp > 0.0),
+        ),
+        response: among_cases(inst.response_fraction.map(|frac| imp >= frac * b)),
+        remission: among_cases(inst.remission_below.map(|below| f < below)),
+    }
+}
+
 fn pct(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| 100.0 * n as f64 / d as f64)
 }
@@ -117,18 +180,15 @@ pub fn row(cell: &CellGroup, pairs: &[Pair], inst: &Instrument) -> OutcomeRow {
         rci_threshold: inst.rci_threshold(),
         ..Default::default()
     };
-    if let Some(thr) = inst.rci_threshold() {
-        let (mut up, mut down) = (0, 0);
-        for (bb, ff) in b.iter().zip(&f) {
-            let change = ff - bb;
-            if change.abs() >= thr {
-                if improvement(inst.direction, *bb, *ff) > 0.0 {
-                    up += 1;
-                } else {
-                    down += 1;
-                }
-            }
-        }
+    let each: Vec<PairedOutcome> = b
+        .iter()
+        .zip(&f)
+        .map(|(bb, ff)| paired_outcome(inst, *bb, *ff))
+        .collect();
+    let count = |rule: fn(&PairedOutcome) -> bool| each.iter().filter(|o| rule(o)).count() as u64;
+    if inst.rci_threshold().is_some() {
+        let up = count(|o| o.reliable == Some(Reliable::Improved));
+        let down = count(|o| o.reliable == Some(Reliable::Deteriorated));
         let same = n_paired - up - down;
         r.n_improved = Some(up);
         r.n_unchanged = Some(same);
@@ -138,30 +198,10 @@ pub fn row(cell: &CellGroup, pairs: &[Pair], inst: &Instrument) -> OutcomeRow {
         r.pct_deteriorated = pct(down, n_paired);
     }
     if inst.caseness.is_some() {
-        let mut cases = 0;
-        let (mut rec, mut resp, mut rem) = (0, 0, 0);
-        for (bb, ff) in b.iter().zip(&f) {
-            if is_case(inst, *bb) != Some(true) {
-                continue;
-            }
-            cases += 1;
-            let imp = improvement(inst.direction, *bb, *ff);
-            if let Some(thr) = inst.rci_threshold() {
-                if is_case(inst, *ff) == Some(false) && (ff - bb).abs() >= thr && imp > 0.0 {
-                    rec += 1;
-                }
-            }
-            if let Some(frac) = inst.response_fraction {
-                if imp >= frac * bb {
-                    resp += 1;
-                }
-            }
-            if let Some(below) = inst.remission_below {
-                if *ff < below {
-                    rem += 1;
-                }
-            }
-        }
+        let cases = count(|o| o.case == Some(true));
+        let rec = count(|o| o.recovered == Some(true));
+        let resp = count(|o| o.response == Some(true));
+        let rem = count(|o| o.remission == Some(true));
         r.n_cases = Some(cases);
         if cases > 0 {
             if inst.rci_threshold().is_some() {

@@ -27,10 +27,9 @@ use crate::error::{Error, Result};
 use crate::ingest::{Episodes, Export};
 use crate::stats::survival::{self, CifRow};
 use crate::table::spec::{count, flag, number, text};
-use crate::table::{Access, Column, Format, PageTable, Published, Table, TableSpec};
+use crate::table::{Cell, Column, Format, Kind, PageTable, Published, Table, TableSpec, Tabular};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use std::sync::Arc;
 
 /// Where an episode stands at the end of its time (survfit's state factor: `censor` first,
 /// then the outcomes in the order of [`Outcome::code`]).
@@ -417,8 +416,7 @@ pub fn spec(keys: &RunKeys) -> TableSpec<RetentionRow> {
     .column(Column::constant("period", &keys.period).off_page())
     .columns(keys.group_columns(|r: &R| &r.labels))
     .columns([
-        Column::new("day", Access::Text(Arc::new(|r: &R| r.day.to_string())))
-            .format(Format::Count),
+        Column::typed("day", Kind::Int, |r: &R| Cell::Int(u64::from(r.day))),
         headed(Column::new("n_risk", count!(R, n_risk)), "at risk"),
         Column::new("n_dropout", count!(R, n_dropout))
             .within(RISK)
@@ -571,15 +569,21 @@ pub fn empty_text(retention: &Retention) -> &'static str {
     }
 }
 
-impl Published for RetentionTable<'_> {
+impl Tabular for RetentionTable<'_> {
     fn name(&self) -> &'static str {
         self.spec.name
     }
 
-    fn table(&self) -> Table {
-        self.spec.render(self.rows)
+    fn len(&self) -> usize {
+        self.rows.len()
     }
 
+    fn rows(&self, range: std::ops::Range<usize>) -> Table {
+        self.spec.render(&self.rows[range])
+    }
+}
+
+impl Published for RetentionTable<'_> {
     fn page(&self, withheld: &dyn Fn(usize, &str) -> bool) -> PageTable {
         // The rows shown, with their positions in the file (what `withheld` is asked about).
         let mut shown: Vec<RetentionRow> = Vec::new();

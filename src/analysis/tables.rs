@@ -5,14 +5,16 @@
 use super::cells::{self, RunKeys};
 use super::protection::{self, Link};
 use super::retention;
-use super::{abstinence, ancova, attrition, benchmark, engagement, longitudinal, outcomes, trend};
+use super::{
+    abstinence, ancova, attrition, benchmark, engagement, episodes, longitudinal, outcomes, trend,
+};
 use crate::cohort::Cohort;
 use crate::diag::timed;
 use crate::error::Result;
 use crate::ingest::Export;
 use crate::instruments::Catalog;
-use crate::table::Published;
 use crate::table::{Counted, Rows, MARGIN};
+use crate::table::{Published, Tabular};
 use std::collections::BTreeMap;
 
 /// What the tables depend on besides the data.
@@ -30,6 +32,8 @@ pub struct Settings<'a> {
     pub benchmark_by: &'a str,
     /// The mixed model's window and horizon (SPEC §12).
     pub longitudinal: crate::config::LongitudinalConfig,
+    /// Whether to compute episodes_analysis (SPEC §15 F2, `--episode-data`).
+    pub episode_data: bool,
 }
 
 /// The typed rows of every table.
@@ -50,6 +54,9 @@ pub struct Tables {
     pub benchmark: Vec<benchmark::BenchmarkRow>,
     /// longitudinal.csv's rows and the page's dropout comparison and trajectories.
     pub longitudinal: longitudinal::Longitudinal,
+    /// episodes_analysis (SPEC §15 F2): `Some` with `--episode-data`; never protected, so
+    /// never kept under suppression ([`Tables::protect`] drops it).
+    pub episodes: Option<Vec<episodes::EpisodeRow>>,
 }
 
 impl Tables {
@@ -73,6 +80,7 @@ impl Tables {
             retention: ret,
             benchmark: bench,
             longitudinal: long,
+            episodes: episode_rows,
             ..
         } = &mut t;
         rayon::scope(|scope| {
@@ -148,6 +156,13 @@ impl Tables {
                     *bench = benchmark::rows(&input);
                 })
             });
+            if s.episode_data {
+                scope.spawn(|_| {
+                    timed("episode data", || {
+                        *episode_rows = Some(episodes::rows(export, cohort, s.catalog, s.groups));
+                    })
+                });
+            }
             scope.spawn(|_| {
                 timed("longitudinal", || {
                     *long = longitudinal::compute(
@@ -180,6 +195,9 @@ impl Tables {
         // cell (see `Retention::withhold`); report::audit refuses any row of them. The
         // figures by day 30, 60 and 90 (retention_summary.csv) are protected with the rest.
         self.retention.withhold();
+        // Episode-level rows are never published under small-cell protection (the options
+        // refuse --episode-data without --no-suppress; this holds whatever the caller).
+        self.episodes = None;
         let mut retention_summary = Rows {
             spec: retention::summary::spec(keys),
             rows: &mut self.retention.summary,
@@ -295,6 +313,15 @@ impl Tables {
             Box::new((benchmark::spec(keys), self.benchmark.as_slice())),
             Box::new((longitudinal::spec(keys), self.longitudinal.rows.as_slice())),
         ]
+    }
+}
+
+impl Tables {
+    /// episodes_analysis with its description, when computed (written, never on the page).
+    pub fn episode_data<'a>(&'a self, keys: &RunKeys) -> Option<Box<dyn Tabular + 'a>> {
+        self.episodes
+            .as_deref()
+            .map(|rows| -> Box<dyn Tabular + 'a> { Box::new((episodes::spec(keys), rows)) })
     }
 }
 

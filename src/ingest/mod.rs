@@ -6,11 +6,17 @@
 //! quarantined. Fatal problems (missing file or required column, empty file, non-UTF-8 or NUL
 //! bytes, unterminated quote, PHI) are [`Error::Data`] naming file, line and column, never
 //! the value. This stage writes nothing.
+//!
+//! Any of the files may be Parquet (SPEC §15 F3): a name in `[input]` ending in `.parquet`,
+//! or, for a file the config does not name, `<name>.parquet` when `<name>.csv` is absent
+//! (both present is a data error). A Parquet file is rendered as the CSV text an export of
+//! it would hold and then read exactly as a CSV file is (`parquet`, [`resolve_input`]).
 
 mod accept;
 mod bounds;
 mod header;
 mod loss;
+mod parquet;
 mod parse;
 mod phi;
 mod read;
@@ -31,6 +37,46 @@ use crate::instruments::Catalog;
 use crate::schema::{self, ASSESSMENT_COLUMNS, ATTENDANCE_COLUMNS, EPISODE_COLUMNS};
 use std::path::Path;
 
+/// Whether `name` is read as Parquet: it ends in `.parquet` (any case).
+pub fn is_parquet(name: &str) -> bool {
+    name.len() >= 8
+        && name.is_char_boundary(name.len() - 8)
+        && name[name.len() - 8..].eq_ignore_ascii_case(".parquet")
+}
+
+/// The file to read in `dir` for an input configured as `configured` (SPEC §15 F3): the
+/// configured name when the config names the file (`named`), or when it is not the default
+/// `default`; otherwise the default `<stem>.csv`, or `<stem>.parquet` when only that one is
+/// there (the default name is returned when neither is, for the caller's "not found").
+///
+/// # Errors
+/// [`Error::Data`] when both `<stem>.csv` and `<stem>.parquet` are in `dir` and the config
+/// names neither.
+pub fn resolve_input(
+    dir: &Path,
+    configured: &str,
+    named: bool,
+    default: &str,
+    key: &str,
+) -> Result<String> {
+    if named || configured != default {
+        return Ok(configured.to_string());
+    }
+    let parquet = Path::new(configured)
+        .with_extension("parquet")
+        .to_string_lossy()
+        .into_owned();
+    match (dir.join(configured).exists(), dir.join(&parquet).exists()) {
+        (true, true) => Err(Error::Data(format!(
+            "{}: both {configured} and {parquet} are there; choose one: name it in the config \
+             ([input] {key} = \"{parquet}\" or \"{configured}\"), or remove the other",
+            dir.display()
+        ))),
+        (false, true) => Ok(parquet),
+        _ => Ok(configured.to_string()),
+    }
+}
+
 /// Reads and validates the export in `dir`.
 ///
 /// # Errors
@@ -39,10 +85,41 @@ use std::path::Path;
 pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     let rules = validate::CheckRules::new(cfg);
     let mut quarantine = Vec::new();
-    let open = |name: &str| read::Source::open(&dir.join(name), name);
+    let defaults = crate::config::InputConfig::default();
+    let files = [
+        resolve_input(
+            dir,
+            &cfg.input.episodes,
+            cfg.input.named[0],
+            &defaults.episodes,
+            "episodes",
+        )?,
+        resolve_input(
+            dir,
+            &cfg.input.assessments,
+            cfg.input.named[1],
+            &defaults.assessments,
+            "assessments",
+        )?,
+        resolve_input(
+            dir,
+            &cfg.input.attendance,
+            cfg.input.named[2],
+            &defaults.attendance,
+            "attendance",
+        )?,
+    ];
+    let [ep_name, as_name, at_name] = &files;
+    let open = |name: &str| {
+        if is_parquet(name) {
+            read::Source::open_parquet(&dir.join(name), name, &cfg.input.date_format)
+        } else {
+            read::Source::open(&dir.join(name), name)
+        }
+    };
 
     let t = std::time::Instant::now();
-    let ep_src = open(&cfg.input.episodes)?;
+    let ep_src = open(ep_name)?;
     let ep = validate::Prepared::new(ep_src, &schema::EPISODES, &cfg.columns.episodes, &rules)?;
     let (ep_fp, ep_result) = rayon::join(
         || ep.src.fingerprint(),
@@ -53,8 +130,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     drop(ep);
     if ep_acc.rows_read == 0 {
         return Err(Error::Data(format!(
-            "{}: the file has a header but no episodes",
-            cfg.input.episodes
+            "{ep_name}: the file has a header but no episodes"
         )));
     }
     // Borrowed ids: no copy of a million strings.
@@ -68,7 +144,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             .map(|(i, id)| (id.as_str(), i as u32)),
     );
 
-    crate::diag::debug(&format!("{}: {:.2?}", cfg.input.episodes, t.elapsed()));
+    crate::diag::debug(&format!("{ep_name}: {:.2?}", t.elapsed()));
     // Assessments and attendance depend only on the episodes: validated concurrently, so the
     // serial steps of one (opening, judging duplicates) overlap the parallel scan of the other.
     let (assessed, attended) = rayon::join(
@@ -76,7 +152,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             let t = std::time::Instant::now();
             let mut q = Vec::new();
             let asm = validate::Prepared::new(
-                open(&cfg.input.assessments)?,
+                open(as_name)?,
                 &schema::ASSESSMENTS,
                 &cfg.columns.assessments,
                 &rules,
@@ -89,27 +165,20 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             let unknown = asm.unknown(&q, ASSESSMENT_COLUMNS);
             if acc.rows_read == 0 {
                 return Err(Error::Data(format!(
-                    "{}: the file has a header but no assessments",
-                    cfg.input.assessments
+                    "{as_name}: the file has a header but no assessments"
                 )));
             }
-            crate::diag::debug(&format!("{}: {:.2?}", cfg.input.assessments, t.elapsed()));
+            crate::diag::debug(&format!("{as_name}: {:.2?}", t.elapsed()));
             Ok((assessments, acc, fp, q, unknown))
         },
         || -> Result<_> {
             let t = std::time::Instant::now();
             let mut q = Vec::new();
-            if !dir.join(&cfg.input.attendance).exists() {
-                return Ok((
-                    None,
-                    FileAccount::new(&cfg.input.attendance, false),
-                    None,
-                    q,
-                    Vec::new(),
-                ));
+            if !dir.join(at_name).exists() {
+                return Ok((None, FileAccount::new(at_name, false), None, q, Vec::new()));
             }
             let at = validate::Prepared::new(
-                open(&cfg.input.attendance)?,
+                open(at_name)?,
                 &schema::ATTENDANCE,
                 &cfg.columns.attendance,
                 &rules,
@@ -120,7 +189,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
             );
             let (a, acc) = result?;
             let unknown = at.unknown(&q, ATTENDANCE_COLUMNS);
-            crate::diag::debug(&format!("{}: {:.2?}", cfg.input.attendance, t.elapsed()));
+            crate::diag::debug(&format!("{at_name}: {:.2?}", t.elapsed()));
             Ok((Some(a), acc, Some(fp), q, unknown))
         },
     );
@@ -133,16 +202,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     quarantine.extend(at_q);
     drop(index);
 
-    let order = |f: &str| {
-        [
-            &cfg.input.episodes,
-            &cfg.input.assessments,
-            &cfg.input.attendance,
-        ]
-        .iter()
-        .position(|n| *n == f)
-        .unwrap_or(3)
-    };
+    let order = |f: &str| files.iter().position(|n| n == f).unwrap_or(3);
     quarantine.sort_by_key(|q| (order(&q.file), q.line));
     Ok(Export {
         episodes,
@@ -152,5 +212,6 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         quarantine,
         fingerprints: [Some(ep_fp), Some(as_fp), at_fp],
         unknown,
+        files,
     })
 }

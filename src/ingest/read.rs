@@ -36,7 +36,14 @@ pub struct Source {
     /// Quoted fields that hold a newline: (opening quote, closing quote), in file order. A
     /// newline inside one does not end a record.
     multiline: Vec<(usize, usize)>,
+    /// For a Parquet file rendered as CSV, whose lines are its rows: the records holding a
+    /// newline inside a value, as (start offset, newlines inside values up to and including
+    /// that record). Always empty for a CSV file, whose lines are its lines.
+    inner_newlines: Vec<(usize, u64)>,
 }
+
+/// A text's quoted fields holding newlines, its header, and where its data starts.
+type Structure = (Vec<(usize, usize)>, Vec<String>, usize);
 
 /// The outcome of checking one record.
 pub enum Row<T> {
@@ -97,15 +104,9 @@ impl Source {
     /// [`Error::Data`] naming the file (and line) for a missing, empty, non-UTF-8 or
     /// NUL-containing file, or an unterminated quoted field.
     pub fn open(path: &Path, name: &str) -> Result<Source> {
-        let not_read = |e: std::io::Error| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::Data(format!(
-                "{name}: file not found (looked for {})",
-                path.display()
-            )),
-            _ => Error::Data(format!("{name}: cannot read {}: {e}", path.display())),
-        };
-        let file = std::fs::File::open(path).map_err(not_read)?;
-        let len = file.metadata().map_err(not_read)?.len();
+        let (file, len) = Self::file(path, name)?;
+        let not_read =
+            |e: std::io::Error| Error::Data(format!("{name}: cannot read {}: {e}", path.display()));
         // SAFETY: the map is read-only and private to this process. If another program
         // truncates the file while it is mapped, reads past the new end fault (SIGBUS); an
         // export is written before the run starts and not touched during it.
@@ -147,6 +148,67 @@ impl Source {
                 line_of(bytes, p)
             )));
         }
+        let (multiline, header, data_start) = Self::structure(bytes, name)?;
+        Ok(Source {
+            name: name.to_string(),
+            map,
+            bom,
+            normalised,
+            header,
+            data_start,
+            multiline,
+            inner_newlines: Vec::new(),
+        })
+    }
+
+    /// Reads the Parquet file `path` (SPEC §15 F3) and renders it as the CSV text the checks
+    /// read ([`super::parquet`]): the same records, lines counted by rows, dates in
+    /// `date_format`. The fingerprint is that of the Parquet file.
+    ///
+    /// # Errors
+    /// [`Error::Data`] naming the file for a missing or unreadable file, bytes that are not
+    /// Parquet, or a value that no CSV export could hold (NUL or non-UTF-8 bytes).
+    pub fn open_parquet(path: &Path, name: &str, date_format: &str) -> Result<Source> {
+        let (file, len) = Self::file(path, name)?;
+        // SAFETY: as in `open`.
+        let map =
+            if len == 0 {
+                None
+            } else {
+                Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| {
+                    Error::Data(format!("{name}: cannot read {}: {e}", path.display()))
+                })?)
+            };
+        let rendered = super::parquet::render(map.as_deref().unwrap_or(&[]), name, date_format)?;
+        let (multiline, header, data_start) = Self::structure(&rendered.text, name)?;
+        Ok(Source {
+            name: name.to_string(),
+            map,
+            bom: 0,
+            normalised: Some(rendered.text),
+            header,
+            data_start,
+            multiline,
+            inner_newlines: rendered.inner_newlines,
+        })
+    }
+
+    /// Opens `path` and reads its length.
+    fn file(path: &Path, name: &str) -> Result<(std::fs::File, u64)> {
+        let not_read = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Data(format!(
+                "{name}: file not found (looked for {})",
+                path.display()
+            )),
+            _ => Error::Data(format!("{name}: cannot read {}: {e}", path.display())),
+        };
+        let file = std::fs::File::open(path).map_err(not_read)?;
+        let len = file.metadata().map_err(not_read)?.len();
+        Ok((file, len))
+    }
+
+    /// The quoted fields holding newlines, the header and where the data starts.
+    fn structure(bytes: &[u8], name: &str) -> Result<Structure> {
         let mut multiline = Vec::new();
         if let Some(open) = quoted_fields(bytes, |open, close| {
             if memchr::memchr(b'\n', &bytes[open..close]).is_some() {
@@ -174,16 +236,18 @@ impl Source {
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
             .collect();
         let data_start = rdr.position().byte() as usize;
-        drop(rdr);
-        Ok(Source {
-            name: name.to_string(),
-            map,
-            bom,
-            normalised,
-            header,
-            data_start,
-            multiline,
-        })
+        Ok((multiline, header, data_start))
+    }
+
+    /// The line of the record starting at byte `start`, whose first byte is on line
+    /// `physical` of the text: the same, but for a Parquet file, its row number + 1.
+    #[inline]
+    fn line_at(&self, physical: u64, start: usize) -> u64 {
+        if self.inner_newlines.is_empty() {
+            return physical;
+        }
+        let k = self.inner_newlines.partition_point(|&(s, _)| s < start);
+        physical - k.checked_sub(1).map_or(0, |k| self.inner_newlines[k].1)
     }
 
     /// The file's contents after any byte-order mark (bare CRs read as LFs).
@@ -214,7 +278,7 @@ impl Source {
             .map(|&o| {
                 line += memchr::memchr_iter(b'\n', &bytes[at..o]).count() as u64;
                 at = o;
-                line
+                self.line_at(line, o)
             })
             .collect()
     }
@@ -348,6 +412,7 @@ impl Source {
                 line += u64::from(bytes[start] == b'\n');
                 start += 1;
             }
+            let line = self.line_at(line, start);
             match check(state, &Rec { fields: &rec, line })? {
                 Row::Ok(row) => {
                     C::put(slots, n, row);

@@ -155,6 +155,10 @@ pub struct Export {
     pub fingerprints: [Option<Fingerprint>; 3],
     /// Values rejected as unknown (instrument ids, labels of closed sets), per file and column.
     pub unknown: Vec<UnknownValues>,
+    /// The names of episodes, assessments and attendance as read (`[input]`, or the
+    /// `.parquet` file read in place of a default `.csv` name; see
+    /// [`super::resolve_input`]).
+    pub files: [String; 3],
 }
 
 /// The values of one file's column that were rejected as unknown.

@@ -1,18 +1,26 @@
 //! Everything a run publishes besides the manifest, as (file name, bytes) in a fixed order:
-//! each table as CSV, the quarantine, the charts, summary.md and report.html. Nothing here
-//! touches the file system; `publish` does.
+//! each table as CSV and Parquet (SPEC §15 F1), the quarantine (both too), the episode-level
+//! data when asked for (F2: both, never on the page), the charts, summary.md and report.html.
+//! Nothing here touches the file system; `publish` does.
+//!
+//! A table's two files come from the same typed cells ([`Tabular::rows`]), rendered a part of
+//! [`PART_ROWS`] rows at a time in parallel and joined in order, so the bytes never depend on
+//! the thread count, and the Parquet file's nulls are exactly the CSV's empty cells.
 
 use super::manifest::FileDigest;
+use super::parquet::{self, Part};
 use super::view::{self, ReportView};
 use super::{csv_writer, dropout, html, methods, summary};
 use crate::analysis::Tables;
 use crate::charts::Rendered;
 use crate::cohort::Cohort;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ingest::Export;
 use crate::instruments::Catalog;
-use crate::table::Published;
+use crate::table::{Published, Tabular};
+use rayon::prelude::*;
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 /// What a run's report is made of.
 pub struct Run<'a> {
@@ -31,6 +39,8 @@ pub struct Run<'a> {
     pub tables: &'a Tables,
     /// The tables with their descriptions, in publishing order.
     pub published: &'a [Box<dyn Published + 'a>],
+    /// episodes_analysis (SPEC §15 F2, `--episode-data`): written, never on the page.
+    pub episode_data: Option<&'a dyn Tabular>,
     pub charts: &'a [Rendered],
     /// The unit column of benchmark.csv.
     pub benchmark_by: &'a str,
@@ -46,20 +56,21 @@ pub struct Run<'a> {
 /// # Errors
 /// An internal error when the page's template fails.
 pub fn files(run: &Run) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut out: Vec<(String, Vec<u8>)> = run
+    let quarantine = super::Quarantine(&run.export.quarantine);
+    let mut tables: Vec<&dyn Tabular> = run
         .published
         .iter()
-        .map(|t| {
-            (
-                format!("{}.csv", t.name()),
-                csv_writer::render_table(&t.table()),
-            )
-        })
+        .map(|t| -> &dyn Tabular { t.as_ref() })
         .collect();
-    out.push((
-        "quarantine.csv".into(),
-        super::quarantine_csv(&run.export.quarantine),
-    ));
+    tables.push(&quarantine);
+    tables.extend(run.episode_data);
+    let written = crate::diag::timed("csv and parquet", || {
+        tables
+            .par_iter()
+            .map(|t| table_files(*t))
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let mut out: Vec<(String, Vec<u8>)> = written.into_iter().flatten().collect();
     for c in run.charts {
         out.push((format!("charts/{}.svg", c.name), c.svg.clone().into_bytes()));
         out.push((format!("charts/{}.png", c.name), c.png.clone()));
@@ -68,6 +79,45 @@ pub fn files(run: &Run) -> Result<Vec<(String, Vec<u8>)>> {
     out.push(("summary.md".into(), summary::render(&page).into_bytes()));
     out.push(("report.html".into(), html::render(&page)?.into_bytes()));
     Ok(out)
+}
+
+/// Rows per part when a table's files are rendered.
+pub const PART_ROWS: usize = 1 << 14;
+
+/// `<name>.csv` and `<name>.parquet` of a table.
+///
+/// # Errors
+/// An internal error when a cell is not of its column's kind or polars fails to write (bugs).
+pub fn table_files(t: &dyn Tabular) -> Result<[(String, Vec<u8>); 2]> {
+    let n = t.len();
+    // At least one part (an empty table still has its header and column types).
+    let ranges: Vec<Range<usize>> = (0..n.max(1))
+        .step_by(PART_ROWS)
+        .map(|a| a..(a + PART_ROWS).min(n))
+        .collect();
+    let name = t.name();
+    let parquet_error = |e: String| Error::Internal(format!("{name}.parquet: {e}"));
+    let parts = ranges
+        .into_par_iter()
+        .map(|r| {
+            let table = t.rows(r);
+            let part = Part::new(&table).map_err(parquet_error)?;
+            Ok((table.header, csv_writer::body(&table.rows), part))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let header: Vec<&str> = parts[0].0.iter().map(String::as_str).collect();
+    let mut csv = csv_writer::table(&header, &[]);
+    csv.reserve(parts.iter().map(|p| p.1.len()).sum());
+    let mut typed = Vec::with_capacity(parts.len());
+    for (_, body, part) in parts {
+        csv.extend_from_slice(&body);
+        typed.push(part);
+    }
+    let parquet = parquet::parts_to_parquet(typed).map_err(parquet_error)?;
+    Ok([
+        (format!("{name}.csv"), csv),
+        (format!("{name}.parquet"), parquet),
+    ])
 }
 
 /// What summary.md and report.html show.

@@ -44,6 +44,8 @@ pub struct Manifest {
     pub inputs: Vec<FileDigest>,
     pub accounting: Vec<FileAccount>,
     pub suppression: Suppression,
+    /// Whether episodes_analysis (episode-level data, SPEC §15 F2) was written.
+    pub episode_data: bool,
     /// Small-cell protection and its audit (SPEC §11 D3); absent with `--no-suppress`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosure: Option<DisclosureRecord>,
@@ -70,10 +72,11 @@ impl Manifest {
     }
 }
 
-/// Size and SHA-256 of each output file, in publishing order.
+/// Size and SHA-256 of each output file, in publishing order (hashed in parallel).
 pub fn outputs(files: &[(String, Vec<u8>)]) -> Vec<FileDigest> {
+    use rayon::prelude::*;
     files
-        .iter()
+        .par_iter()
         .map(|(name, bytes)| FileDigest {
             file: name.clone(),
             size: bytes.len() as u64,

@@ -11,29 +11,56 @@ pub mod dropout;
 pub mod html;
 pub mod manifest;
 pub mod methods;
+pub mod parquet;
 pub mod publish;
 pub mod retention;
 pub mod summary;
 pub mod view;
 
 use crate::ingest::QuarantineRow;
-use csv_writer::Cell;
+use crate::table::{Cell, Kind, Table, Tabular};
+
+/// quarantine.csv and quarantine.parquet: file, line, column, reason, raw (SPEC §8).
+pub struct Quarantine<'a>(pub &'a [QuarantineRow]);
+
+impl Tabular for Quarantine<'_> {
+    fn name(&self) -> &'static str {
+        "quarantine"
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn rows(&self, range: std::ops::Range<usize>) -> Table {
+        let rows = self.0[range]
+            .iter()
+            .map(|q| {
+                vec![
+                    Cell::Text(q.file.clone()),
+                    Cell::Int(q.line),
+                    Cell::Text(q.column.clone()),
+                    Cell::Text(q.reason.as_str().to_string()),
+                    Cell::Text(q.raw.clone()),
+                ]
+            })
+            .collect();
+        Table::new(
+            &[
+                ("file", Kind::Text),
+                ("line", Kind::Int),
+                ("column", Kind::Text),
+                ("reason", Kind::Text),
+                ("raw", Kind::Text),
+            ],
+            rows,
+        )
+    }
+}
 
 /// quarantine.csv: file, line, column, reason, raw (SPEC §8).
 pub fn quarantine_csv(rows: &[QuarantineRow]) -> Vec<u8> {
-    let body: Vec<Vec<Cell>> = rows
-        .iter()
-        .map(|q| {
-            vec![
-                Cell::Text(q.file.clone()),
-                Cell::Int(q.line),
-                Cell::Text(q.column.clone()),
-                Cell::Text(q.reason.as_str().to_string()),
-                Cell::Text(q.raw.clone()),
-            ]
-        })
-        .collect();
-    csv_writer::table(&["file", "line", "column", "reason", "raw"], &body)
+    csv_writer::render_table(&Quarantine(rows).table())
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed.

@@ -5,8 +5,8 @@
 pub mod cell;
 pub mod spec;
 
-pub use cell::{Cell, Table, MARGIN};
+pub use cell::{Cell, Kind, Table, MARGIN};
 pub use spec::{
     Access, Column, Counted, Format, PageTable, Parts, Published, Role, RowRelation, Rows,
-    TableSpec, WITHHELD,
+    TableSpec, Tabular, WITHHELD,
 };

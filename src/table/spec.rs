@@ -7,7 +7,8 @@
 //! Adding a table: a row type, a `spec()` listing its columns, a compute function (see
 //! ARCHITECTURE.md).
 
-use super::cell::{Cell, Table};
+use super::cell::{Cell, Kind, Table};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// How a column reads on the page (the CSV always has full precision).
@@ -35,7 +36,9 @@ impl Format {
         match cell {
             Cell::Text(t) => t.clone(),
             Cell::Int(n) => n.to_string(),
-            Cell::Bool(b) => if *b { "suppressed" } else { "" }.to_string(),
+            Cell::Bool(b) if self == Format::Flag => if *b { "suppressed" } else { "" }.to_string(),
+            Cell::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+            Cell::Date(d) => crate::dates::iso(*d),
             Cell::Empty => String::new(),
             Cell::Num(x) => match self {
                 Format::P if *x < 0.001 => "< 0.001".into(),
@@ -81,6 +84,10 @@ pub enum Access<R> {
     /// Text computed from the row (and whatever the column captured, e.g. the period).
     Text(Arc<dyn Fn(&R) -> String + Send + Sync>),
     Flag(fn(&R) -> bool, fn(&mut R) -> &mut bool),
+    /// A cell of the given kind computed from the row (an integer that is not a count, a
+    /// date, a yes/no that is not the `suppressed` flag): read only, never blanked by the
+    /// suppression pass (the function returns [`Cell::Empty`] where the row has no value).
+    Typed(Kind, Arc<dyn Fn(&R) -> Cell + Send + Sync>),
 }
 
 impl<R> Clone for Access<R> {
@@ -90,6 +97,7 @@ impl<R> Clone for Access<R> {
             Access::Number(g, s) => Access::Number(*g, *s),
             Access::Text(f) => Access::Text(Arc::clone(f)),
             Access::Flag(g, s) => Access::Flag(*g, *s),
+            Access::Typed(k, f) => Access::Typed(*k, Arc::clone(f)),
         }
     }
 }
@@ -150,6 +158,9 @@ impl<R> Column<R> {
             Access::Number(..) => (Format::Number, Role::Fixed),
             Access::Text(_) => (Format::Text, Role::Key),
             Access::Flag(..) => (Format::Flag, Role::Flag),
+            Access::Typed(Kind::Int, _) => (Format::Count, Role::Key),
+            Access::Typed(Kind::Float, _) => (Format::Number, Role::Key),
+            Access::Typed(..) => (Format::Text, Role::Key),
         };
         Column {
             heading: heading(&name),
@@ -162,6 +173,27 @@ impl<R> Column<R> {
             implied: false,
             same_across: None,
             access,
+        }
+    }
+
+    /// A column of `kind` whose cell `cell(row)` computes (see [`Access::Typed`]); a key
+    /// until a role is given.
+    pub fn typed(
+        name: impl Into<String>,
+        kind: Kind,
+        cell: impl Fn(&R) -> Cell + Send + Sync + 'static,
+    ) -> Column<R> {
+        Column::new(name, Access::Typed(kind, Arc::new(cell)))
+    }
+
+    /// What the column holds in the typed files.
+    pub fn kind(&self) -> Kind {
+        match &self.access {
+            Access::Count(..) => Kind::Int,
+            Access::Number(..) => Kind::Float,
+            Access::Text(_) => Kind::Text,
+            Access::Flag(..) => Kind::Bool,
+            Access::Typed(k, _) => *k,
         }
     }
 
@@ -238,6 +270,7 @@ impl<R> Column<R> {
             Access::Number(get, _) => Cell::opt(get(r)),
             Access::Text(get) => Cell::Text(get(r)),
             Access::Flag(get, _) => Cell::Bool(get(r)),
+            Access::Typed(_, get) => get(r),
         }
     }
 
@@ -374,6 +407,7 @@ impl<R> TableSpec<R> {
     pub fn render(&self, rows: &[R]) -> Table {
         Table {
             header: self.written().map(|c| c.name.clone()).collect(),
+            kinds: self.written().map(Column::kind).collect(),
             rows: rows
                 .iter()
                 .map(|r| self.written().map(|c| c.cell(r)).collect())
@@ -542,25 +576,45 @@ impl<R> TableSpec<R> {
     }
 }
 
-/// A table ready to publish: its description with its rows.
-pub trait Published {
-    /// File stem and page anchor.
+/// A table as the files hold it (`<name>.csv`, `<name>.parquet`): its rows as typed cells.
+pub trait Tabular: Sync {
+    /// File stem (and the page's anchor of a [`Published`] table).
     fn name(&self) -> &'static str;
+    /// The number of rows the files hold.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The cells of the rows at `range` as the files hold them (a large table is written a
+    /// part at a time).
+    fn rows(&self, range: Range<usize>) -> Table;
     /// The cells the files hold.
-    fn table(&self) -> Table;
+    fn table(&self) -> Table {
+        self.rows(0..self.len())
+    }
+}
+
+/// A table ready to publish: the files, and the page.
+pub trait Published: Tabular {
     /// The table as the page shows it, marking the values `withheld(row, column)`.
     fn page(&self, withheld: &dyn Fn(usize, &str) -> bool) -> PageTable;
 }
 
-impl<R> Published for (TableSpec<R>, &[R]) {
+impl<R: Sync> Tabular for (TableSpec<R>, &[R]) {
     fn name(&self) -> &'static str {
         self.0.name
     }
 
-    fn table(&self) -> Table {
-        self.0.render(self.1)
+    fn len(&self) -> usize {
+        self.1.len()
     }
 
+    fn rows(&self, range: Range<usize>) -> Table {
+        self.0.render(&self.1[range])
+    }
+}
+
+impl<R: Sync> Published for (TableSpec<R>, &[R]) {
     fn page(&self, withheld: &dyn Fn(usize, &str) -> bool) -> PageTable {
         self.0.page(self.1, withheld)
     }
@@ -650,6 +704,8 @@ impl<R> Counted for Rows<'_, R> {
             .iter()
             .map(|c| match c.cell(&self.rows[row]) {
                 Cell::Text(t) => t,
+                Cell::Int(n) => n.to_string(),
+                Cell::Date(d) => crate::dates::iso(d),
                 _ => String::new(),
             })
             .collect()

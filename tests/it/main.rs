@@ -10,6 +10,7 @@ mod config;
 mod corpus;
 mod ingest;
 mod longitudinal;
+mod parquet;
 mod props;
 mod reliability;
 mod report;

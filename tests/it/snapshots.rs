@@ -1,11 +1,39 @@
-//! Golden files: every CSV, summary.md and the page's text of two runs, pinned with insta —
+//! Golden files: every CSV, summary.md, the page's text, and the list of files with each
+//! Parquet file's columns and types, of two runs, pinned with insta —
 //! the bundled sample (the README's command) and a tiny hand-built export
 //! (tests/corpus/valid_baseline, without suppression so that every figure shows). A change to
 //! any output shows up as a reviewable diff (`cargo insta review`, or `INSTA_UPDATE=always`
 //! then `git diff tests/it/snapshots`).
 
-use crate::util::{bin, WorkDir};
+use crate::util::{bin, snapshot, WorkDir};
+use iop_outcomes::report::parquet::{from_parquet, Values};
 use std::path::Path;
+
+/// The report's files, one per line; a Parquet file with its columns and their types.
+fn listing(dir: &Path) -> String {
+    let mut out = String::new();
+    for (name, bytes) in snapshot(dir) {
+        out.push_str(&name);
+        if name.ends_with(".parquet") {
+            let cols = from_parquet(&bytes).unwrap();
+            let rows = cols.first().map_or(0, |(_, v)| v.len());
+            out.push_str(&format!(" ({rows} rows):"));
+            for (c, v) in cols {
+                let t = match v {
+                    Values::Int(_) => "int64",
+                    Values::Float(_) => "double",
+                    Values::Bool(_) => "boolean",
+                    Values::Text(_) => "text",
+                    Values::Date(_) => "date",
+                };
+                out.push_str(&format!(" {c} {t},"));
+            }
+            out.pop();
+        }
+        out.push('\n');
+    }
+    out
+}
 
 /// The page's text: markup, styles and inline SVG charts removed, one line per block.
 fn page_text(html: &str) -> String {
@@ -69,6 +97,7 @@ fn pin(name: &str, input: &Path, extra: &[&str]) {
         }
         let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
         insta::assert_snapshot!(format!("{name}__report_text"), page_text(&html));
+        insta::assert_snapshot!(format!("{name}__files"), listing(&dir));
     });
 }
 

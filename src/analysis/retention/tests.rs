@@ -135,6 +135,7 @@ fn export(eps: Episodes, assessed: &[&str], sessions: Option<&[&str]>) -> Export
         quarantine: Vec::new(),
         fingerprints: [None, None, None],
         unknown: Vec::new(),
+        files: Default::default(),
     }
 }
 
