@@ -400,25 +400,37 @@ impl Links {
                 }
             },
         ];
+        // The outcomes row of a row keyed by instrument, track and modality (ANCOVA,
+        // longitudinal): every other grouping column `All`; `None` when the cells are not
+        // grouped by a column the row names.
+        let groups = keys.groups.clone();
+        let outcomes_row = std::sync::Arc::new(move |k: &Key| -> Option<Key> {
+            let grouped = |c: &str| groups.iter().any(|g| g == c);
+            if ["track", "modality"]
+                .iter()
+                .any(|c| k[*c] != MARGIN && !grouped(c))
+            {
+                return None;
+            }
+            let mut t: Key = groups
+                .iter()
+                .map(|g| (g.clone(), k.get(g).cloned().unwrap_or(MARGIN.into())))
+                .collect();
+            t.insert("instrument".into(), k["instrument"].clone());
+            Some(t)
+        });
         if ["track", "modality"]
             .iter()
             .all(|c| keys.groups.iter().any(|g| g == c))
         {
-            let groups = keys.groups.clone();
+            let f = outcomes_row.clone();
             out.push(Link {
                 from: "ancova",
                 counts: &["n"],
                 into: "outcomes",
                 into_count: "n_paired",
                 part: false,
-                key_of: Box::new(move |k: &Key| {
-                    let mut t: Key = groups
-                        .iter()
-                        .map(|g| (g.clone(), k.get(g).cloned().unwrap_or(MARGIN.into())))
-                        .collect();
-                    t.insert("instrument".into(), k["instrument"].clone());
-                    Some(t)
-                }),
+                key_of: Box::new(move |k: &Key| f(k)),
             });
         }
         // The period's own quarter in the trend is the period's outcomes by track.
@@ -444,26 +456,6 @@ impl Links {
                 }),
             });
         }
-        // The model's episodes with a follow-up are the cell's paired episodes (outcomes'
-        // row of the instrument, track and modality, every other grouping column `All`).
-        // The outcomes row of a longitudinal row (instrument, track, modality; every other
-        // grouping column `All`).
-        let groups = keys.groups.clone();
-        let outcomes_row = std::sync::Arc::new(move |k: &Key| -> Option<Key> {
-            let grouped = |c: &str| groups.iter().any(|g| g == c);
-            if ["track", "modality"]
-                .iter()
-                .any(|c| k[*c] != MARGIN && !grouped(c))
-            {
-                return None;
-            }
-            let mut t: Key = groups
-                .iter()
-                .map(|g| (g.clone(), k.get(g).cloned().unwrap_or(MARGIN.into())))
-                .collect();
-            t.insert("instrument".into(), k["instrument"].clone());
-            Some(t)
-        });
         // The model's episodes are some of the cell's episodes.
         let f = outcomes_row.clone();
         out.push(Link {
@@ -475,6 +467,7 @@ impl Links {
             key_of: Box::new(move |k: &Key| f(k)),
         });
         if self.longitudinal_has_baselines {
+            // The model's episodes with a follow-up are the cell's paired episodes.
             let f = outcomes_row.clone();
             out.push(Link {
                 from: "longitudinal",
