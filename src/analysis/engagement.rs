@@ -10,21 +10,10 @@
 
 use super::cells::{Keys, RunKeys};
 use super::suppress::small;
-use crate::ingest::{Attendance, Episodes};
+use crate::ingest::{Attended, Episodes};
 use crate::stats;
 use crate::table::spec::{count, flag, number};
 use crate::table::{Column, Format, TableSpec};
-
-/// Attended minutes and attended sessions (minutes > 0) of every episode, from all its
-/// accepted attendance rows whatever their date.
-pub fn per_episode(att: &Attendance, n_episodes: usize) -> (Vec<u64>, Vec<u64>) {
-    let (mut mins, mut sess) = (vec![0u64; n_episodes], vec![0u64; n_episodes]);
-    for (&e, &m) in att.episode.iter().zip(&att.minutes) {
-        mins[e as usize] += u64::from(m);
-        sess[e as usize] += u64::from(m > 0);
-    }
-    (mins, sess)
-}
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EngagementRow {
@@ -51,7 +40,7 @@ pub fn rows(
     eps: &Episodes,
     selected: &[bool],
     columns: &[String],
-    attendance: Option<&(Vec<u64>, Vec<u64>)>,
+    attendance: Option<&Attended>,
     dose_hours: f64,
     suppress_below: Option<u64>,
 ) -> Vec<EngagementRow> {
@@ -79,7 +68,12 @@ pub fn rows(
                 n_completed: Some(completed),
                 ..Default::default()
             };
-            if let Some((mins, sess)) = attendance {
+            if let Some(Attended {
+                minutes: mins,
+                sessions: sess,
+                ..
+            }) = attendance
+            {
                 let wh: Vec<f64> = members
                     .iter()
                     .zip(&los)
@@ -199,6 +193,7 @@ pub fn spec(keys: &RunKeys, dose_hours: f64) -> TableSpec<EngagementRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::Attendance;
 
     #[test]
     fn weekly_hours_follow_the_spec() {
@@ -254,8 +249,9 @@ mod tests {
             minutes: vec![180, 0, 120, 60, 0],
             services: vec![None],
         };
-        let (m, s) = per_episode(&att, 4);
-        assert_eq!(m, vec![300, 0, 60, 0]);
-        assert_eq!(s, vec![2, 0, 1, 0]);
+        let a = Attended::of(&att, 4);
+        assert_eq!(a.minutes, vec![300, 0, 60, 0]);
+        assert_eq!(a.sessions, vec![2, 0, 1, 0]);
+        assert_eq!(a.latest, Some(0));
     }
 }

@@ -79,10 +79,7 @@ pub fn rows(
 ) -> Vec<EpisodeRow> {
     let eps = &export.episodes;
     let ids = &export.assessments.instruments;
-    let attendance = export
-        .attendance
-        .as_ref()
-        .map(|a| engagement::per_episode(a, eps.len()));
+    let attendance = export.attendance.as_ref();
     let instruments: Vec<Arc<str>> = ids.iter().map(|i| Arc::from(i.as_str())).collect();
     let mut facts: Vec<Option<Arc<EpisodeFacts>>> = vec![None; eps.len()];
     let mut rows = Vec::new();
@@ -105,10 +102,9 @@ pub fn rows(
                     discharge: eps.discharge[e],
                     discharge_reason: eps.discharge_reason[e].clone(),
                     weekly_hours: attendance
-                        .as_ref()
                         .zip(los)
-                        .map(|((minutes, _), los)| engagement::weekly_hours(minutes[e], los)),
-                    sessions: attendance.as_ref().map(|(_, sessions)| sessions[e]),
+                        .map(|(a, los)| engagement::weekly_hours(a.minutes[e], los)),
+                    sessions: attendance.map(|a| a.sessions[e]),
                 })
             })
             .clone();
@@ -221,7 +217,7 @@ mod tests {
     use super::*;
     use crate::cohort::{Pair, PairingRules};
     use crate::config::{Anchor, FollowupConfig};
-    use crate::ingest::{Attendance, Episodes};
+    use crate::ingest::{Attendance, Attended, Episodes};
 
     /// Three episodes (E2 still in care) and their PHQ9 and DAYS_USED pairs.
     fn export() -> Export {
@@ -254,13 +250,16 @@ mod tests {
                 instruments: vec!["PHQ9".into(), "DAYS_USED".into()],
                 ..Default::default()
             },
-            attendance: Some(Attendance {
-                episode: vec![0, 0, 1, 2],
-                date: vec![0; 4],
-                service: vec![0; 4],
-                minutes: vec![180, 0, 120, 60],
-                services: vec![None],
-            }),
+            attendance: Some(Attended::of(
+                &Attendance {
+                    episode: vec![0, 0, 1, 2],
+                    date: vec![0; 4],
+                    service: vec![0; 4],
+                    minutes: vec![180, 0, 120, 60],
+                    services: vec![None],
+                },
+                e.len(),
+            )),
             accounts: Vec::new(),
             quarantine: Vec::new(),
             fingerprints: [None; 3],

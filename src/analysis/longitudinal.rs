@@ -181,8 +181,6 @@ pub struct InstrumentData {
     /// One per episode with an assessment in the window, in (track, episode) order; the arm is
     /// the episode's modality (its index in [`Data::modalities`]).
     pub groups: Vec<GroupStats>,
-    /// The same groups in arm 0 (the margin model).
-    pub margin: Vec<GroupStats>,
     /// Each track's slice of `groups`: (track index, range), in track order.
     pub tracks: Vec<(usize, Range<usize>)>,
     /// Episodes without a paired follow-up, per track × modality (`track · n_modalities +
@@ -197,7 +195,6 @@ impl InstrumentData {
         InstrumentData {
             instrument,
             groups: Vec::new(),
-            margin: Vec::new(),
             tracks: Vec::new(),
             without: vec![0; n_tracks * n_modalities],
             weekly: vec![(0, 0.0, 0.0); n_modalities * n_weeks],
@@ -288,10 +285,7 @@ impl Data {
                     }
                 }
                 // Scores and times are finite (validated), so the statistics exist.
-                let (Some(g), Some(m)) = (
-                    GroupStats::new(modality, &ts, &ys),
-                    GroupStats::new(0, &ts, &ys),
-                ) else {
+                let Some(g) = GroupStats::new(modality, &ts, &ys) else {
                     continue;
                 };
                 match d.tracks.last_mut() {
@@ -299,13 +293,15 @@ impl Data {
                     _ => d.tracks.push((track, d.groups.len()..d.groups.len() + 1)),
                 }
                 d.groups.push(g);
-                d.margin.push(m);
                 if !followed.has(d.instrument as usize, e) {
                     d.without[track * n_mod + modality] += 1;
                 }
             }
         }
         per.retain(|d| !d.groups.is_empty());
+        for d in &mut per {
+            d.groups.shrink_to_fit();
+        }
         Data {
             tracks: tracks.into_iter().map(String::from).collect(),
             modalities: modalities.into_iter().map(String::from).collect(),
@@ -338,9 +334,12 @@ impl Data {
                 let groups = &d.groups[range.clone()];
                 let n_obs = groups.iter().map(GroupStats::n).sum();
                 let random = lmm::random_part_for(n_obs, groups.len());
+                // The margin model: the same groups, all in arm 0 (made per model, not kept:
+                // 64 bytes per episode and instrument).
+                let margin: Vec<GroupStats> = groups.iter().map(|g| g.in_arm(0)).collect();
                 (
                     lmm::fit(groups, n_mod, random),
-                    lmm::fit(&d.margin[range.clone()], 1, random),
+                    lmm::fit(&margin, 1, random),
                 )
             })
             .collect();

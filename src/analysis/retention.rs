@@ -114,10 +114,7 @@ pub fn latest_date(export: &Export) -> Option<Day> {
         .copied()
         .chain(eps.discharge.iter().flatten().copied());
     let assessed = export.assessments.date.iter().copied();
-    let sessions = export
-        .attendance
-        .iter()
-        .flat_map(|a| a.date.iter().copied());
+    let sessions = export.attendance.iter().filter_map(|a| a.latest);
     episodes.chain(assessed).chain(sessions).max()
 }
 

@@ -99,24 +99,14 @@ impl Tables {
             });
             scope.spawn(|_| {
                 timed("engagement", || {
-                    let dose = export
-                        .attendance
-                        .as_ref()
-                        .map(|a| engagement::per_episode(a, eps.len()));
-                    *eng = engagement::rows(
-                        eps,
-                        selected,
-                        s.groups,
-                        dose.as_ref(),
-                        s.dose_hours,
-                        below,
-                    );
-                    *hours = dose.as_ref().map(|(minutes, _)| {
+                    let dose = export.attendance.as_ref();
+                    *eng = engagement::rows(eps, selected, s.groups, dose, s.dose_hours, below);
+                    *hours = dose.map(|a| {
                         engagement::hours_by_group(
                             eps,
                             selected,
                             &s.groups[0],
-                            minutes,
+                            &a.minutes,
                             s.dose_hours,
                             s.suppress_below,
                         )
@@ -139,10 +129,6 @@ impl Tables {
             });
             scope.spawn(|_| {
                 timed("benchmark", || {
-                    let minutes = export
-                        .attendance
-                        .as_ref()
-                        .map(|a| engagement::per_episode(a, eps.len()).0);
                     let input = benchmark::Input {
                         eps,
                         pairs,
@@ -150,7 +136,7 @@ impl Tables {
                         catalog: s.catalog,
                         ids,
                         by: s.benchmark_by,
-                        minutes: minutes.as_deref(),
+                        minutes: export.attendance.as_ref().map(|a| &a.minutes[..]),
                         dose_hours: s.dose_hours,
                     };
                     *bench = benchmark::rows(&input);

@@ -30,6 +30,8 @@ pub(crate) trait Records {
     fn lines_at(&self, offsets: &[usize]) -> Vec<u64>;
     /// The span of the record starting at `start`.
     fn record_span(&self, start: usize) -> std::ops::Range<usize>;
+    /// Lets go of the memory behind `range` once read (a hint; see `Source::release`).
+    fn release(&self, _range: std::ops::Range<usize>) {}
 }
 
 /// A file's accepted rows, stored column by column.
@@ -186,7 +188,16 @@ impl<C: Columns> Scan<C> {
         let mut account = FileAccount::new(src.file_name(), true);
         account.rows_read = (self.cols.len() + self.rejected.len()) as u64;
         let column = |c: Option<usize>| c.map(|c| header[c].clone()).unwrap_or_default();
+        // Records are read in file order (twice: rejected, then verdicts): the memory behind
+        // them is let go every 32 MiB, so scattered reads never hold the whole file.
+        let mut low = 0;
         let mut add = |line: u64, span: std::ops::Range<usize>, reason: Reason, col: String| {
+            if span.start < low {
+                low = 0;
+            } else if span.start - low > 32 << 20 {
+                src.release(low..span.start);
+                low = span.start;
+            }
             *account
                 .quarantined
                 .entry(reason.as_str().to_string())
@@ -211,6 +222,7 @@ impl<C: Columns> Scan<C> {
         for ((&(_, reason), &start), line) in verdicts.iter().zip(&offsets).zip(lines) {
             add(line, src.record_span(start), reason, column(key_col));
         }
+        src.release(0..usize::MAX);
         let drop: Vec<usize> = verdicts.iter().map(|v| v.0).collect();
         self.cols.remove(&drop);
         account.accepted = self.cols.len() as u64;

@@ -4,9 +4,50 @@
 //! the byte-at-a-time state machine they must agree with is kept for the tests.
 
 use rayon::prelude::*;
+use std::ops::Range;
+
+/// What one pass over a whole file finds before it is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(super) struct Survey {
+    /// A carriage return not followed by a line feed ([`has_bare_cr`]).
+    pub bare_cr: bool,
+    /// The offset of the first NUL byte.
+    pub nul: Option<usize>,
+    /// The offset of the first byte that is not valid UTF-8 ([`first_invalid_utf8`]).
+    pub invalid_utf8: Option<usize>,
+}
+
+/// The three whole-file checks in one parallel pass over pieces cut at newlines (an ASCII
+/// byte never falls inside a multi-byte sequence, and a bare CR, a NUL or a UTF-8 error is
+/// where it is whether CRs are later read as LFs or not). `done(range)` is called on each
+/// piece once checked, so that its mapped pages can be released.
+pub(super) fn survey(bytes: &[u8], done: &(impl Fn(Range<usize>) + Sync)) -> Survey {
+    let found: Vec<Survey> = pieces(bytes)
+        .par_windows(2)
+        .map(|w| {
+            let piece = &bytes[w[0]..w[1]];
+            let s = Survey {
+                bare_cr: memchr::memchr_iter(b'\r', piece)
+                    .any(|i| bytes.get(w[0] + i + 1) != Some(&b'\n')),
+                nul: memchr::memchr(0, piece).map(|i| w[0] + i),
+                invalid_utf8: std::str::from_utf8(piece)
+                    .err()
+                    .map(|e| w[0] + e.valid_up_to()),
+            };
+            done(w[0]..w[1]);
+            s
+        })
+        .collect();
+    Survey {
+        bare_cr: found.iter().any(|s| s.bare_cr),
+        nul: found.iter().find_map(|s| s.nul),
+        invalid_utf8: found.iter().find_map(|s| s.invalid_utf8),
+    }
+}
 
 /// The offset of the first byte that is not valid UTF-8, checked in parallel over pieces
 /// cut at newlines (an ASCII byte never falls inside a multi-byte sequence).
+#[cfg(test)]
 pub(super) fn first_invalid_utf8(bytes: &[u8]) -> Option<usize> {
     pieces(bytes).par_windows(2).find_map_first(|w| {
         std::str::from_utf8(&bytes[w[0]..w[1]])
@@ -17,6 +58,7 @@ pub(super) fn first_invalid_utf8(bytes: &[u8]) -> Option<usize> {
 
 /// Whether the bytes hold a carriage return not followed by a line feed (old Mac line ends, or
 /// a stray CR), checked in parallel; the csv crate reads one as a record end.
+#[cfg(test)]
 pub(super) fn has_bare_cr(bytes: &[u8]) -> bool {
     pieces(bytes).par_windows(2).any(|w| {
         memchr::memchr_iter(b'\r', &bytes[w[0]..w[1]])
@@ -71,10 +113,40 @@ fn pieces(bytes: &[u8]) -> Vec<usize> {
 /// opens a quoted field only at the start of a field (the file's start, or after a comma,
 /// LF or CR), `""` inside is an escaped quote, and the field ends at the next lone quote.
 /// Walks from quote to quote with memchr. Returns the opening quote of a field never closed.
-pub(super) fn quoted_fields(bytes: &[u8], mut each: impl FnMut(usize, usize)) -> Option<usize> {
+pub(super) fn quoted_fields(bytes: &[u8], each: impl FnMut(usize, usize)) -> Option<usize> {
+    quoted_fields_passing(bytes, each, |_| ())
+}
+
+/// The bytes searched for a quote at a time by [`quoted_fields_passing`]: 8 MiB (7 bytes in
+/// the tests, so that their small texts cross blocks everywhere).
+const SEARCH_BLOCK: usize = if cfg!(test) { 7 } else { 8 << 20 };
+
+/// The next quote at or after `from`, searched a block at a time; `passed(end)` is called
+/// after each block without a quote.
+fn next_quote(bytes: &[u8], from: usize, passed: &mut impl FnMut(usize)) -> Option<usize> {
+    let mut p = from;
+    loop {
+        let end = (p + SEARCH_BLOCK).min(bytes.len());
+        if let Some(i) = memchr::memchr(b'"', &bytes[p..end]) {
+            return Some(p + i);
+        }
+        if end == bytes.len() {
+            return None;
+        }
+        passed(end);
+        p = end;
+    }
+}
+
+/// [`quoted_fields`], calling `passed(offset)` now and then with an offset before which the
+/// bytes have all been read (so that their mapped pages can be released).
+pub(super) fn quoted_fields_passing(
+    bytes: &[u8],
+    mut each: impl FnMut(usize, usize),
+    mut passed: impl FnMut(usize),
+) -> Option<usize> {
     let mut p = 0;
-    while let Some(i) = memchr::memchr(b'"', &bytes[p..]) {
-        let open = p + i;
+    while let Some(open) = next_quote(bytes, p, &mut passed) {
         if open > 0 && !matches!(bytes[open - 1], b',' | b'\n' | b'\r') {
             // A quote inside an unquoted field is literal.
             p = open + 1;
@@ -82,10 +154,9 @@ pub(super) fn quoted_fields(bytes: &[u8], mut each: impl FnMut(usize, usize)) ->
         }
         let mut c = open + 1;
         loop {
-            let Some(j) = memchr::memchr(b'"', &bytes[c..]) else {
+            let Some(k) = next_quote(bytes, c, &mut passed) else {
                 return Some(open);
             };
-            let k = c + j;
             if bytes.get(k + 1) == Some(&b'"') {
                 c = k + 2;
                 continue;
@@ -136,6 +207,43 @@ fn for_each_record_end(bytes: &[u8], mut f: impl FnMut(usize)) -> Q {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_survey_finds_what_the_separate_checks_find() {
+        let texts: [&[u8]; 6] = [
+            b"a,b\r\nc,d\r\n",
+            b"a,b\rc,d\r",
+            b"a,b\nc\0d\n",
+            b"a,b\n\xff\xfe,c\n",
+            b"a,\0\n\xffb\rc\n",
+            b"",
+        ];
+        for t in texts {
+            let seen = std::sync::Mutex::new(Vec::new());
+            let s = survey(t, &|r: Range<usize>| seen.lock().unwrap().push(r));
+            assert_eq!(s.bare_cr, has_bare_cr(t));
+            assert_eq!(s.invalid_utf8, first_invalid_utf8(t));
+            assert_eq!(s.nul, memchr::memchr(0, t));
+            // Every byte is reported done once checked.
+            let done: usize = seen.into_inner().unwrap().iter().map(|r| r.len()).sum();
+            assert_eq!(done, t.len());
+        }
+    }
+
+    #[test]
+    fn passed_offsets_only_move_forward_over_read_bytes() {
+        let text = b"a,\"x\ny\",b\n1,2,3,4,5,6,7,8,9\n\"q\"\"r\",s\n".repeat(3);
+        let mut passed = Vec::new();
+        let mut fields = Vec::new();
+        let open = quoted_fields_passing(&text, |a, b| fields.push((a, b)), |p| passed.push(p));
+        assert_eq!(open, None);
+        let mut plain = Vec::new();
+        quoted_fields(&text, |a, b| plain.push((a, b)));
+        assert_eq!(fields, plain);
+        assert!(!passed.is_empty());
+        assert!(passed.windows(2).all(|w| w[0] < w[1]));
+        assert!(passed.iter().all(|&p| p <= text.len()));
+    }
 
     /// Record ends as [`quoted_fields`] implies them: newlines outside every quoted field.
     fn ends_from_fields(bytes: &[u8]) -> (Vec<usize>, Option<usize>) {

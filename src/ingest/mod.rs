@@ -27,6 +27,7 @@ mod validate;
 pub use loss::{check_loss, describe_unknown};
 pub use reason::Reason;
 pub use types::{
+    Attended,
     Assessments, Attendance, Episodes, Export, FileAccount, Fingerprint, QuarantineRow,
     UnknownValues,
 };
@@ -187,7 +188,9 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
                 || at.src.fingerprint(),
                 || validate::attendance(&at, &rules, &index, &mut q),
             );
-            let (a, acc) = result?;
+            let (rows, acc) = result?;
+            let a = Attended::of(&rows, index.len());
+            drop(rows);
             let unknown = at.unknown(&q, ATTENDANCE_COLUMNS);
             crate::diag::debug(&format!("{at_name}: {:.2?}", t.elapsed()));
             Ok((Some(a), acc, Some(fp), q, unknown))

@@ -10,7 +10,7 @@
 //! exactly. Results are collected in file order whatever the thread count.
 
 use super::accept::{pack_runs, split_runs, Columns, Records, Rejected, Scan};
-use super::bounds::{bare_cr_to_lf, first_invalid_utf8, has_bare_cr, quoted_fields};
+use super::bounds::{bare_cr_to_lf, quoted_fields_passing, survey};
 use super::types::Fingerprint;
 use crate::error::{Error, Result};
 use csv::ByteRecord;
@@ -92,6 +92,31 @@ fn min_chunk_bytes() -> usize {
         .unwrap_or(1 << 20)
 }
 
+/// The block of a mapped file hashed (and then released) at a time: 32 MiB.
+const RELEASE_BLOCK: usize = 32 << 20;
+
+
+/// Gives back the memory of the mapped pages of `range` of `map` (see [`Source::release`]).
+fn release_map(map: Option<&memmap2::Mmap>, range: Range<usize>) {
+    let Some(map) = map else { return };
+    let end = range.end.min(map.len());
+    if range.start >= end {
+        return;
+    }
+    // SAFETY: MADV_DONTNEED on a read-only private file mapping that is never written:
+    // the pages are dropped from this process and a later access reads the same bytes
+    // from the file again (madvise(2)), so every slice into the map stays valid and
+    // unchanged. Memmap2 widens the range down to a page boundary; those bytes are
+    // likewise read again when next touched. A failure only means the memory is kept.
+    let _ = unsafe {
+        map.unchecked_advise_range(
+            memmap2::UncheckedAdvice::DontNeed,
+            range.start,
+            end - range.start,
+        )
+    };
+}
+
 /// Line number (1-based) of byte `offset`.
 fn line_of(bytes: &[u8], offset: usize) -> u64 {
     memchr::memchr_iter(b'\n', &bytes[..offset.min(bytes.len())]).count() as u64 + 1
@@ -127,17 +152,21 @@ impl Source {
                 "{name}: the file is empty; it needs a header row naming its columns"
             )));
         }
+        // One pass for the whole-file checks, each piece's pages given back once read (see
+        // `Source::release`): a big file is never resident whole.
+        let release = |r: Range<usize>| release_map(map.as_ref(), r.start + bom..r.end + bom);
+        let found = survey(bytes, &release);
         // Bare CRs end records for the csv crate but not lines for us: read them as LFs
         // (a copy of the file, made only when it has any).
-        let normalised = has_bare_cr(bytes).then(|| bare_cr_to_lf(bytes));
+        let normalised = found.bare_cr.then(|| bare_cr_to_lf(bytes));
         let bytes = normalised.as_deref().unwrap_or(bytes);
-        if let Some(p) = memchr::memchr(0, bytes) {
+        if let Some(p) = found.nul {
             return Err(Error::Data(format!(
                 "{name}: line {}: contains a NUL byte (a UTF-16 or binary file?); save the export as UTF-8 CSV",
                 line_of(bytes, p)
             )));
         }
-        if let Some(p) = first_invalid_utf8(bytes) {
+        if let Some(p) = found.invalid_utf8 {
             let line_start = bytes[..p]
                 .iter()
                 .rposition(|&b| b == b'\n')
@@ -148,8 +177,13 @@ impl Source {
                 line_of(bytes, p)
             )));
         }
-        let (multiline, header, data_start) = Self::structure(bytes, name)?;
-        Ok(Source {
+        let release_read = |r: Range<usize>| {
+            if normalised.is_none() {
+                release(r);
+            }
+        };
+        let (multiline, header, data_start) = Self::structure(bytes, name, &release_read)?;
+        let src = Source {
             name: name.to_string(),
             map,
             bom,
@@ -158,7 +192,8 @@ impl Source {
             data_start,
             multiline,
             inner_newlines: Vec::new(),
-        })
+        };
+        Ok(src)
     }
 
     /// Reads the Parquet file `path` (SPEC §15 F3) and renders it as the CSV text the checks
@@ -180,7 +215,7 @@ impl Source {
                 })?)
             };
         let rendered = super::parquet::render(map.as_deref().unwrap_or(&[]), name, date_format)?;
-        let (multiline, header, data_start) = Self::structure(&rendered.text, name)?;
+        let (multiline, header, data_start) = Self::structure(&rendered.text, name, &|_| ())?;
         Ok(Source {
             name: name.to_string(),
             map,
@@ -208,13 +243,21 @@ impl Source {
     }
 
     /// The quoted fields holding newlines, the header and where the data starts.
-    fn structure(bytes: &[u8], name: &str) -> Result<Structure> {
+    fn structure(bytes: &[u8], name: &str, release: &impl Fn(Range<usize>)) -> Result<Structure> {
         let mut multiline = Vec::new();
-        if let Some(open) = quoted_fields(bytes, |open, close| {
-            if memchr::memchr(b'\n', &bytes[open..close]).is_some() {
-                multiline.push((open, close));
-            }
-        }) {
+        let mut kept = 0;
+        if let Some(open) = quoted_fields_passing(
+            bytes,
+            |open, close| {
+                if memchr::memchr(b'\n', &bytes[open..close]).is_some() {
+                    multiline.push((open, close));
+                }
+            },
+            |passed| {
+                release(kept..passed);
+                kept = passed;
+            },
+        ) {
             return Err(Error::Data(format!(
                 "{name}: line {}: a quoted field is never closed (unterminated \"); the rest of the file cannot be read",
                 line_of(bytes, open)
@@ -258,14 +301,36 @@ impl Source {
         }
     }
 
-    /// Size and SHA-256 of the whole file as it is on disk (for the manifest).
+    /// Size and SHA-256 of the whole file as it is on disk (for the manifest). Hashed a
+    /// block at a time, each block's pages released once hashed.
     pub fn fingerprint(&self) -> Fingerprint {
         use sha2::Digest;
         let whole = self.map.as_deref().unwrap_or(&[]);
+        let mut hasher = sha2::Sha256::new();
+        for (k, block) in whole.chunks(RELEASE_BLOCK).enumerate() {
+            hasher.update(block);
+            self.release_mapped(k * RELEASE_BLOCK..k * RELEASE_BLOCK + block.len());
+        }
         Fingerprint {
             size: whole.len() as u64,
-            sha256: sha2::Sha256::digest(whole).into(),
+            sha256: hasher.finalize().into(),
         }
+    }
+
+    /// Gives back the memory of the mapped pages of `range` (offsets in [`Source::bytes`])
+    /// once a pass over them is done, so that the resident memory of a run holds the chunks
+    /// being read, not whole files (a 10-million-episode export is 13 GB of CSV). The pages
+    /// stay in the page cache and a later read of the range (a quarantined record's raw
+    /// text) maps them again from the file. A no-op for a normalised copy.
+    pub fn release(&self, range: Range<usize>) {
+        if self.normalised.is_none() {
+            self.release_mapped(range.start + self.bom..range.end.saturating_add(self.bom));
+        }
+    }
+
+    /// [`Source::release`] on offsets in the mapped file.
+    fn release_mapped(&self, range: Range<usize>) {
+        release_map(self.map.as_ref(), range);
     }
 
     /// The line numbers of the records starting at `offsets` (ascending), in one pass.
@@ -273,14 +338,25 @@ impl Source {
         let bytes = self.bytes();
         let mut line = 1u64;
         let mut at = 0usize;
-        offsets
+        let mut released = 0usize;
+        let lines = offsets
             .iter()
             .map(|&o| {
-                line += memchr::memchr_iter(b'\n', &bytes[at..o]).count() as u64;
-                at = o;
+                // A block at a time, released once counted (offsets can be far apart).
+                while at < o {
+                    let end = (at + RELEASE_BLOCK).min(o);
+                    line += memchr::memchr_iter(b'\n', &bytes[at..end]).count() as u64;
+                    at = end;
+                    if at - released >= RELEASE_BLOCK {
+                        self.release(released..at);
+                        released = at;
+                    }
+                }
                 self.line_at(line, o)
             })
-            .collect()
+            .collect();
+        self.release(released..at);
+        lines
     }
 
     /// The span of the record starting at `start`, to the end of its line ending.
@@ -349,6 +425,7 @@ impl Source {
                     &mut slots,
                     starts,
                 )?;
+                self.release(range.clone());
                 Ok((n, rejected, state))
             })
             .collect::<Result<_>>()?;
@@ -466,7 +543,11 @@ impl Source {
             .collect();
         let newlines: Vec<u64> = pieces
             .par_iter()
-            .map(|r| memchr::memchr_iter(b'\n', &bytes[r.clone()]).count() as u64)
+            .map(|r| {
+                let n = memchr::memchr_iter(b'\n', &bytes[r.clone()]).count() as u64;
+                self.release(r.clone());
+                n
+            })
             .collect();
         let mut line = line_of(bytes, self.data_start);
         pieces
@@ -496,6 +577,10 @@ impl Records for Source {
 
     fn record_span(&self, start: usize) -> Range<usize> {
         Source::record_span(self, start)
+    }
+
+    fn release(&self, range: Range<usize>) {
+        Source::release(self, range);
     }
 }
 

@@ -93,6 +93,35 @@ impl Attendance {
     }
 }
 
+/// Attendance as the analyses use it, per accepted episode: attended minutes and attended
+/// sessions (minutes > 0) from all its accepted rows whatever their date, and the latest
+/// session date of the file. The rows themselves are let go once judged (duplicates), so
+/// that memory holds 16 bytes per episode instead of 12 per session (a 10-million-episode
+/// export has 320 million sessions).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attended {
+    pub minutes: Vec<u64>,
+    pub sessions: Vec<u64>,
+    /// The latest session date among the accepted rows (`None`: no accepted row).
+    pub latest: Option<Day>,
+}
+
+impl Attended {
+    /// Sums the accepted rows `att` over the `n_episodes` accepted episodes.
+    pub fn of(att: &Attendance, n_episodes: usize) -> Attended {
+        let (mut minutes, mut sessions) = (vec![0u64; n_episodes], vec![0u64; n_episodes]);
+        for (&e, &m) in att.episode.iter().zip(&att.minutes) {
+            minutes[e as usize] += u64::from(m);
+            sessions[e as usize] += u64::from(m > 0);
+        }
+        Attended {
+            minutes,
+            sessions,
+            latest: att.date.iter().copied().max(),
+        }
+    }
+}
+
 /// Row accounting of one input file.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FileAccount {
@@ -146,7 +175,7 @@ pub struct Fingerprint {
 pub struct Export {
     pub episodes: Episodes,
     pub assessments: Assessments,
-    pub attendance: Option<Attendance>,
+    pub attendance: Option<Attended>,
     /// Accounting of episodes, assessments and attendance, in that order.
     pub accounts: Vec<FileAccount>,
     /// Every quarantined row, by file (in the order above) then line.

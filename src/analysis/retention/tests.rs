@@ -3,7 +3,7 @@
 //! against R is tests/it/retention.rs.
 
 use super::*;
-use crate::ingest::{Assessments, Attendance};
+use crate::ingest::{Assessments, Attendance, Attended};
 
 fn reasons(r: &[&str]) -> Vec<String> {
     r.iter().map(|s| s.to_string()).collect()
@@ -115,6 +115,7 @@ fn episodes(rows: &[EpisodeSpec]) -> Episodes {
 }
 
 fn export(eps: Episodes, assessed: &[&str], sessions: Option<&[&str]>) -> Export {
+    let n = eps.len();
     Export {
         episodes: eps,
         assessments: Assessments {
@@ -124,12 +125,17 @@ fn export(eps: Episodes, assessed: &[&str], sessions: Option<&[&str]>) -> Export
             score: vec![1.0; assessed.len()],
             instruments: vec!["PHQ9".into()],
         },
-        attendance: sessions.map(|s| Attendance {
-            episode: vec![0; s.len()],
-            date: s.iter().map(|d| day(d)).collect(),
-            service: vec![0; s.len()],
-            minutes: vec![60; s.len()],
-            services: vec![None],
+        attendance: sessions.map(|s| {
+            Attended::of(
+                &Attendance {
+                    episode: vec![0; s.len()],
+                    date: s.iter().map(|d| day(d)).collect(),
+                    service: vec![0; s.len()],
+                    minutes: vec![60; s.len()],
+                    services: vec![None],
+                },
+                n,
+            )
         }),
         accounts: Vec::new(),
         quarantine: Vec::new(),

@@ -30,6 +30,11 @@ pub struct GroupStats {
 }
 
 impl GroupStats {
+    /// The same group's statistics in arm `arm` (they do not depend on the arm).
+    pub fn in_arm(self, arm: usize) -> GroupStats {
+        GroupStats { arm, ..self }
+    }
+
     /// The statistics of one group's rows (`t[i]`, `y[i]`), all in arm `arm`.
     /// `None` when there are no rows, `t` and `y` differ in length, or a value is not finite.
     pub fn new(arm: usize, t: &[f64], y: &[f64]) -> Option<GroupStats> {
