@@ -244,6 +244,7 @@ mod tests {
                 v.push(None);
             }
         }
+        let n = e.len();
         Export {
             episodes: e,
             assessments: crate::ingest::Assessments {
@@ -258,7 +259,7 @@ mod tests {
                     minutes: vec![180, 0, 120, 60],
                     services: vec![None],
                 },
-                e.len(),
+                n,
             )),
             accounts: Vec::new(),
             quarantine: Vec::new(),

@@ -217,8 +217,8 @@ pub struct Data {
 impl Data {
     /// Reduces the cohort's assessments in `window` to per-episode statistics, in one pass.
     pub fn build(eps: &Episodes, asm: &Assessments, cohort: &Cohort, window: Window) -> Data {
-        let (tracks, track_of) = intern(&eps.track);
-        let (modalities, modality_of) = intern(&eps.modality);
+        let (tracks, track_of) = intern(eps.track.iter());
+        let (modalities, modality_of) = intern(eps.modality.iter());
         let n_weeks = window.n_weeks();
         // Cohort episodes in (track, index) order, and each one's position in that order.
         let mut order: Vec<u32> = (0..eps.len() as u32)
@@ -453,11 +453,10 @@ fn row(keys: [&str; 3], fit: &LmmFit, arm: usize, without: u64, horizon: f64) ->
 }
 
 /// Labels in byte order, and each value's index among them.
-fn intern(values: &[String]) -> (Vec<&str>, Vec<u32>) {
+fn intern<'a>(values: impl Iterator<Item = &'a String>) -> (Vec<&'a str>, Vec<u32>) {
     let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
     let mut names: Vec<&str> = Vec::new();
     let first: Vec<u32> = values
-        .iter()
         .map(|v| {
             *ids.entry(v.as_str()).or_insert_with(|| {
                 names.push(v.as_str());

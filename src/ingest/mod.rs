@@ -27,9 +27,8 @@ mod validate;
 pub use loss::{check_loss, describe_unknown};
 pub use reason::Reason;
 pub use types::{
-    Attended,
-    Assessments, Attendance, Episodes, Export, FileAccount, Fingerprint, QuarantineRow,
-    UnknownValues,
+    Assessments, Attendance, Attended, Episodes, Export, FileAccount, Fingerprint, Interned,
+    QuarantineRow, UnknownValues,
 };
 
 use crate::config::Config;
@@ -205,6 +204,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     quarantine.extend(at_q);
     drop(index);
 
+    release_freed_memory();
     let order = |f: &str| files.iter().position(|n| n == f).unwrap_or(3);
     quarantine.sort_by_key(|q| (order(&q.file), q.line));
     Ok(Export {
@@ -217,4 +217,17 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         unknown,
         files,
     })
+}
+
+/// Returns the heap memory freed by reading (the scanned strings, the attendance rows, the
+/// judging of duplicates) to the system: glibc's allocator keeps freed memory in its
+/// per-thread arenas otherwise, and the analyses would run on top of it (1,000,000 episodes:
+/// peak resident memory during the analyses 990 -> MiB measured in the README).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap memory to the system; it touches no live
+    // allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

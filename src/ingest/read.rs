@@ -95,7 +95,6 @@ fn min_chunk_bytes() -> usize {
 /// The block of a mapped file hashed (and then released) at a time: 32 MiB.
 const RELEASE_BLOCK: usize = 32 << 20;
 
-
 /// Gives back the memory of the mapped pages of `range` of `map` (see [`Source::release`]).
 fn release_map(map: Option<&memmap2::Mmap>, range: Range<usize>) {
     let Some(map) = map else { return };

@@ -6,21 +6,102 @@ use crate::dates::Day;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Accepted episodes, as columns, in file order.
+/// Accepted episodes, as columns, in file order. The label columns are interned (a code per
+/// episode into the column's distinct values): 4 bytes an episode instead of a string each.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Episodes {
     pub id: Vec<String>,
     pub client: Vec<String>,
-    pub track: Vec<String>,
-    pub modality: Vec<String>,
+    pub track: Interned<String>,
+    pub modality: Interned<String>,
     pub admit: Vec<Day>,
     pub discharge: Vec<Option<Day>>,
-    pub site: Vec<Option<String>>,
-    pub delivery: Vec<Option<String>>,
-    pub discharge_reason: Vec<Option<String>>,
-    pub age_group: Vec<Option<String>>,
-    pub sex: Vec<Option<String>>,
-    pub race_ethnicity: Vec<Option<String>>,
+    pub site: Interned<Option<String>>,
+    pub delivery: Interned<Option<String>>,
+    pub discharge_reason: Interned<Option<String>>,
+    pub age_group: Interned<Option<String>>,
+    pub sex: Interned<Option<String>>,
+    pub race_ethnicity: Interned<Option<String>>,
+}
+
+/// A column of labels stored as codes into its distinct values (in order of first
+/// appearance; the order never reaches an output, which reads values through the codes).
+/// Indexing gives the value, as for a `Vec<T>`.
+#[derive(Clone, Default)]
+pub struct Interned<T> {
+    codes: Vec<u32>,
+    values: Vec<T>,
+    lookup: std::collections::HashMap<T, u32>,
+}
+
+impl<T: Clone + Eq + std::hash::Hash> Interned<T> {
+    /// Appends `value`.
+    pub fn push(&mut self, value: T) {
+        let code = match self.lookup.get(&value) {
+            Some(&c) => c,
+            None => {
+                let c = u32::try_from(self.values.len()).expect("fewer than 2^32 labels");
+                self.values.push(value.clone());
+                self.lookup.insert(value, c);
+                c
+            }
+        };
+        self.codes.push(code);
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// The values in row order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.codes.iter().map(|&c| &self.values[c as usize])
+    }
+}
+
+impl<T: Clone + Eq + std::hash::Hash> FromIterator<T> for Interned<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(values: I) -> Self {
+        let mut out = Interned {
+            codes: Vec::new(),
+            values: Vec::new(),
+            lookup: std::collections::HashMap::new(),
+        };
+        for v in values {
+            out.push(v);
+        }
+        out.codes.shrink_to_fit();
+        out
+    }
+}
+
+impl<T> std::ops::Index<usize> for Interned<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        &self.values[self.codes[i] as usize]
+    }
+}
+
+impl<T: PartialEq> PartialEq for Interned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.codes.len() == other.codes.len()
+            && self
+                .codes
+                .iter()
+                .zip(&other.codes)
+                .all(|(&a, &b)| self.values[a as usize] == other.values[b as usize])
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Interned<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.codes.iter().map(|&c| &self.values[c as usize]))
+            .finish()
+    }
 }
 
 impl Episodes {
@@ -206,4 +287,39 @@ pub struct UnknownValues {
     /// The commonest values (at most `loss::LISTED`), most rows first, ties byte-wise; a value
     /// shaped like an identifier is shown as a notice instead.
     pub top: Vec<(String, u64)>,
+}
+
+#[cfg(test)]
+mod interned_tests {
+    use super::*;
+
+    #[test]
+    fn interned_columns_read_like_vectors() {
+        let rows = ["mh", "sud", "mh", "co", "sud", "mh"];
+        let a: Interned<String> = rows.iter().map(|s| s.to_string()).collect();
+        assert_eq!(a.len(), 6);
+        let read: Vec<&str> = (0..a.len()).map(|i| a[i].as_str()).collect();
+        assert_eq!(read, rows);
+        assert_eq!(a.iter().cloned().collect::<Vec<_>>(), rows);
+        // Equality is by value, whatever the codes: the same values pushed in another
+        // first-appearance order compare equal, a changed value does not.
+        let mut b = Interned::default();
+        b.push("co".to_string());
+        let mut c: Interned<String> = rows.iter().map(|s| s.to_string()).collect();
+        assert_eq!(a, c);
+        c.push("x".into());
+        assert_ne!(a, c);
+        let d: Interned<String> = ["mh", "sud", "mh", "co", "sud", "co"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_ne!(a, d);
+        assert_eq!(b[0], "co");
+        let o: Interned<Option<String>> = [None, Some("x".to_string()), None].into_iter().collect();
+        assert_eq!(
+            (o[0].as_deref(), o[1].as_deref(), o[2].as_deref()),
+            (None, Some("x"), None)
+        );
+        assert_eq!(format!("{o:?}"), r#"[None, Some("x"), None]"#);
+    }
 }

@@ -11,7 +11,9 @@ use super::parse::{self, FieldRules, LabelMap};
 use super::phi;
 use super::read::{ChunkStates, Rec, Row, Source};
 use super::reason::Reason;
-use super::types::{Assessments, Attendance, Episodes, FileAccount, QuarantineRow, UnknownValues};
+use super::types::{
+    Assessments, Attendance, Episodes, FileAccount, Interned, QuarantineRow, UnknownValues,
+};
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{Error, Result};
@@ -455,7 +457,25 @@ fn check_attendance(
     }))
 }
 
-columns!(Episodes, EpisodeSlots, EpisodeRow, [
+/// Episodes as scanned: each row's own strings, filled by the chunks in parallel; interned
+/// into [`Episodes`] once judged ([`EpisodeColumns::into_episodes`]).
+#[derive(Default)]
+pub(crate) struct EpisodeColumns {
+    id: Vec<String>,
+    client: Vec<String>,
+    track: Vec<String>,
+    modality: Vec<String>,
+    admit: Vec<Day>,
+    discharge: Vec<Option<Day>>,
+    site: Vec<Option<String>>,
+    delivery: Vec<Option<String>>,
+    discharge_reason: Vec<Option<String>>,
+    age_group: Vec<Option<String>>,
+    sex: Vec<Option<String>>,
+    race_ethnicity: Vec<Option<String>>,
+}
+
+columns!(EpisodeColumns, EpisodeSlots, EpisodeRow, [
     id: String, client: String, track: String, modality: String, admit: Day,
     discharge: Option<Day>, site: Option<String>, delivery: Option<String>,
     discharge_reason: Option<String>, age_group: Option<String>, sex: Option<String>,
@@ -494,9 +514,31 @@ columns!(Attendance, AttendanceSlots, AttendanceRow, [
     s.minutes[k] = r.minutes;
 });
 
-impl Episodes {
+impl EpisodeColumns {
     fn row_count(&self) -> usize {
         self.id.len()
+    }
+
+    /// The accepted episodes with their label columns interned (each column's strings are
+    /// let go as it is interned).
+    fn into_episodes(self) -> Episodes {
+        fn interned<T: Clone + Eq + std::hash::Hash>(v: Vec<T>) -> Interned<T> {
+            v.into_iter().collect()
+        }
+        Episodes {
+            track: interned(self.track),
+            modality: interned(self.modality),
+            site: interned(self.site),
+            delivery: interned(self.delivery),
+            discharge_reason: interned(self.discharge_reason),
+            age_group: interned(self.age_group),
+            sex: interned(self.sex),
+            race_ethnicity: interned(self.race_ethnicity),
+            id: self.id,
+            client: self.client,
+            admit: self.admit,
+            discharge: self.discharge,
+        }
     }
 
     /// Whether episodes `i` and `j` are equal in every canonical column.
@@ -534,14 +576,15 @@ pub(crate) fn episodes(
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Episodes, FileAccount)> {
     let t = std::time::Instant::now();
-    let (scan, _): (Scan<Episodes>, _) =
+    let (scan, _): (Scan<EpisodeColumns>, _) =
         p.src.scan(|| (), |_, rec| check_episode(p, rules, rec))?;
     crate::diag::debug(&format!("episodes scan {:.2?}", t.elapsed()));
     let t = std::time::Instant::now();
     let e = &scan.cols;
-    let verdicts = accept::duplicates(e.len(), |i| e.id[i].as_str(), |i, j| e.same(i, j));
+    let verdicts = accept::duplicates(e.row_count(), |i| e.id[i].as_str(), |i, j| e.same(i, j));
     crate::diag::debug(&format!("episodes duplicates {:.2?}", t.elapsed()));
-    Ok(scan.settle(&p.src, &p.map.header, verdicts, p.map.index[E_ID], q))
+    let (cols, account) = scan.settle(&p.src, &p.map.header, verdicts, p.map.index[E_ID], q);
+    Ok((cols.into_episodes(), account))
 }
 
 pub(crate) fn assessments(
