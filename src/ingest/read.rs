@@ -9,7 +9,7 @@
 //! line 1, SPEC §10 V9) and byte span, which is how quarantine.csv reproduces the raw row
 //! exactly. Results are collected in file order whatever the thread count.
 
-use super::accept::{pack_runs, split_runs, Columns, Records, Rejected, Scan};
+use super::accept::{pack_runs, split_runs, Columns, Records, Rejected, RowStarts, Scan};
 use super::bounds::{bare_cr_to_lf, quoted_fields_passing, survey};
 use super::types::Fingerprint;
 use crate::error::{Error, Result};
@@ -408,7 +408,7 @@ impl Source {
         let sizes: Vec<usize> = chunks.iter().map(|c| c.2 as usize + 1).collect();
         let total: usize = sizes.iter().sum();
         let mut cols = C::blank(total);
-        let mut starts = vec![0u64; total];
+        let mut starts = vec![0u32; total];
         let filled: Vec<(usize, Vec<Rejected>, S)> = cols
             .split(&sizes)
             .into_par_iter()
@@ -438,13 +438,18 @@ impl Source {
         pack_runs(&mut starts, &runs);
         let mut rejected = Vec::new();
         let mut states = Vec::with_capacity(filled.len());
+        let mut bases = Vec::with_capacity(filled.len());
         let mut row = 0;
-        for (n, r, state) in filled {
+        for ((n, r, state), (range, _, _)) in filled.into_iter().zip(&chunks) {
             rejected.extend(r);
             states.push((state, row..row + n));
+            bases.push((row, range.start as u64));
             row += n;
         }
-        Ok((Scan::new(cols, starts, rejected), states))
+        Ok((
+            Scan::new(cols, RowStarts { bases, starts }, rejected),
+            states,
+        ))
     }
 
     /// Scans one chunk into its rows; returns how many rows it filled and what it rejected.
@@ -455,7 +460,7 @@ impl Source {
         state: &mut S,
         check: &F,
         slots: &mut C::Slots<'_>,
-        starts: &mut [u64],
+        starts: &mut [u32],
     ) -> Result<(usize, Vec<Rejected>)>
     where
         C: Columns,
@@ -492,7 +497,13 @@ impl Source {
             match check(state, &Rec { fields: &rec, line })? {
                 Row::Ok(row) => {
                     C::put(slots, n, row);
-                    starts[n] = start as u64;
+                    starts[n] = u32::try_from(start - range.start).map_err(|_| {
+                        Error::Data(format!(
+                            "{}: line {line}: a record more than 4 GiB into its part of the file \
+                             (a quoted field that never ends?)",
+                            self.name
+                        ))
+                    })?;
                     n += 1;
                 }
                 Row::Bad { reason, column } => {
@@ -514,7 +525,10 @@ impl Source {
     fn chunks(&self) -> Vec<(Range<usize>, u64, u64)> {
         let bytes = self.bytes();
         let data = self.data_start..bytes.len();
-        let target = (data.len() / (rayon::current_num_threads() * 8)).max(min_chunk_bytes());
+        // At most 1 GiB, so that a record's offset in its chunk fits 32 bits (`RowStarts`).
+        let target = (data.len() / (rayon::current_num_threads() * 8))
+            .max(min_chunk_bytes())
+            .min(1 << 30);
         let mut cuts = vec![data.start];
         let mut at = data.start + target;
         while at < data.end {
