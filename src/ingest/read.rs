@@ -9,7 +9,7 @@
 //! line 1, SPEC §10 V9) and byte span, which is how quarantine.csv reproduces the raw row
 //! exactly. Results are collected in file order whatever the thread count.
 
-use super::accept::{pack_runs, split_runs, Columns, Records, Rejected, RowStarts, Scan};
+use super::accept::{Columns, Records, Rejected, RowStarts, Scan, SAMPLE_EVERY};
 use super::bounds::{bare_cr_to_lf, quoted_fields_passing, survey};
 use super::types::Fingerprint;
 use crate::error::{Error, Result};
@@ -408,48 +408,42 @@ impl Source {
         let sizes: Vec<usize> = chunks.iter().map(|c| c.2 as usize + 1).collect();
         let total: usize = sizes.iter().sum();
         let mut cols = C::blank(total);
-        let mut starts = vec![0u32; total];
-        let filled: Vec<(usize, Vec<Rejected>, S)> = cols
+        type Filled<S> = (usize, Vec<Rejected>, Vec<u64>, S);
+        let filled: Vec<Filled<S>> = cols
             .split(&sizes)
             .into_par_iter()
-            .zip(split_runs(&mut starts, &sizes))
             .zip(&chunks)
-            .map(|((mut slots, starts), (range, first_line, _))| {
+            .map(|(mut slots, (range, first_line, _))| {
                 let mut state = init();
-                let (n, rejected) = self.scan_chunk::<C, S, F>(
+                let (n, rejected, samples) = self.scan_chunk::<C, S, F>(
                     range.clone(),
                     *first_line,
                     &mut state,
                     &check,
                     &mut slots,
-                    starts,
                 )?;
                 self.release(range.clone());
-                Ok((n, rejected, state))
+                Ok((n, rejected, samples, state))
             })
             .collect::<Result<_>>()?;
         let mut runs = Vec::with_capacity(filled.len());
         let mut base = 0;
-        for (size, (n, _, _)) in sizes.iter().zip(&filled) {
+        for (size, (n, ..)) in sizes.iter().zip(&filled) {
             runs.push((base, *n));
             base += size;
         }
         cols.pack(&runs);
-        pack_runs(&mut starts, &runs);
         let mut rejected = Vec::new();
         let mut states = Vec::with_capacity(filled.len());
-        let mut bases = Vec::with_capacity(filled.len());
+        let mut starts = RowStarts::default();
         let mut row = 0;
-        for ((n, r, state), (range, _, _)) in filled.into_iter().zip(&chunks) {
+        for (n, r, samples, state) in filled {
             rejected.extend(r);
             states.push((state, row..row + n));
-            bases.push((row, range.start as u64));
+            starts.chunks.push((row, samples));
             row += n;
         }
-        Ok((
-            Scan::new(cols, RowStarts { bases, starts }, rejected),
-            states,
-        ))
+        Ok((Scan::new(cols, starts, rejected), states))
     }
 
     /// Scans one chunk into its rows; returns how many rows it filled and what it rejected.
@@ -460,8 +454,7 @@ impl Source {
         state: &mut S,
         check: &F,
         slots: &mut C::Slots<'_>,
-        starts: &mut [u32],
-    ) -> Result<(usize, Vec<Rejected>)>
+    ) -> Result<(usize, Vec<Rejected>, Vec<u64>)>
     where
         C: Columns,
         F: Fn(&mut S, &Rec) -> Result<Row<C::Row>>,
@@ -475,6 +468,8 @@ impl Source {
         let mut rec = ByteRecord::new();
         let mut n = 0;
         let mut rejected = Vec::new();
+        let mut samples = Vec::new();
+        let mut released = range.start;
         loop {
             let more = rdr
                 .read_byte_record(&mut rec)
@@ -494,16 +489,18 @@ impl Source {
                 start += 1;
             }
             let line = self.line_at(line, start);
+            // Pages behind are given back as the chunk is read (a chunk of a 13 GB file is
+            // 800 MB).
+            if start - released >= RELEASE_BLOCK {
+                self.release(released..start);
+                released = start;
+            }
             match check(state, &Rec { fields: &rec, line })? {
                 Row::Ok(row) => {
                     C::put(slots, n, row);
-                    starts[n] = u32::try_from(start - range.start).map_err(|_| {
-                        Error::Data(format!(
-                            "{}: line {line}: a record more than 4 GiB into its part of the file \
-                             (a quoted field that never ends?)",
-                            self.name
-                        ))
-                    })?;
+                    if n % SAMPLE_EVERY == 0 {
+                        samples.push(start as u64);
+                    }
                     n += 1;
                 }
                 Row::Bad { reason, column } => {
@@ -517,7 +514,18 @@ impl Source {
                 }
             }
         }
-        Ok((n, rejected))
+        Ok((n, rejected, samples))
+    }
+
+    /// The start of the record after the one starting at `start` (past its line ending and
+    /// any blank lines), as the scan reads them.
+    pub fn next_record(&self, start: usize) -> usize {
+        let bytes = self.bytes();
+        let mut p = self.record_span(start).end;
+        while matches!(bytes.get(p), Some(b'\r' | b'\n')) {
+            p += 1;
+        }
+        p
     }
 
     /// Chunks of the data section cut at record boundaries, each with its first line number
@@ -557,8 +565,12 @@ impl Source {
         let newlines: Vec<u64> = pieces
             .par_iter()
             .map(|r| {
-                let n = memchr::memchr_iter(b'\n', &bytes[r.clone()]).count() as u64;
-                self.release(r.clone());
+                let mut n = 0;
+                for at in r.clone().step_by(RELEASE_BLOCK) {
+                    let block = at..(at + RELEASE_BLOCK).min(r.end);
+                    n += memchr::memchr_iter(b'\n', &bytes[block.clone()]).count() as u64;
+                    self.release(block);
+                }
                 n
             })
             .collect();
@@ -595,11 +607,96 @@ impl Records for Source {
     fn release(&self, range: Range<usize>) {
         Source::release(self, range);
     }
+
+    fn next_record(&self, start: usize) -> usize {
+        Source::next_record(self, start)
+    }
 }
 
 #[cfg(test)]
 mod source_tests {
     use super::*;
+    use crate::ingest::accept::columns;
+    use crate::ingest::Reason;
+
+    /// A store of one column: each accepted record's line.
+    #[derive(Default)]
+    struct Lines {
+        line: Vec<u64>,
+    }
+
+    impl Lines {
+        fn row_count(&self) -> usize {
+            self.line.len()
+        }
+    }
+
+    columns!(Lines, LineSlots, u64, [line: u64], |s, k, r| {
+        s.line[k] = r;
+    });
+
+    #[test]
+    fn a_quarantined_row_is_found_from_the_kept_offsets_whatever_its_place() {
+        // 50 records: CRLF and LF endings, a blank line, quoted fields with a newline and with
+        // an escaped quote, and rejected records ("bad") between accepted ones, so that rows
+        // are found past samples (every 16th row) and past rejected records.
+        let mut text = String::from("a,b\n");
+        let mut want = Vec::new();
+        let mut line = 2;
+        for k in 0..50 {
+            let rec = match k % 7 {
+                0 => format!("bad,{k}"),
+                1 => format!("\"x\ny\",{k}"),
+                2 => format!("\"q\"\"r\",{k}"),
+                _ => format!("v,{k}"),
+            };
+            let end = if k % 3 == 0 { "\r\n" } else { "\n" };
+            if !rec.starts_with("bad") {
+                want.push((line, rec.clone()));
+            }
+            line += 1 + rec.matches('\n').count() as u64;
+            text.push_str(&rec);
+            text.push_str(end);
+            if k == 20 {
+                text.push('\n');
+                line += 1;
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, &text).unwrap();
+        let src = Source::open(&path, "f.csv").unwrap();
+        let (scan, _): (Scan<Lines>, _) = src
+            .scan(
+                || (),
+                |_, rec| {
+                    Ok(if rec.get(0) == "bad" {
+                        Row::Bad {
+                            reason: Reason::MalformedRow,
+                            column: None,
+                        }
+                    } else {
+                        Row::Ok(rec.line)
+                    })
+                },
+            )
+            .unwrap();
+        let lines = scan.cols.line.clone();
+        assert_eq!(lines, want.iter().map(|w| w.0).collect::<Vec<_>>());
+        // Every accepted row judged a duplicate: each is quarantined with its own line and
+        // raw text, found through the kept offsets.
+        let verdicts = (0..lines.len()).map(|i| (i, Reason::Duplicate)).collect();
+        let mut q = Vec::new();
+        let header = vec!["a".to_string(), "b".to_string()];
+        let (cols, _) = scan.settle(&src, &header, verdicts, Some(0), &mut q);
+        assert_eq!(cols.line.len(), 0);
+        let got: Vec<(u64, String)> = q
+            .iter()
+            .filter(|r| r.reason == Reason::Duplicate)
+            .map(|r| (r.line, r.raw.clone()))
+            .collect();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn lines_and_spans_of_records_after_a_quoted_newline() {
