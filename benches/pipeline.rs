@@ -95,7 +95,7 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
     // instrument, drawn as SVG and PNG in parallel; throughput in charts per second.
     let groups = cells::build(&ex.episodes, &pairs, &selected, &cfg.report.group_by, ids);
     let rows = outcomes::rows(&groups, &pairs, &cat, ids, Some(11));
-    let charts = iop_outcomes::charts::build::all(&iop_outcomes::charts::build::Inputs {
+    let figures = iop_outcomes::charts::build::all(&iop_outcomes::charts::build::Inputs {
         catalog: &cat,
         ids,
         columns: &cfg.report.group_by,
@@ -115,6 +115,10 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
         weekly: &[],
         horizon_weeks: 8.0,
     });
+    let charts: Vec<_> = figures
+        .iter()
+        .filter_map(iop_outcomes::charts::Figure::chart)
+        .collect();
     let mut g = c.benchmark_group("charts");
     g.sample_size(10);
     g.throughput(Throughput::Elements(charts.len() as u64));
@@ -123,7 +127,7 @@ fn bench_pairing_and_outcomes(c: &mut Criterion) {
             use rayon::prelude::*;
             let drawn: Vec<_> = charts
                 .par_iter()
-                .map(|c| iop_outcomes::charts::render(c).expect("chart"))
+                .map(|c| iop_outcomes::charts::render(*c).expect("chart"))
                 .collect();
             black_box(drawn)
         })

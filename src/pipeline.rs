@@ -163,6 +163,20 @@ impl Job<'_> {
         let Some(disclosure) = disclosure else {
             return Ok(None);
         };
+        let findings = self.audit_files(files)?;
+        Ok(Some(DisclosureRecord {
+            protection: disclosure.summary,
+            audit: findings,
+        }))
+    }
+
+    /// The audit of `files` with this run's settings.
+    fn audit_files(&self, files: &[(String, Vec<u8>)]) -> Result<audit::Findings> {
+        self.with_audit_run(|run| diag::timed("disclosure audit", || audit::audit(files, run)))
+    }
+
+    /// `f` given the audit's settings for this run.
+    fn with_audit_run<T>(&self, f: impl FnOnce(&audit::Run) -> T) -> T {
         let applies =
             |instrument: &str, count: &str| count_applies(self.catalog, instrument, count);
         let run = audit::Run {
@@ -175,11 +189,7 @@ impl Job<'_> {
             benchmark_by: &self.cfg.benchmark.by,
             whole_export: self.opts.period.bounds().is_none(),
         };
-        let findings = diag::timed("disclosure audit", || audit::audit(files, &run))?;
-        Ok(Some(DisclosureRecord {
-            protection: disclosure.summary,
-            audit: findings,
-        }))
+        f(&run)
     }
 
     /// Whether every baseline lies in the mixed model's window (SPEC L1: b1 ≤ max_days).
@@ -334,4 +344,136 @@ fn select_cohort(export: &Export, rules: PairingRules, period: &Period) -> Resul
 /// published (at exit the operating system reclaims whatever is left).
 fn release<T: Send + 'static>(bulk: T) {
     std::thread::spawn(move || drop(bulk));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{abstinence, ancova, attrition, engagement, outcomes, trend};
+    use crate::report::assemble::table_files;
+    use crate::report::audit;
+
+    /// The CSV files of the tables named in `names` (all when `None`), written as a run
+    /// writes them.
+    fn csv_files(
+        tables: &Tables,
+        keys: &RunKeys,
+        dose_hours: f64,
+        names: Option<&[&str]>,
+    ) -> Vec<(String, Vec<u8>)> {
+        tables
+            .published(keys, dose_hours)
+            .iter()
+            .filter(|t| names.is_none_or(|n| n.contains(&t.name())))
+            .map(|t| {
+                let [csv, _parquet] = table_files(t.as_ref()).unwrap();
+                csv
+            })
+            .collect()
+    }
+
+    /// The rule before SPEC §11 (issue 14) does not hold: each row protected on its own
+    /// (`TableSpec::suppress`: counts from 1 to below − 1 blanked, in a row with a single
+    /// blank reliable-change category the smallest other one too, and every statistic that
+    /// follows) leaves blanks that the `All` margins give back, and the audit of the files
+    /// written from those rows says so. The product's protection of the same tables passes
+    /// the same audit.
+    #[test]
+    fn the_old_row_only_rule_fails_the_audit_and_protection_passes() {
+        let opts = RunOptions {
+            input: Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE_INPUT),
+            config: None,
+            period: Period::All,
+            followup: "discharge".into(),
+            out: PathBuf::from("unused"),
+            suppress: true,
+            threads: None,
+            quiet: true,
+            log_level: None,
+            data_through: None,
+            episode_data: false,
+        };
+        let (cfg, catalog) = Config::load_with_catalog(None).unwrap();
+        let job = Job {
+            opts: &opts,
+            cfg: &cfg,
+            catalog: &catalog,
+            rules: pairing_rules(&cfg, &opts.followup).unwrap(),
+            label: opts.period.label(),
+        };
+        let export = read_export(&opts.input, &cfg, &catalog).unwrap();
+        let settings = job.settings(&export).unwrap();
+        let cohort = select_cohort(&export, job.rules.clone(), &opts.period).unwrap();
+        let tables = Tables::compute(&export, &cohort, &settings);
+        let (keys, dose, below) = (job.keys(), cfg.report.dose_hours, cfg.report.suppress_below);
+
+        // The old rule, on the tables it covered.
+        let mut old = tables.clone();
+        for r in &mut old.outcomes {
+            outcomes::spec(&keys).suppress(r, below);
+        }
+        for r in &mut old.abstinence {
+            abstinence::spec(&keys).suppress(r, below);
+        }
+        for r in &mut old.ancova {
+            ancova::spec(&keys).suppress(r, below);
+        }
+        for r in &mut old.attrition {
+            attrition::spec(&keys).suppress(r, below);
+        }
+        for r in &mut old.engagement {
+            engagement::spec(&keys, dose).suppress(r, below);
+        }
+        for r in &mut old.trend {
+            trend::spec(&keys).suppress(r, below);
+        }
+        let names = [
+            "outcomes",
+            "abstinence",
+            "ancova",
+            "attrition",
+            "engagement",
+            "trend",
+        ];
+        let files = csv_files(&old, &keys, dose, Some(&names));
+        assert_eq!(files.len(), names.len());
+        let message = job.audit_files(&files).unwrap_err().to_string();
+        assert!(message.contains("blanks recoverable"), "{message}");
+        let found = job
+            .with_audit_run(|run| audit::attack(&files, run))
+            .unwrap();
+        assert!(!found.passed());
+        assert_eq!(found.findings.disclosed, found.disclosed.len());
+        // For one: GAD7's 3 reliably deteriorated under CRA (all tracks), blanked with the
+        // row's smallest other category (34 improved), come back exactly by subtraction
+        // from the margins.
+        let row = |t: &Tables| {
+            t.outcomes
+                .iter()
+                .find(|r| r.instrument == "GAD7" && r.labels == ["All", "CRA"])
+                .map(|r| (r.n_improved, r.n_unchanged, r.n_deteriorated))
+                .unwrap()
+        };
+        let (improved, unchanged, _) = row(&tables);
+        assert_eq!(row(&old), (None, unchanged, None));
+        assert_eq!(row(&tables).2, Some(3));
+        let cell = r#"outcomes|{"instrument": "GAD7", "modality": "CRA", "track": "All"}|"#;
+        for (count, v) in [("n_deteriorated", 3), ("n_improved", improved.unwrap())] {
+            let recovered = format!("{cell}{count} in [{v}, {v}]");
+            assert!(
+                found.disclosed.contains(&recovered),
+                "{recovered} not in {:#?}",
+                found.disclosed
+            );
+        }
+
+        // The product's protection of the same tables: every file passes.
+        let mut protected = tables;
+        job.protect(&mut protected, &export).unwrap().unwrap();
+        let files = csv_files(&protected, &keys, dose, None);
+        let findings = job.audit_files(&files).unwrap();
+        assert_eq!(findings.disclosed, 0);
+        assert_eq!(findings.tables, files.len());
+        assert!(findings.blanks > 100, "{findings:?}");
+    }
 }

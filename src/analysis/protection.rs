@@ -119,6 +119,7 @@ impl<'t> Model<'t> {
                     total[i] = true;
                 }
             }
+            let implied = tab.implied();
             let mut by_key = BTreeMap::new();
             let mut found = Vec::new();
             for row in 0..tab.len() {
@@ -136,6 +137,7 @@ impl<'t> Model<'t> {
                             v,
                             label,
                             margin || total[c],
+                            implied[c],
                         ));
                     }
                 }
@@ -146,12 +148,13 @@ impl<'t> Model<'t> {
                     .collect();
                 by_key.insert(named, row);
             }
-            for (at, v, label, margin) in found {
+            for (at, v, label, margin, implied) in found {
                 m.index.insert(at, m.counts.len());
                 m.counts.push(Count {
                     value: v,
                     key: label,
                     margin,
+                    implied,
                 });
                 m.unknown.push(false);
             }

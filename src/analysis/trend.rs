@@ -163,6 +163,62 @@ pub fn spec(keys: &RunKeys) -> TableSpec<TrendRow> {
 mod tests {
     use super::*;
 
+    /// A quarter's rows protected alone, every track's cases all of its paired episodes (as
+    /// GAD7's usually are): the small numbers recovered blank pct_recovered, which hides
+    /// each track's cases with it; those cases sum to the all-tracks row's and are each at
+    /// most the track's n_paired, so they would be pinned — and the cheapest way to leave
+    /// them wide is the all-tracks row's percentage recovered (implied counts, no written
+    /// one), not the tracks' n_paired (written, with every statistic of their rows).
+    #[test]
+    fn a_hidden_count_is_covered_through_a_percentage_before_a_written_count() {
+        use crate::analysis::protection;
+        use crate::table::Rows;
+        let row = |track: &str, [paired, improved, recovered]: [u64; 3]| TrendRow {
+            quarter: "2025Q1".into(),
+            track: track.into(),
+            instrument: "GAD7".into(),
+            n_paired: Some(paired),
+            change_mean: Some(-3.0),
+            pct_improved: Some(100.0 * improved as f64 / paired as f64),
+            pct_recovered: Some(100.0 * recovered as f64 / paired as f64),
+            suppressed: false,
+            n_improved: Some(improved),
+            n_cases: Some(paired),
+            n_recovered: Some(recovered),
+        };
+        let mut rows = vec![
+            row("All", [64, 37, 17]),
+            row("a", [12, 8, 3]),
+            row("b", [22, 13, 7]),
+            row("c", [30, 16, 7]),
+        ];
+        let keys = RunKeys {
+            period: "2025Q1".into(),
+            followup: "discharge".into(),
+            groups: vec!["track".into()],
+        };
+        let mut table = Rows {
+            spec: spec(&keys),
+            rows: &mut rows,
+        };
+        let out = protection::protect(vec![&mut table], &[], 11).unwrap();
+        assert_eq!(
+            out.summary.primary, 4,
+            "a's improved and every track's recovered"
+        );
+        // Every track keeps its paired episodes and mean change.
+        for r in &rows {
+            assert!(
+                r.n_paired.is_some() && r.change_mean.is_some(),
+                "{}",
+                r.track
+            );
+        }
+        // The percentages go instead: recovered everywhere (the all-tracks row's too).
+        assert!(rows.iter().all(|r| r.pct_recovered.is_none()));
+        assert_eq!(rows[1].pct_improved, None);
+    }
+
     #[test]
     fn eight_quarters_across_year_ends() {
         let q = quarters(dates::parse_iso(b"2026-08-15").unwrap());

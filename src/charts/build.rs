@@ -1,6 +1,8 @@
 //! From the analysis results to the report's charts, in the order the page shows them: per
 //! kind, then per instrument. Only already-suppressed figures reach a chart, except the
 //! Jacobson–Truax plot, which counts the cohort's pairs itself and applies the same threshold.
+//! A chart whose every point small-cell protection withheld is not drawn: a [`Notice`] takes
+//! its place (a chart with nothing to show for want of data is left out, as before).
 
 use super::abstinence::{AbstinenceBar, AbstinenceChart};
 use super::categories::{Categories, CategoryRow};
@@ -10,7 +12,7 @@ use super::hours::Hours;
 use super::scatter::{self, Scatter};
 use super::trajectory::{TrajectoryChart, TrajectorySeries};
 use super::trend::{Series, TrendChart};
-use super::{kit, AnyChart, Rendered};
+use super::{kit, AnyChart, Figure, Notice, Rendered};
 use crate::analysis::abstinence::AbstinenceRow;
 use crate::analysis::benchmark::BenchmarkRow;
 use crate::analysis::cells::ALL;
@@ -61,7 +63,8 @@ pub struct Inputs<'a> {
 /// Appended to the trend chart's last quarter when the data only partly cover it.
 const PARTIAL: &str = " (partial)";
 
-/// Every chart of the report, drawn (in parallel) as SVG and PNG, in the page's order.
+/// Every chart of the report, drawn (in parallel) as SVG and PNG, or its notice, in the
+/// page's order.
 ///
 /// # Errors
 /// An internal error when a chart fails to draw or encode.
@@ -70,7 +73,7 @@ pub fn draw(
     cohort: &Cohort,
     tables: &Tables,
     settings: &Settings,
-) -> Result<Vec<Rendered>> {
+) -> Result<Vec<Figure<Rendered>>> {
     use rayon::prelude::*;
     // The chart marks a last quarter the data only partly cover (trend.csv keeps its label).
     let mut quarters = tables.quarters.clone();
@@ -99,11 +102,17 @@ pub fn draw(
         weekly: &tables.longitudinal.weekly,
         horizon_weeks: tables.longitudinal.horizon_weeks,
     });
-    charts.par_iter().map(super::render).collect()
+    charts
+        .par_iter()
+        .map(|f| match f {
+            Figure::Chart(c) => super::render(c).map(Figure::Chart),
+            Figure::Notice(n) => Ok(Figure::Notice(n.clone())),
+        })
+        .collect()
 }
 
-/// Every chart of the report.
-pub fn all(x: &Inputs) -> Vec<AnyChart> {
+/// Every chart of the report, or its notice when protection withheld all of it.
+pub fn all(x: &Inputs) -> Vec<Figure<AnyChart>> {
     let instruments: Vec<&Instrument> = x
         .outcomes
         .iter()
@@ -112,45 +121,45 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
         .into_iter()
         .filter_map(|id| x.catalog.get(id))
         .collect();
-    let mut out: Vec<AnyChart> = Vec::new();
-    out.extend(instruments.iter().map(|i| AnyChart::Forest(forest(x, i))));
+    let mut out: Vec<Figure<AnyChart>> = Vec::new();
+    out.extend(
+        instruments
+            .iter()
+            .map(|i| forest(x, i).map(AnyChart::Forest)),
+    );
     out.extend(
         instruments
             .iter()
             .filter_map(|i| jacobson_truax(x, i))
-            .map(AnyChart::Scatter),
+            .map(|f| f.map(AnyChart::Scatter)),
     );
     out.extend(
         instruments
             .iter()
             .filter(|i| i.rci_threshold().is_some())
-            .map(|i| AnyChart::Categories(categories(x, i))),
+            .map(|i| categories(x, i).map(AnyChart::Categories)),
     );
     out.extend(
         instruments
             .iter()
             .filter(|i| i.kind == ScoreKind::DaysOfUse)
-            .map(|i| AnyChart::Abstinence(abstinence(x, i))),
+            .map(|i| abstinence(x, i).map(AnyChart::Abstinence)),
     );
     out.extend(
         instruments
             .iter()
             .filter_map(|i| trend(x, i))
-            .map(AnyChart::Trend),
+            .map(|f| f.map(AnyChart::Trend)),
     );
     if let Some(rows) = x.hours {
-        out.push(AnyChart::Hours(Hours {
-            column: x.columns[0].clone(),
-            dose: x.dose_hours,
-            rows: rows.to_vec(),
-        }));
+        out.push(hours(x, rows).map(AnyChart::Hours));
     }
-    out.extend(
-        super::retention::charts(x.retention)
-            .into_iter()
-            .map(AnyChart::Retention),
-    );
-    out.extend(funnels(x).into_iter().map(AnyChart::Funnel));
+    out.extend(super::retention::charts(x.retention).into_iter().map(|c| {
+        // Under protection, a track whose every group is withheld (or blank) is a notice.
+        let withheld = x.suppress_below.is_some() && c.is_blank();
+        figure(c, withheld, "every group is withheld").map(AnyChart::Retention)
+    }));
+    out.extend(funnels(x).into_iter().map(|f| f.map(AnyChart::Funnel)));
     out.extend(
         x.longitudinal
             .iter()
@@ -158,22 +167,50 @@ pub fn all(x: &Inputs) -> Vec<AnyChart> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .filter_map(|id| trajectory(x, id))
-            .map(AnyChart::Trajectory),
+            .map(|f| f.map(AnyChart::Trajectory)),
     );
     out
+}
+
+/// `chart`, or the notice saying `reason` in its place when `withheld` (every point of it
+/// withheld by small-cell protection).
+fn figure<C: super::Chart>(chart: C, withheld: bool, reason: &str) -> Figure<C> {
+    if withheld {
+        Figure::Notice(Notice::of(&chart, reason))
+    } else {
+        Figure::Chart(chart)
+    }
+}
+
+fn hours(x: &Inputs, rows: &[HoursSummary]) -> Figure<Hours> {
+    let withheld = rows.iter().any(|r| r.suppressed)
+        && rows
+            .iter()
+            .all(|r| r.quantiles.is_none() && r.pct_meeting_dose.is_none());
+    figure(
+        Hours {
+            column: x.columns[0].clone(),
+            dose: x.dose_hours,
+            rows: rows.to_vec(),
+        },
+        withheld,
+        "every group is withheld",
+    )
 }
 
 /// Points of the limit curves of a funnel chart: n over a grid from 1 to a little past the
 /// largest unit.
 const FUNNEL_GRID: u64 = 400;
 
-/// One funnel chart per indicator (and instrument) of benchmark.csv, in its row order.
-fn funnels(x: &Inputs) -> Vec<Funnel> {
+/// One funnel chart per indicator (and instrument) of benchmark.csv, in its row order. Under
+/// protection, an indicator whose target is withheld (with it every control limit) or whose
+/// every unit is withheld is a notice; without a target for want of data, no chart.
+fn funnels(x: &Inputs) -> Vec<Figure<Funnel>> {
     use crate::stats::funnel::binomial_limits;
     x.benchmark
         .chunk_by(|a, b| a.indicator == b.indicator && a.instrument == b.instrument)
         .filter_map(|rows| {
-            let target = rows.iter().find_map(|r| r.target)?;
+            let withheld = rows.iter().any(|r| r.suppressed);
             let points: Vec<FunnelPoint> = rows
                 .iter()
                 .filter_map(|r| {
@@ -185,6 +222,27 @@ fn funnels(x: &Inputs) -> Vec<Funnel> {
                     })
                 })
                 .collect();
+            let target = rows.iter().find_map(|r| r.target);
+            let first = &rows[0];
+            let chart =
+                |target: f64, curves: Vec<(f64, [f64; 4])>, points: Vec<FunnelPoint>| Funnel {
+                    indicator: first.indicator.as_str().to_string(),
+                    instrument: first.instrument.clone(),
+                    describe: first.indicator.describe().to_string(),
+                    column: x.benchmark_by.to_string(),
+                    target,
+                    curves,
+                    suppressed: rows.len() - points.len(),
+                    points,
+                };
+            let Some(target) = target else {
+                // Only the notice's name and title are read from this chart.
+                let notice = Notice::of(
+                    &chart(0.0, Vec::new(), Vec::new()),
+                    "its target and control limits are withheld",
+                );
+                return withheld.then_some(Figure::Notice(notice));
+            };
             let max_n = points.iter().map(|p| p.n).max().unwrap_or(10).max(10);
             let top = (max_n as f64 * 1.08).ceil() as u64;
             let mut grid: Vec<u64> = (0..=FUNNEL_GRID)
@@ -198,24 +256,25 @@ fn funnels(x: &Inputs) -> Vec<Funnel> {
                     Some((n as f64, [l.low_998, l.low_95, l.high_95, l.high_998]))
                 })
                 .collect();
-            let first = &rows[0];
-            Some(Funnel {
-                indicator: first.indicator.as_str().to_string(),
-                instrument: first.instrument.clone(),
-                describe: first.indicator.describe().to_string(),
-                column: x.benchmark_by.to_string(),
-                target,
-                curves,
-                suppressed: rows.len() - points.len(),
-                points,
-            })
+            let reason = if x.benchmark_by == "site" {
+                "every site is withheld"
+            } else {
+                "every unit is withheld"
+            };
+            let empty = points.is_empty();
+            Some(figure(
+                chart(target, curves, points),
+                withheld && empty,
+                reason,
+            ))
         })
         .collect()
 }
 
 /// The mixed model's trajectories of an instrument (longitudinal.csv, track `All`): all
-/// modalities first, then each modality; `None` without a row.
-fn trajectory(x: &Inputs, id: &str) -> Option<TrajectoryChart> {
+/// modalities first, then each modality; `None` without a row, a notice when every row is
+/// withheld.
+fn trajectory(x: &Inputs, id: &str) -> Option<Figure<TrajectoryChart>> {
     let mut rows: Vec<&LongitudinalRow> = x
         .longitudinal
         .iter()
@@ -225,6 +284,7 @@ fn trajectory(x: &Inputs, id: &str) -> Option<TrajectoryChart> {
         return None;
     }
     rows.sort_by_key(|r| r.modality != ALL);
+    let withheld = rows.iter().all(|r| r.n_episodes.is_none());
     let series = rows
         .into_iter()
         .map(|r| {
@@ -258,12 +318,13 @@ fn trajectory(x: &Inputs, id: &str) -> Option<TrajectoryChart> {
             }
         })
         .collect();
-    Some(TrajectoryChart {
+    let chart = TrajectoryChart {
         instrument: id.to_string(),
         unit: x.catalog.get(id).map_or("points", |i| i.unit()).to_string(),
         horizon: x.horizon_weeks,
         series,
-    })
+    };
+    Some(figure(chart, withheld, "every modality is withheld"))
 }
 
 fn rows_of<'a>(x: &'a Inputs, i: &'a Instrument) -> impl Iterator<Item = &'a OutcomeRow> + 'a {
@@ -282,7 +343,7 @@ fn overall(labels: &[String]) -> bool {
     labels.iter().all(|l| l == ALL)
 }
 
-fn forest(x: &Inputs, i: &Instrument) -> Forest {
+fn forest(x: &Inputs, i: &Instrument) -> Figure<Forest> {
     let rows = rows_of(x, i)
         .map(|r| ForestRow {
             label: if overall(&r.labels) {
@@ -299,16 +360,18 @@ fn forest(x: &Inputs, i: &Instrument) -> Forest {
             ci: r.change_ci_low.zip(r.change_ci_high),
             suppressed: r.suppressed,
         })
-        .collect();
-    Forest {
+        .collect::<Vec<_>>();
+    let withheld = rows.iter().any(|r| r.suppressed) && rows.iter().all(|r| r.mean.is_none());
+    let chart = Forest {
         instrument: i.id.clone(),
         unit: i.unit().into(),
         higher_is_better: i.higher_is_better(),
         rows,
-    }
+    };
+    figure(chart, withheld, "every group is withheld")
 }
 
-fn jacobson_truax(x: &Inputs, i: &Instrument) -> Option<Scatter> {
+fn jacobson_truax(x: &Inputs, i: &Instrument) -> Option<Figure<Scatter>> {
     let index = x.ids.iter().position(|id| *id == i.id)? as u16;
     let points: Vec<(f64, f64)> = x
         .pairs
@@ -322,7 +385,7 @@ fn jacobson_truax(x: &Inputs, i: &Instrument) -> Option<Scatter> {
     let n = points.len() as u64;
     let (width, bins) = scatter::bin(&points, (i.min, i.max));
     let first = x.suppress_below.map_or(10, |b| b.saturating_sub(1).max(1));
-    Some(Scatter {
+    let chart = Scatter {
         instrument: i.id.clone(),
         unit: i.unit().into(),
         range: (i.min, i.max),
@@ -338,8 +401,13 @@ fn jacobson_truax(x: &Inputs, i: &Instrument) -> Option<Scatter> {
             first.saturating_mul(100),
             u64::MAX,
         ],
-        suppressed: x.suppress_below.is_some_and(|b| small(Some(n), b)),
-    })
+    };
+    let withheld = x.suppress_below.is_some_and(|b| small(Some(n), b));
+    Some(figure(
+        chart,
+        withheld,
+        "fewer paired episodes than the reporting threshold",
+    ))
 }
 
 /// The column the reliable-change bars are by: modality when it is a grouping column.
@@ -347,54 +415,72 @@ fn category_column(columns: &[String]) -> usize {
     columns.iter().position(|c| c == "modality").unwrap_or(0)
 }
 
-fn categories(x: &Inputs, i: &Instrument) -> Categories {
+fn categories(x: &Inputs, i: &Instrument) -> Figure<Categories> {
     let c = category_column(x.columns);
-    let row = |r: &OutcomeRow, label: String| CategoryRow {
-        label,
-        pct: [r.pct_improved, r.pct_unchanged, r.pct_deteriorated],
-        n: r.n_paired,
-    };
-    let mut rows: Vec<CategoryRow> = rows_of(x, i)
+    let mut shown: Vec<(&OutcomeRow, String)> = rows_of(x, i)
         .filter(|r| overall(&r.labels))
-        .map(|r| row(r, "All".into()))
+        .map(|r| (r, "All".into()))
         .collect();
-    rows.extend(
+    shown.extend(
         rows_of(x, i)
             .filter(|r| only(&r.labels, c))
-            .map(|r| row(r, r.labels[c].clone())),
+            .map(|r| (r, r.labels[c].clone())),
     );
-    Categories {
+    let withheld = shown.iter().any(|(r, _)| r.suppressed)
+        && shown.iter().all(|(r, _)| {
+            [r.pct_improved, r.pct_unchanged, r.pct_deteriorated]
+                .iter()
+                .all(Option::is_none)
+        });
+    let rows = shown
+        .into_iter()
+        .map(|(r, label)| CategoryRow {
+            label,
+            pct: [r.pct_improved, r.pct_unchanged, r.pct_deteriorated],
+            n: r.n_paired,
+        })
+        .collect();
+    let chart = Categories {
         instrument: i.id.clone(),
         column: x.columns[c].clone(),
         rows,
-    }
+    };
+    figure(chart, withheld, "every group is withheld")
 }
 
-fn abstinence(x: &Inputs, i: &Instrument) -> AbstinenceChart {
+fn abstinence(x: &Inputs, i: &Instrument) -> Figure<AbstinenceChart> {
     let of_instrument = || x.abstinence.iter().filter(|r| r.instrument == i.id);
-    let bar = |r: &AbstinenceRow, label: String| AbstinenceBar {
-        label,
-        before: r.pct_abstinent_baseline,
-        after: r.pct_abstinent_followup,
-        n: r.n_paired,
-    };
-    let mut rows: Vec<AbstinenceBar> = of_instrument()
+    let mut shown: Vec<(&AbstinenceRow, String)> = of_instrument()
         .filter(|r| overall(&r.labels))
-        .map(|r| bar(r, "All".into()))
+        .map(|r| (r, "All".into()))
         .collect();
-    rows.extend(
+    shown.extend(
         of_instrument()
             .filter(|r| only(&r.labels, 0))
-            .map(|r| bar(r, r.labels[0].clone())),
+            .map(|r| (r, r.labels[0].clone())),
     );
-    AbstinenceChart {
+    let withheld = shown.iter().any(|(r, _)| r.suppressed)
+        && shown
+            .iter()
+            .all(|(r, _)| r.pct_abstinent_baseline.is_none() && r.pct_abstinent_followup.is_none());
+    let rows = shown
+        .into_iter()
+        .map(|(r, label)| AbstinenceBar {
+            label,
+            before: r.pct_abstinent_baseline,
+            after: r.pct_abstinent_followup,
+            n: r.n_paired,
+        })
+        .collect();
+    let chart = AbstinenceChart {
         instrument: i.id.clone(),
         column: x.columns[0].clone(),
         rows,
-    }
+    };
+    figure(chart, withheld, "every group is withheld")
 }
 
-fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
+fn trend(x: &Inputs, i: &Instrument) -> Option<Figure<TrendChart>> {
     let rows: Vec<&TrendRow> = x.trend.iter().filter(|r| r.instrument == i.id).collect();
     if rows.is_empty() {
         return None;
@@ -443,10 +529,21 @@ fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
         })
         .filter(|s: &Series| s.change.iter().chain(&s.improved).any(Option::is_some))
         .collect::<Vec<_>>();
+    let chart = |series| TrendChart {
+        instrument: i.id.clone(),
+        unit: i.unit().into(),
+        quarters: x.quarters.to_vec(),
+        series,
+        has_improved: i.rci_threshold().is_some(),
+    };
     // A line with every quarter withheld is not drawn (nor listed in the legend), and a
-    // chart with no line left is not drawn at all (the page's trend table says why).
+    // chart with no line left is not drawn at all: a notice takes its place when protection
+    // withheld its quarters (nothing when they simply have no figure).
     if series.is_empty() {
-        return None;
+        return rows
+            .iter()
+            .any(|r| r.suppressed)
+            .then(|| Figure::Notice(Notice::of(&chart(Vec::new()), "every quarter is withheld")));
     }
     // A track that is the only one (all tracks = that track) would be drawn exactly under
     // the all-tracks line: it is named in that line's label instead of listed twice.
@@ -459,18 +556,88 @@ fn trend(x: &Inputs, i: &Instrument) -> Option<TrendChart> {
         let only = series.pop().expect("two series");
         series[0].label = format!("{} = all", only.label);
     }
-    Some(TrendChart {
-        instrument: i.id.clone(),
-        unit: i.unit().into(),
-        quarters: x.quarters.to_vec(),
-        series,
-        has_improved: i.rci_threshold().is_some(),
-    })
+    Some(Figure::Chart(chart(series)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn trend_row(quarter: &str, change: Option<f64>, suppressed: bool) -> TrendRow {
+        TrendRow {
+            quarter: quarter.into(),
+            track: ALL.into(),
+            instrument: "PHQ9".into(),
+            n_paired: change.map(|_| 12),
+            change_mean: change,
+            pct_improved: None,
+            pct_recovered: None,
+            suppressed,
+            n_improved: None,
+            n_cases: None,
+            n_recovered: None,
+        }
+    }
+
+    /// The trend chart of PHQ9 from `rows`: drawn, a notice, or nothing.
+    fn phq9_trend(rows: &[TrendRow]) -> Option<Figure<TrendChart>> {
+        let catalog = Catalog::builtin();
+        let retention = Retention::default();
+        let quarters = ["2025Q1".to_string(), "2025Q2".to_string()];
+        let x = Inputs {
+            catalog: &catalog,
+            ids: &[],
+            columns: &[],
+            outcomes: &[],
+            abstinence: &[],
+            trend: rows,
+            quarters: &quarters,
+            pairs: &[],
+            selected: &[],
+            hours: None,
+            dose_hours: 9.0,
+            suppress_below: Some(11),
+            retention: &retention,
+            benchmark: &[],
+            benchmark_by: "site",
+            longitudinal: &[],
+            weekly: &[],
+            horizon_weeks: 8.0,
+        };
+        trend(&x, catalog.get("PHQ9").unwrap())
+    }
+
+    #[test]
+    fn a_trend_with_every_quarter_withheld_is_a_notice_and_one_without_figures_nothing() {
+        let withheld = [
+            trend_row("2025Q1", None, true),
+            trend_row("2025Q2", None, true),
+        ];
+        match phq9_trend(&withheld) {
+            Some(Figure::Notice(n)) => {
+                assert_eq!(n.kind, crate::charts::ChartKind::Trend);
+                assert_eq!(n.name, "trend_PHQ9");
+                assert_eq!(
+                    n.text(),
+                    "PHQ9: quarterly trend by track — not drawn: every quarter is withheld \
+                     (small cells)"
+                );
+            }
+            _ => panic!("a notice expected"),
+        }
+        // Quarters without a figure that protection did not hide: no chart, no notice.
+        let empty = [
+            trend_row("2025Q1", None, false),
+            trend_row("2025Q2", None, false),
+        ];
+        assert!(phq9_trend(&empty).is_none());
+        // One quarter shown: the chart.
+        let one = [
+            trend_row("2025Q1", Some(-4.0), false),
+            trend_row("2025Q2", None, true),
+        ];
+        assert!(matches!(phq9_trend(&one), Some(Figure::Chart(_))));
+    }
 
     #[test]
     fn margins_are_told_apart() {

@@ -40,6 +40,63 @@ pub struct Rendered {
     pub png: Vec<u8>,
 }
 
+/// What the page shows in a chart's place: the chart, or a one-line notice when small-cell
+/// protection withheld everything the chart would show (SPEC §11 D4: no empty plot, and no
+/// chart left out without a word).
+#[derive(Debug, Clone)]
+pub enum Figure<C> {
+    Chart(C),
+    Notice(Notice),
+}
+
+/// A chart not drawn because small-cell protection withheld every point of it. No file is
+/// written for it; the page shows [`Notice::text`] where the chart would be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub kind: ChartKind,
+    /// The chart's file stem (its place on the page, `chart-<name>`).
+    pub name: String,
+    pub title: String,
+    /// What was withheld, e.g. "every quarter is withheld".
+    pub reason: String,
+}
+
+impl Notice {
+    /// The notice in place of `chart`, which is not drawn.
+    pub fn of(chart: &impl Chart, reason: &str) -> Notice {
+        Notice {
+            kind: chart.kind(),
+            name: chart.name(),
+            title: chart.title(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The line shown: "DERS: quarterly trend by track — not drawn: every quarter is withheld
+    /// (small cells)".
+    pub fn text(&self) -> String {
+        format!("{} — not drawn: {} (small cells)", self.title, self.reason)
+    }
+}
+
+impl<C> Figure<C> {
+    /// The same figure with its chart mapped (a notice stays as it is).
+    pub fn map<D>(self, f: impl FnOnce(C) -> D) -> Figure<D> {
+        match self {
+            Figure::Chart(c) => Figure::Chart(f(c)),
+            Figure::Notice(n) => Figure::Notice(n),
+        }
+    }
+
+    /// The chart, `None` for a notice.
+    pub fn chart(&self) -> Option<&C> {
+        match self {
+            Figure::Chart(c) => Some(c),
+            Figure::Notice(_) => None,
+        }
+    }
+}
+
 /// Every chart of the report, so they can be rendered together in parallel.
 pub enum AnyChart {
     Forest(forest::Forest),

@@ -117,6 +117,12 @@ pub struct RetentionChart {
 }
 
 impl RetentionChart {
+    /// Whether no curve would be drawn (every group withheld, or every figure of the drawn
+    /// ones blank).
+    pub fn is_blank(&self) -> bool {
+        !self.curves.iter().any(Curve::drawn)
+    }
+
     /// The days drawn: to [`MAX_DAYS`], or to the drawn curves' last day rounded up to ten.
     fn x_max(&self) -> u32 {
         let last = self

@@ -2,11 +2,11 @@
 //! follow-up (y), over all tracks and modalities. Points are counted into squares shaded by
 //! count class (no square shows an exact small count, and a million episodes stay a few hundred
 //! shapes); the identity line, the reliable-change band (|change| below the threshold) and the
-//! caseness cutoff lines are drawn over them. A cohort below the reporting threshold is shown
-//! as suppressed.
+//! caseness cutoff lines are drawn over them. A cohort below the reporting threshold is not
+//! drawn: `build` puts a one-line notice in its place.
 
 use super::kind::{Chart, ChartKind};
-use super::kit::{font, tick, DrawError, DARK_BLUE, GREY, INK, SUPPRESSED, VERMILLION};
+use super::kit::{font, tick, DrawError, DARK_BLUE, GREY, INK, VERMILLION};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -36,8 +36,6 @@ pub struct Scatter {
     pub n: u64,
     /// Upper bounds (inclusive) of the shading classes; the last is u64::MAX.
     pub classes: [u64; 4],
-    /// Fewer paired episodes than the reporting threshold: only a notice is drawn.
-    pub suppressed: bool,
 }
 
 /// Light to dark blues (ColorBrewer "Blues"): their lightness falls steadily, so the classes
@@ -133,20 +131,12 @@ impl Chart for Scatter {
     }
 
     fn size(&self) -> (u32, u32) {
-        (1400, if self.suppressed { 200 } else { 1000 })
+        (1400, 1000)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
         area.fill(&WHITE)?;
         let body = super::kit::titled(area, &self.title(), 30)?;
-        if self.suppressed {
-            body.draw(&Text::new(
-                format!("{SUPPRESSED}: fewer paired episodes than the reporting threshold"),
-                (60, 80),
-                font(24, &GREY),
-            ))?;
-            return Ok(());
-        }
         let (plot, legend) = body.split_horizontally(960);
         let (lo, hi) = self.bounds();
         let mut chart = ChartBuilder::on(&plot)
@@ -308,7 +298,7 @@ mod tests {
         assert!((w - 2.4).abs() < 1e-12);
     }
 
-    fn scatter(suppressed: bool) -> Scatter {
+    fn scatter() -> Scatter {
         let (width, bins) = bin(&[(20.0, 8.0), (15.0, 14.0), (3.0, 12.0)], (0.0, 27.0));
         Scatter {
             instrument: "PHQ9".into(),
@@ -321,13 +311,12 @@ mod tests {
             bins,
             n: 3,
             classes: [10, 100, 1000, u64::MAX],
-            suppressed,
         }
     }
 
     #[test]
-    fn the_plot_has_its_band_cutoffs_and_classes_and_small_cohorts_are_suppressed() {
-        let s = scatter(false);
+    fn the_plot_has_its_band_cutoffs_and_classes() {
+        let s = scatter();
         assert_eq!(s.class(10), 0);
         assert_eq!(s.class(11), 1);
         assert_eq!(s.class(1001), 3);
@@ -341,9 +330,5 @@ mod tests {
         ] {
             assert!(r.svg.contains(text), "{text}");
         }
-        // Improvement (lower is better) is below the diagonal: its label sits at the right.
-        let hidden = crate::charts::render(&scatter(true)).unwrap();
-        assert!(hidden.svg.contains(SUPPRESSED));
-        assert!(!hidden.svg.contains("reliably improved"));
     }
 }

@@ -43,6 +43,11 @@ pub struct Count {
     /// Whether the count is a margin (an `All` row or column, a total of categories): a
     /// margin is blanked as a complement only when no ordinary cell will do.
     pub margin: bool,
+    /// Whether the count is shown only through a statistic (a percentage of a published
+    /// denominator), never written: blanking it withholds that statistic and no written
+    /// count, so as a complement it comes before a written count of the same standing
+    /// (margin or not, zero or not).
+    pub implied: bool,
 }
 
 impl Count {
@@ -52,6 +57,7 @@ impl Count {
             value,
             key: key.into(),
             margin: false,
+            implied: false,
         }
     }
 
@@ -61,7 +67,14 @@ impl Count {
             value,
             key: key.into(),
             margin: true,
+            implied: false,
         }
+    }
+
+    /// The same count shown only through a statistic (see [`Count::implied`]).
+    pub fn through_statistic(mut self) -> Self {
+        self.implied = true;
+        self
     }
 }
 

@@ -10,16 +10,24 @@
 //!   [0, R] with R = Σ |c|·value of those blanks: when R is below the required width, add a
 //!   member.
 //!
-//! The member added is the best by, in order: an ordinary cell before a margin; a nonzero
-//! count before a zero; one that makes the relation locally safe before one that does not;
-//! the smaller value; the key, byte-wise; the index. When the attack still finds an unsafe
-//! blank, every published member of its relations is tried (with the local rules closed
-//! after it) and the cheapest addition that makes the blank safe wins: fewest margins, then
-//! fewest zeros, fewest cells, smallest sum, keys byte-wise; when none suffices alone, the
-//! one that widens the blank most. Only groups of blanks whose membership changed are
-//! attacked again. Groups are attacked in parallel (rayon) and their results gathered in
-//! order; the search itself is sequential and no hash map reaches the result, so the same
-//! input gives the same output whatever the thread count.
+//! A count shown only through a statistic ([`Count::implied`]: a percentage of a published
+//! denominator) costs no written count: blanking it withholds the percentage alone, so as a
+//! complement it ranks before any written count (zeros still last; among implied counts, a
+//! margin after an ordinary one). The ranking only chooses among complements: whatever it
+//! picks, a blank is kept only once the attack certifies it safe.
+//!
+//! The member added is the best by, in order: an ordinary cell or an implied count before a
+//! written margin; a nonzero count before a zero; one that makes the relation locally safe
+//! before one that does not; an implied count before a written one; an ordinary one before a
+//! margin; the smaller value; the key, byte-wise; the index. When the attack still finds an
+//! unsafe blank, every published member of its relations is tried (with the local rules
+//! closed after it) and the cheapest addition that makes the blank safe wins: fewest written
+//! margins, then fewest zeros, fewest written cells, smallest sum of written values, fewest
+//! implied margins, fewest implied counts, smallest sum of implied values, keys byte-wise;
+//! when none suffices alone, the one that widens the blank most. Only groups of blanks whose
+//! membership changed are attacked again. Groups are attacked in parallel (rayon) and their
+//! results gathered in order; the search itself is sequential and no hash map reaches the
+//! result, so the same input gives the same output whatever the thread count.
 
 use super::bounds::{chunks, Attack, Failure, Row, System, Widening};
 use super::{is_primary, required_width, validate, Count, Interval, ModelError, Relation};
@@ -256,11 +264,16 @@ impl Seen {
 /// An addition tried: its cost, the counts it blanks, the target's LP width after it.
 type Tried<'a> = (Cost<'a>, Vec<usize>, u64);
 
-/// Rank of a member to blank in the local rules: margin, zero, fails to fix, value, key.
-type PickScore<'a> = (bool, bool, bool, u64, &'a [u8]);
+/// Rank of a member to blank in the local rules: written margin, zero, fails to fix,
+/// written, margin, value, key.
+type PickScore<'a> = (bool, bool, bool, bool, bool, u64, &'a [u8]);
 
-/// Cost of an addition, compared lexicographically: margins, zeros, cells, value sum, keys.
-type Cost<'a> = (usize, usize, usize, u128, Vec<&'a [u8]>);
+/// What an addition blanks, compared lexicographically: written margins, zeros, written
+/// cells, sum of written values, implied margins, implied counts, sum of implied values.
+type Weight = (usize, usize, usize, u128, usize, usize, u128);
+
+/// Cost of an addition: its [`Weight`], then its keys byte-wise.
+type Cost<'a> = (Weight, Vec<&'a [u8]>);
 
 struct Engine<'a> {
     counts: &'a [Count],
@@ -328,7 +341,15 @@ impl<'a> Engine<'a> {
             let fixes = !self.deficient(r, blank);
             blank[c] = false;
             let k = &self.counts[c];
-            let score = (k.margin, k.value == 0, !fixes, k.value, k.key.as_bytes());
+            let score = (
+                k.margin && !k.implied,
+                k.value == 0,
+                !fixes,
+                !k.implied,
+                k.margin,
+                k.value,
+                k.key.as_bytes(),
+            );
             if best.as_ref().is_none_or(|(s, i)| (&score, c) < (s, *i)) {
                 best = Some((score, c));
             }
@@ -478,25 +499,14 @@ impl<'a> Engine<'a> {
                 .filter(|&c| !blank[c])
                 .collect();
         }
-        cands.sort_unstable_by_key(|&c| {
-            let k = &self.counts[c];
-            (k.margin, k.value == 0, k.value, k.key.as_bytes(), c)
-        });
+        // In order of what each costs alone (a lower bound of any addition starting at it).
+        cands.sort_unstable_by_key(|&c| (self.weight(&[c]), self.counts[c].key.as_bytes(), c));
         cands.dedup();
 
         // Each candidate costs an LP over the target's group (hundreds of blanks on a small
         // export): they are evaluated in parallel batches and then taken in order by the
         // sequential rule, so the choice does not depend on the thread count. Measured on a
         // 4,000-episode export for one quarter: 30 s one by one, 17 s on two threads.
-        let lower_bound = |c: usize| {
-            let k = &self.counts[c];
-            (
-                k.margin as usize,
-                (k.value == 0) as usize,
-                1,
-                k.value as u128,
-            )
-        };
         // What each candidate blanks (with the local rules closed after it): cheap, and the
         // union is what the warm-started bounds must hold as variables.
         let additions: Vec<Vec<usize>> =
@@ -515,8 +525,8 @@ impl<'a> Engine<'a> {
                 .collect();
             for (&c, e) in group.iter().zip(evaluated) {
                 if let Some((b, _)) = &best_safe {
-                    // No addition starting at c can cost less than c alone.
-                    if lower_bound(c) >= (b.0, b.1, b.2, b.3) {
+                    // No addition starting at c can weigh less than c alone.
+                    if self.weight(&[c]) >= b.0 {
                         break 'batches;
                     }
                 }
@@ -604,15 +614,29 @@ impl<'a> Engine<'a> {
     }
 
     fn cost(&self, added: &[usize]) -> Cost<'a> {
-        let counts = self.counts;
-        let mut keys: Vec<&[u8]> = added.iter().map(|&c| counts[c].key.as_bytes()).collect();
+        let mut keys: Vec<&[u8]> = added
+            .iter()
+            .map(|&c| self.counts[c].key.as_bytes())
+            .collect();
         keys.sort_unstable();
+        (self.weight(added), keys)
+    }
+
+    /// What blanking `added` costs (see [`Weight`]).
+    fn weight(&self, added: &[usize]) -> Weight {
+        let counts = self.counts;
+        let (implied, written): (Vec<&Count>, Vec<&Count>) =
+            added.iter().map(|&c| &counts[c]).partition(|k| k.implied);
+        let sum = |ks: &[&Count]| ks.iter().map(|k| k.value as u128).sum::<u128>();
+        let margins = |ks: &[&Count]| ks.iter().filter(|k| k.margin).count();
         (
-            added.iter().filter(|&&c| counts[c].margin).count(),
+            margins(&written),
             added.iter().filter(|&&c| counts[c].value == 0).count(),
-            added.len(),
-            added.iter().map(|&c| counts[c].value as u128).sum(),
-            keys,
+            written.len(),
+            sum(&written),
+            margins(&implied),
+            implied.len(),
+            sum(&implied),
         )
     }
 }

@@ -72,6 +72,7 @@ impl Grid {
                     value: values[i],
                     key,
                     margin,
+                    implied: false,
                 }
             })
             .collect();
@@ -148,6 +149,7 @@ impl Outcomes {
                     value: v[k],
                     key,
                     margin,
+                    implied: false,
                 });
             }
         }
@@ -659,6 +661,49 @@ fn margins_only_when_no_cell_will_do() {
     );
 }
 
+/// A count shown only through a percentage is blanked before a written one: it withholds
+/// the percentage alone. Before a larger written cell, and before a written cell even when it
+/// is a margin itself (a margin among implied counts still after an ordinary one).
+#[test]
+fn implied_counts_before_written_ones() {
+    // 60 = 5 + 20 + 35: 5 needs a second blank; the written 20 is smaller, but the implied
+    // 35 costs no written count.
+    let counts = vec![
+        Count::margin("t", 60),
+        Count::cell("a", 5),
+        Count::cell("b", 20),
+        Count::cell("c", 35).through_statistic(),
+    ];
+    let rel = vec![Relation::new(0, vec![1, 2, 3])];
+    let p = protect_checked(&counts, &rel);
+    assert_eq!(blank_keys(&counts, &p), vec!["a", "c"]);
+    // Written, the smaller goes, as before.
+    let mut written = counts.clone();
+    written[3].implied = false;
+    assert_eq!(
+        blank_keys(&written, &protect_checked(&written, &rel)),
+        vec!["a", "b"]
+    );
+
+    // m = 5 + 20, m an implied margin (an all-groups row's percentage) and 20 a written
+    // cell: the margin's percentage goes.
+    let counts = vec![
+        Count::margin("m", 25).through_statistic(),
+        Count::cell("a", 5),
+        Count::cell("b", 20),
+    ];
+    let rel = vec![Relation::new(0, vec![1, 2])];
+    let p = protect_checked(&counts, &rel);
+    assert_eq!(blank_keys(&counts, &p), vec!["m", "a"]);
+    // Written, the cell goes (never a margin when a cell will do).
+    let mut written = counts.clone();
+    written[0].implied = false;
+    assert_eq!(
+        blank_keys(&written, &protect_checked(&written, &rel)),
+        vec!["a", "b"]
+    );
+}
+
 /// Zeros are blanked only when nothing else protects: one row is all zeros but one.
 #[test]
 fn zeros_last() {
@@ -1030,13 +1075,15 @@ proptest! {
     }
 
     /// The same on outcomes-style tables: ragged track × modality, three categories and
-    /// n_paired, every margin (n_paired of All × All caps every count).
+    /// n_paired, every margin (n_paired of All × All caps every count); with the categories
+    /// written, or shown only through their percentages (implied counts, blanked first).
     #[test]
     fn brute_force_attacker_on_outcomes_tables(
         cells in prop::collection::vec(
             (0usize..2, 0usize..3, prop::collection::vec(interior(), 3)),
             2..5,
-        )
+        ),
+        implied in any::<bool>(),
     ) {
         let tracks = ["t0", "t1"];
         let mods = ["m0", "m1", "m2"];
@@ -1046,7 +1093,10 @@ proptest! {
             .filter(|(t, m, _)| seen.insert((*t, *m)))
             .map(|(t, m, v)| (tracks[t], mods[m], [v[0], v[1], v[2]]))
             .collect();
-        let t = Outcomes::new(&cells);
+        let mut t = Outcomes::new(&cells);
+        for c in t.counts.iter_mut().filter(|c| implied && !c.key.ends_with("n_paired")) {
+            c.implied = true;
+        }
         let mut p = protect(&t.counts, &t.relations, BELOW).unwrap();
         prop_assert!(p.unprotected.is_empty());
         let published = p.published(&t.counts);

@@ -12,7 +12,7 @@ use super::parquet::{self, Part};
 use super::view::{self, ReportView};
 use super::{csv_writer, dropout, html, methods, summary};
 use crate::analysis::Tables;
-use crate::charts::Rendered;
+use crate::charts::{Figure, Rendered};
 use crate::cohort::Cohort;
 use crate::error::{Error, Result};
 use crate::ingest::Export;
@@ -41,7 +41,8 @@ pub struct Run<'a> {
     pub published: &'a [Box<dyn Published + 'a>],
     /// episodes_analysis (SPEC §15 F2, `--episode-data`): written, never on the page.
     pub episode_data: Option<&'a dyn Tabular>,
-    pub charts: &'a [Rendered],
+    /// The charts in the page's order, and the notices in place of those withheld.
+    pub charts: &'a [Figure<Rendered>],
     /// The unit column of benchmark.csv.
     pub benchmark_by: &'a str,
     /// The mixed model's window and horizon.
@@ -71,7 +72,7 @@ pub fn files(run: &Run) -> Result<Vec<(String, Vec<u8>)>> {
             .collect::<Result<Vec<_>>>()
     })?;
     let mut out: Vec<(String, Vec<u8>)> = written.into_iter().flatten().collect();
-    for c in run.charts {
+    for c in run.charts.iter().filter_map(Figure::chart) {
         out.push((format!("charts/{}.svg", c.name), c.svg.clone().into_bytes()));
         out.push((format!("charts/{}.png", c.name), c.png.clone()));
     }

@@ -318,6 +318,49 @@ pub struct Run<'a> {
 /// An internal error naming the first disclosed blanks when the audit fails, or when a file
 /// cannot be read back (a bug either way: nothing is published).
 pub fn audit(files: &[(String, Vec<u8>)], run: &Run) -> Result<Findings> {
+    let found = attack(files, run)?;
+    if found.passed() {
+        return Ok(found.findings);
+    }
+    let shown: Vec<&str> = [&found.disclosed, &found.inconsistent, &found.unsolved]
+        .into_iter()
+        .flat_map(|v| v.iter().take(3).map(String::as_str))
+        .collect();
+    Err(Error::Internal(format!(
+        "the disclosure audit of the files about to be published failed ({} blanks recoverable, {} relations contradicted, {} unchecked): {}",
+        found.disclosed.len(),
+        found.inconsistent.len(),
+        found.unsolved.len(),
+        shown.join("; ")
+    )))
+}
+
+/// What the attack on the files found, each finding named.
+#[derive(Debug, Clone)]
+pub struct Attacked {
+    pub findings: Findings,
+    /// Every blank recovered or narrowed below the band: `table|key|column in [lo, hi]`.
+    pub disclosed: Vec<String>,
+    /// Relations the published values contradict.
+    pub inconsistent: Vec<String>,
+    /// Blanks the attacker could not bound.
+    pub unsolved: Vec<String>,
+}
+
+impl Attacked {
+    /// Whether the files may be published.
+    pub fn passed(&self) -> bool {
+        self.disclosed.is_empty() && self.inconsistent.is_empty() && self.unsolved.is_empty()
+    }
+}
+
+/// Reads the CSV files in `files` back and attacks every blank ([`audit`] without the
+/// verdict).
+///
+/// # Errors
+/// An internal error when a file cannot be read back, a withheld table has a row, or a small
+/// count is published.
+pub fn attack(files: &[(String, Vec<u8>)], run: &Run) -> Result<Attacked> {
     let mut read = Vec::new();
     let mut tables = 0;
     for table in NO_ROWS {
@@ -382,43 +425,30 @@ pub fn audit(files: &[(String, Vec<u8>)], run: &Run) -> Result<Findings> {
         )));
     }
     let result = disclosure::audit_with(&a.published, &a.relations, run.below, &a.unknown);
-    let findings = Findings {
-        tables: read.len() + tables,
-        counts,
-        relations_tried: result.relations_tried,
-        blanks: result.blanks,
-        disclosed: result.disclosed.len(),
-    };
-    if !result.passed() {
-        let shown: Vec<String> = result
+    Ok(Attacked {
+        findings: Findings {
+            tables: read.len() + tables,
+            counts,
+            relations_tried: result.relations_tried,
+            blanks: result.blanks,
+            disclosed: result.disclosed.len(),
+        },
+        disclosed: result
             .disclosed
             .iter()
-            .take(3)
             .map(|d| format!("{} in [{}, {}]", a.names[d.index], d.lo, d.hi))
-            .chain(
-                result
-                    .inconsistent
-                    .iter()
-                    .take(3)
-                    .map(|&r| format!("relation {r} contradicted by the published values")),
-            )
-            .chain(
-                result
-                    .unsolved
-                    .iter()
-                    .take(3)
-                    .map(|&i| format!("{} not attacked", a.names[i])),
-            )
-            .collect();
-        return Err(Error::Internal(format!(
-            "the disclosure audit of the files about to be published failed ({} blanks recoverable, {} relations contradicted, {} unchecked): {}",
-            result.disclosed.len(),
-            result.inconsistent.len(),
-            result.unsolved.len(),
-            shown.join("; ")
-        )));
-    }
-    Ok(findings)
+            .collect(),
+        inconsistent: result
+            .inconsistent
+            .iter()
+            .map(|&r| format!("relation {r} contradicted by the published values"))
+            .collect(),
+        unsolved: result
+            .unsolved
+            .iter()
+            .map(|&i| format!("{} not attacked", a.names[i]))
+            .collect(),
+    })
 }
 
 /// Parses one CSV file with its codebook.

@@ -4,6 +4,7 @@
 //! for its format.
 
 use crate::analysis::outcomes::OutcomeRow;
+use crate::charts::{Figure, Rendered};
 use crate::ingest::FileAccount;
 use crate::instruments::Catalog;
 use crate::report::manifest::FileDigest;
@@ -84,21 +85,31 @@ pub struct ChartGroup {
     pub charts: Vec<ChartView>,
 }
 
-/// The rendered charts grouped by kind, in the page's order; kinds without a chart are left out.
-pub fn chart_groups(rendered: &[crate::charts::Rendered]) -> Vec<ChartGroup> {
+/// The rendered charts grouped by kind, in the page's order, each chart withheld by small-cell
+/// protection as its notice in its place; kinds without a chart or notice are left out.
+pub fn chart_groups(figures: &[Figure<Rendered>]) -> Vec<ChartGroup> {
     crate::charts::ChartKind::ALL
         .iter()
         .map(|&kind| ChartGroup {
             id: kind.id().into(),
             title: kind.title().into(),
             explanation: kind.explanation().into(),
-            charts: rendered
+            charts: figures
                 .iter()
-                .filter(|c| c.kind == kind)
-                .map(|c| ChartView {
-                    name: c.name.clone(),
-                    title: c.title.clone(),
-                    svg: inline_svg(&c.svg),
+                .filter_map(|f| match f {
+                    Figure::Chart(c) if c.kind == kind => Some(ChartView {
+                        name: c.name.clone(),
+                        title: c.title.clone(),
+                        svg: inline_svg(&c.svg),
+                        notice: None,
+                    }),
+                    Figure::Notice(n) if n.kind == kind => Some(ChartView {
+                        name: n.name.clone(),
+                        title: n.title.clone(),
+                        svg: String::new(),
+                        notice: Some(n.text()),
+                    }),
+                    _ => None,
                 })
                 .collect(),
         })
@@ -106,13 +117,17 @@ pub fn chart_groups(rendered: &[crate::charts::Rendered]) -> Vec<ChartGroup> {
         .collect()
 }
 
-/// A chart shown inline.
+/// A chart shown inline, or the line said in its place.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChartView {
     pub name: String,
     pub title: String,
-    /// SVG markup (text escaped by plotters-svg), without an XML declaration.
+    /// SVG markup (text escaped by plotters-svg), without an XML declaration; empty for a
+    /// notice.
     pub svg: String,
+    /// The chart was not drawn (every point withheld by small-cell protection): this line is
+    /// shown instead ([`crate::charts::Notice::text`]; plain text, escaped by the template).
+    pub notice: Option<String>,
 }
 
 /// SVG markup ready to inline in HTML: any XML declaration removed.

@@ -647,6 +647,9 @@ pub trait Counted {
     /// written statistics it is read from: a percentage is blanked with its denominator, and
     /// the count it implied goes with it); empty for a written count.
     fn hidden_with(&self) -> Vec<Vec<usize>>;
+    /// For each count, whether it is implied (shown only through a written statistic, see
+    /// [`Column::implied`]) rather than written.
+    fn implied(&self) -> Vec<bool>;
     /// The row relations (see [`RowRelation`]).
     fn relations(&self) -> &[RowRelation];
     /// Blanks the marked counts of row `row` and what follows from them (see
@@ -765,6 +768,10 @@ impl<R> Counted for Rows<'_, R> {
                 out
             })
             .collect()
+    }
+
+    fn implied(&self) -> Vec<bool> {
+        self.counts().iter().map(|c| c.implied).collect()
     }
 
     fn relations(&self) -> &[RowRelation] {

@@ -1749,7 +1749,7 @@ fn the_sample_discloses_no_blank() {
 /// in the first days, a mid-treatment score, and a follow-up at discharge for about three in
 /// four discharged episodes; some episodes still in care, discharge reasons mixed; attendance
 /// of three sessions a week. Deterministic for `seed`.
-fn small_export(dir: &Path, n: usize, tracks: &[&str], modalities: &[&str], seed: u64) {
+pub fn small_export(dir: &Path, n: usize, tracks: &[&str], modalities: &[&str], seed: u64) {
     use chrono::{Duration, NaiveDate};
     std::fs::create_dir_all(dir).unwrap();
     let mut state = seed

@@ -197,6 +197,8 @@ fn charts_parse_decode_and_are_inlined() {
     // Every kind of chart SPEC §8 lists, per instrument where it applies, each on the page
     // under its own id and in charts/.
     let mut expected: Vec<String> = Vec::new();
+    // Charts withheld whole: a notice in their place.
+    let mut noticed: Vec<String> = Vec::new();
     for i in [
         "AUDITC",
         "DAST10",
@@ -210,13 +212,15 @@ fn charts_parse_decode_and_are_inlined() {
         expected.push(format!("forest_{i}"));
         expected.push(format!("scatter_{i}"));
         // A trend chart only where trend.csv publishes a point (one with every point
-        // withheld is not drawn, SPEC §11 D4).
+        // withheld is a notice, SPEC §11 D4).
         let trend = Table::read(&w.join("out/all/trend.csv"));
         if trend.iter().any(|r| {
             r.get("instrument") == i
                 && (!r.get("change_mean").is_empty() || !r.get("pct_improved").is_empty())
         }) {
             expected.push(format!("trend_{i}"));
+        } else if trend.iter().any(|r| r.get("instrument") == i) {
+            noticed.push(format!("trend_{i}"));
         }
         expected.push(format!("trajectory_{i}"));
     }
@@ -226,16 +230,21 @@ fn charts_parse_decode_and_are_inlined() {
     }
     expected.push("abstinence_DAYS_USED".into());
     expected.push("weekly_hours".into());
-    // A funnel chart per indicator of benchmark.csv whose target is published.
+    // A funnel chart per indicator of benchmark.csv whose target and a unit are published;
+    // a notice for the others.
     let bench = Table::read(&w.join("out/all/benchmark.csv"));
-    let mut funnels = std::collections::BTreeSet::new();
-    for r in bench.iter().filter(|r| !r.get("target").is_empty()) {
-        funnels.insert(match r.get("instrument") {
-            "" => format!("funnel_{}", r.get("indicator")),
-            i => format!("funnel_{}_{i}", r.get("indicator")),
-        });
-    }
+    let funnel = |r: &crate::util::Row| match r.get("instrument") {
+        "" => format!("funnel_{}", r.get("indicator")),
+        i => format!("funnel_{}_{i}", r.get("indicator")),
+    };
+    let all: std::collections::BTreeSet<String> = bench.iter().map(|r| funnel(&r)).collect();
+    let funnels: std::collections::BTreeSet<String> = bench
+        .iter()
+        .filter(|r| !r.get("target").is_empty() && !r.get("proportion").is_empty())
+        .map(|r| funnel(&r))
+        .collect();
     assert!(funnels.len() >= 2, "{funnels:?}");
+    noticed.extend(all.difference(&funnels).cloned());
     expected.extend(funnels);
     // A dropout chart per track with a group of its own and for all tracks: under
     // protection from retention_summary.csv (days 30, 60 and 90).
@@ -262,6 +271,17 @@ fn charts_parse_decode_and_are_inlined() {
         );
     }
     assert_eq!(svgs, expected.len(), "unexpected charts");
+    for name in &noticed {
+        assert!(
+            html.contains(&format!("<p class=\"chart-notice\" id=\"chart-{name}\">")),
+            "no notice for {name}"
+        );
+    }
+    assert_eq!(
+        html.matches("<p class=\"chart-notice\"").count(),
+        noticed.len(),
+        "unexpected notices: {noticed:?}"
+    );
     for kind in [
         "forest",
         "scatter",
@@ -279,4 +299,78 @@ fn charts_parse_decode_and_are_inlined() {
     assert!(jt.contains("caseness cutoff 10") && jt.contains("reliably improved"));
     let hours = std::fs::read_to_string(dir.join("weekly_hours.svg")).unwrap();
     assert!(hours.contains("IOP dose 9 h a week"));
+}
+
+/// A chart whose every point small-cell protection withholds is a one-line notice in its
+/// place on the page (SPEC §11 D4), neither an empty plot nor a silent gap; without
+/// protection the same chart is drawn and no notice is shown. The export is the attack
+/// tests' 60-episode one: DAYS_USED (one track) has every quarter of trend.csv withheld.
+#[test]
+fn a_chart_with_every_point_withheld_is_a_notice_in_its_place() {
+    let w = WorkDir::new();
+    let input = w.join("small60");
+    crate::attack::small_export(
+        &input,
+        60,
+        &["mental_health", "substance_use"],
+        &["CBT", "MI"],
+        3,
+    );
+    let html = report(&input, &w.join("out"));
+    // The premise: trend.csv has DAYS_USED quarters, every figure blank and flagged.
+    let trend = Table::read(&w.join("out/all/trend.csv"));
+    let days: Vec<_> = trend
+        .iter()
+        .filter(|r| r.get("instrument") == "DAYS_USED")
+        .collect();
+    assert!(days.len() >= 4, "{} DAYS_USED rows", days.len());
+    for r in &days {
+        assert_eq!(
+            r.cells(&["change_mean", "pct_improved", "suppressed"]),
+            ["", "", "true"]
+        );
+    }
+    let line = "<p class=\"chart-notice\" id=\"chart-trend_DAYS_USED\">DAYS_USED: quarterly \
+                trend by track — not drawn: every quarter is withheld (small cells)</p>";
+    let at = html.find(line).expect("the trend notice");
+    // In the chart's place: in the trend group, before the next instrument's trend chart.
+    let group = html.find("id=\"charts-trend\"").expect("the trend group");
+    let next = html
+        .find("id=\"chart-trend_GAD7\"")
+        .expect("GAD7's trend chart");
+    assert!(group < at && at < next, "{group} {at} {next}");
+    assert!(html[next - 30..next].contains("<figure class=\"chart\""));
+    // Every notice stands for a chart not drawn: no figure, no file; and without protection
+    // each of those charts is drawn, with no notice anywhere.
+    let charts = w.join("out/all/charts");
+    let noticed: Vec<&str> = html
+        .split("<p class=\"chart-notice\" id=\"chart-")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert!(noticed.contains(&"trend_DAYS_USED"), "{noticed:?}");
+    bin()
+        .args(["run", "--quiet", "--no-suppress", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(w.join("plain"))
+        .assert()
+        .success();
+    let plain = std::fs::read_to_string(w.join("plain/all/report.html")).unwrap();
+    assert!(!plain.contains("class=\"chart-notice\""));
+    for name in &noticed {
+        let figure = format!("<figure class=\"chart\" id=\"chart-{name}\">");
+        assert!(!html.contains(&figure), "{name} drawn and noticed");
+        for ext in ["svg", "png"] {
+            assert!(
+                !charts.join(format!("{name}.{ext}")).exists(),
+                "{name}.{ext}"
+            );
+            assert!(
+                w.join(&format!("plain/all/charts/{name}.{ext}")).exists(),
+                "{name}.{ext} without protection"
+            );
+        }
+        assert!(plain.contains(&figure), "{name} without protection");
+    }
 }

@@ -101,6 +101,10 @@ impl Counted for Protected<'_> {
         self.inner.hidden_with()
     }
 
+    fn implied(&self) -> Vec<bool> {
+        self.inner.implied()
+    }
+
     fn relations(&self) -> &[RowRelation] {
         self.inner.relations()
     }
