@@ -250,9 +250,19 @@ impl<C: Columns> Scan<C> {
             add(r.line, r.span, r.reason, column(r.column));
         }
         verdicts.sort_unstable_by_key(|v| v.0);
+        // Found in file order, reading on from kept offsets: the pages read are let go every
+        // 32 MiB as for the records themselves.
+        let mut read_to = 0;
         let offsets: Vec<usize> = verdicts
             .iter()
-            .map(|&(i, _)| self.starts.of(i, src, &rejected_starts))
+            .map(|&(i, _)| {
+                let o = self.starts.of(i, src, &rejected_starts);
+                if o.saturating_sub(read_to) > 32 << 20 {
+                    src.release(read_to..o);
+                    read_to = o;
+                }
+                o
+            })
             .collect();
         let lines = src.lines_at(&offsets);
         for ((&(_, reason), &start), line) in verdicts.iter().zip(&offsets).zip(lines) {
