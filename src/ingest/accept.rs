@@ -164,6 +164,36 @@ pub struct Scan<C> {
     rejected: Vec<Rejected>,
 }
 
+/// The bytes of a file read (and then released) at a time: 32 MiB.
+pub const RELEASE_BLOCK: usize = 32 << 20;
+
+/// Lets go of the memory behind a reader that moves forward through a file: each time it has
+/// read a block past the last release (see `Source::release`).
+pub(crate) struct Behind {
+    from: usize,
+}
+
+impl Behind {
+    pub fn new(from: usize) -> Behind {
+        Behind { from }
+    }
+
+    /// The reader is at `at`; a reader that starts again further back restarts from there.
+    pub fn at(&mut self, src: &(impl Records + ?Sized), at: usize) {
+        if at < self.from {
+            self.from = at;
+        } else if at - self.from >= RELEASE_BLOCK {
+            src.release(self.from..at);
+            self.from = at;
+        }
+    }
+
+    /// The reader stopped at `at`: releases the rest behind it.
+    pub fn done(self, src: &(impl Records + ?Sized), at: usize) {
+        src.release(self.from..at.max(self.from));
+    }
+}
+
 /// Every how many accepted rows of a chunk the scan keeps a record's offset ([`RowStarts`]).
 pub const SAMPLE_EVERY: usize = 16;
 
@@ -224,15 +254,10 @@ impl<C: Columns> Scan<C> {
         account.rows_read = (self.cols.len() + self.rejected.len()) as u64;
         let column = |c: Option<usize>| c.map(|c| header[c].clone()).unwrap_or_default();
         // Records are read in file order (twice: rejected, then verdicts): the memory behind
-        // them is let go every 32 MiB, so scattered reads never hold the whole file.
-        let mut low = 0;
+        // them is let go as they go, so scattered reads never hold the whole file.
+        let mut behind = Behind::new(0);
         let mut add = |line: u64, span: std::ops::Range<usize>, reason: Reason, col: String| {
-            if span.start < low {
-                low = 0;
-            } else if span.start - low > 32 << 20 {
-                src.release(low..span.start);
-                low = span.start;
-            }
+            behind.at(src, span.start);
             *account
                 .quarantined
                 .entry(reason.as_str().to_string())
@@ -250,17 +275,14 @@ impl<C: Columns> Scan<C> {
             add(r.line, r.span, r.reason, column(r.column));
         }
         verdicts.sort_unstable_by_key(|v| v.0);
-        // Found in file order, reading on from kept offsets: the pages read are let go every
-        // 32 MiB as for the records themselves.
-        let mut read_to = 0;
+        // Found in file order, reading on from kept offsets: the pages read are let go as
+        // for the records themselves.
+        let mut found = Behind::new(0);
         let offsets: Vec<usize> = verdicts
             .iter()
             .map(|&(i, _)| {
                 let o = self.starts.of(i, src, &rejected_starts);
-                if o.saturating_sub(read_to) > 32 << 20 {
-                    src.release(read_to..o);
-                    read_to = o;
-                }
+                found.at(src, o);
                 o
             })
             .collect();

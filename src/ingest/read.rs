@@ -9,7 +9,9 @@
 //! line 1, SPEC §10 V9) and byte span, which is how quarantine.csv reproduces the raw row
 //! exactly. Results are collected in file order whatever the thread count.
 
-use super::accept::{Columns, Records, Rejected, RowStarts, Scan, SAMPLE_EVERY};
+use super::accept::{
+    Behind, Columns, Records, Rejected, RowStarts, Scan, RELEASE_BLOCK, SAMPLE_EVERY,
+};
 use super::bounds::{bare_cr_to_lf, quoted_fields_passing, survey};
 use super::types::Fingerprint;
 use crate::error::{Error, Result};
@@ -91,9 +93,6 @@ fn min_chunk_bytes() -> usize {
         .filter(|&n: &usize| n > 0)
         .unwrap_or(1 << 20)
 }
-
-/// The block of a mapped file hashed (and then released) at a time: 32 MiB.
-const RELEASE_BLOCK: usize = 32 << 20;
 
 /// Gives back the memory of the mapped pages of `range` of `map` (see [`Source::release`]).
 fn release_map(map: Option<&memmap2::Mmap>, range: Range<usize>) {
@@ -182,7 +181,7 @@ impl Source {
             }
         };
         let (multiline, header, data_start) = Self::structure(bytes, name, &release_read)?;
-        let src = Source {
+        Ok(Source {
             name: name.to_string(),
             map,
             bom,
@@ -191,8 +190,7 @@ impl Source {
             data_start,
             multiline,
             inner_newlines: Vec::new(),
-        };
-        Ok(src)
+        })
     }
 
     /// Reads the Parquet file `path` (SPEC §15 F3) and renders it as the CSV text the checks
@@ -337,7 +335,7 @@ impl Source {
         let bytes = self.bytes();
         let mut line = 1u64;
         let mut at = 0usize;
-        let mut released = 0usize;
+        let mut behind = Behind::new(0);
         let lines = offsets
             .iter()
             .map(|&o| {
@@ -346,15 +344,12 @@ impl Source {
                     let end = (at + RELEASE_BLOCK).min(o);
                     line += memchr::memchr_iter(b'\n', &bytes[at..end]).count() as u64;
                     at = end;
-                    if at - released >= RELEASE_BLOCK {
-                        self.release(released..at);
-                        released = at;
-                    }
+                    behind.at(self, at);
                 }
                 self.line_at(line, o)
             })
             .collect();
-        self.release(released..at);
+        behind.done(self, at);
         lines
     }
 
@@ -469,7 +464,7 @@ impl Source {
         let mut n = 0;
         let mut rejected = Vec::new();
         let mut samples = Vec::new();
-        let mut released = range.start;
+        let mut behind = Behind::new(range.start);
         loop {
             let more = rdr
                 .read_byte_record(&mut rec)
@@ -491,10 +486,7 @@ impl Source {
             let line = self.line_at(line, start);
             // Pages behind are given back as the chunk is read (a chunk of a 13 GB file is
             // 800 MB).
-            if start - released >= RELEASE_BLOCK {
-                self.release(released..start);
-                released = start;
-            }
+            behind.at(self, start);
             match check(state, &Rec { fields: &rec, line })? {
                 Row::Ok(row) => {
                     C::put(slots, n, row);
