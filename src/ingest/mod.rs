@@ -134,15 +134,7 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         )));
     }
     // Borrowed ids: no copy of a million strings.
-    let mut index =
-        validate::EpisodeIndex::with_capacity_and_hasher(episodes.len(), Default::default());
-    index.extend(
-        episodes
-            .id
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i as u32)),
-    );
+    let index = validate::EpisodeIndex::new(&episodes.id);
 
     crate::diag::debug(&format!("{ep_name}: {:.2?}", t.elapsed()));
     // Assessments and attendance depend only on the episodes: validated concurrently, so the

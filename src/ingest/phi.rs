@@ -117,10 +117,18 @@ pub fn value_shape(value: &str) -> Option<Shape> {
     if v.len() < 6 {
         return None;
     }
-    if memchr::memchr(b'@', v).is_some() && has_email(v) {
+    // One pass without an early exit (it compiles to vector code): every field of every
+    // record comes here (1,000,000 episodes: 160 million values; memchr for the `@` and a
+    // second pass counting digits took 0.9 s of CPU).
+    let (mut digits, mut at) = (0usize, false);
+    for &b in v {
+        digits += usize::from(b.is_ascii_digit());
+        at |= b == b'@';
+    }
+    if at && has_email(v) {
         return Some(Shape::Email);
     }
-    if v.iter().filter(|b| b.is_ascii_digit()).count() < 9 {
+    if digits < 9 {
         return None;
     }
     // Candidate starts: a digit, `(` or `+` not preceded by a digit (so a shape is never
