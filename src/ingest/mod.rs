@@ -118,42 +118,57 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         }
     };
 
+    // The child files are opened (the whole-file checks, the header) and fingerprinted while
+    // the episodes are read: the episodes' serial steps (judging duplicates, interning) leave
+    // a core idle otherwise. Errors are reported in file order all the same.
+    let open_child = |name: &str, schema, rename| -> Result<(validate::Prepared, Fingerprint)> {
+        let prepared = validate::Prepared::new(open(name)?, schema, rename, &rules)?;
+        let fp = prepared.src.fingerprint();
+        Ok((prepared, fp))
+    };
     let t = std::time::Instant::now();
-    let ep_src = open(ep_name)?;
-    let ep = validate::Prepared::new(ep_src, &schema::EPISODES, &cfg.columns.episodes, &rules)?;
-    let (ep_fp, ep_result) = rayon::join(
-        || ep.src.fingerprint(),
-        || validate::episodes(&ep, &rules, &mut quarantine),
+    let (read_episodes, (as_opened, at_opened)) = rayon::join(
+        || -> Result<_> {
+            let ep_src = open(ep_name)?;
+            let ep =
+                validate::Prepared::new(ep_src, &schema::EPISODES, &cfg.columns.episodes, &rules)?;
+            let (ep_fp, ep_result) = rayon::join(
+                || ep.src.fingerprint(),
+                || validate::episodes(&ep, &rules, &mut quarantine),
+            );
+            let (episodes, ep_acc) = ep_result?;
+            let unknown = ep.unknown(&quarantine, EPISODE_COLUMNS);
+            Ok((episodes, ep_acc, ep_fp, unknown))
+        },
+        || {
+            rayon::join(
+                || open_child(as_name, &schema::ASSESSMENTS, &cfg.columns.assessments),
+                || -> Result<Option<_>> {
+                    if !dir.join(at_name).exists() {
+                        return Ok(None);
+                    }
+                    open_child(at_name, &schema::ATTENDANCE, &cfg.columns.attendance).map(Some)
+                },
+            )
+        },
     );
-    let (episodes, ep_acc) = ep_result?;
-    let mut unknown = ep.unknown(&quarantine, EPISODE_COLUMNS);
-    drop(ep);
+    let (episodes, ep_acc, ep_fp, mut unknown) = read_episodes?;
     if ep_acc.rows_read == 0 {
         return Err(Error::Data(format!(
             "{ep_name}: the file has a header but no episodes"
         )));
     }
-    // Borrowed ids: no copy of a million strings.
     let index = validate::EpisodeIndex::new(&episodes.id);
 
     crate::diag::debug(&format!("{ep_name}: {:.2?}", t.elapsed()));
     // Assessments and attendance depend only on the episodes: validated concurrently, so the
-    // serial steps of one (opening, judging duplicates) overlap the parallel scan of the other.
+    // serial steps of one (judging duplicates) overlap the parallel scan of the other.
     let (assessed, attended) = rayon::join(
         || -> Result<_> {
             let t = std::time::Instant::now();
             let mut q = Vec::new();
-            let asm = validate::Prepared::new(
-                open(as_name)?,
-                &schema::ASSESSMENTS,
-                &cfg.columns.assessments,
-                &rules,
-            )?;
-            let (fp, result) = rayon::join(
-                || asm.src.fingerprint(),
-                || validate::assessments(&asm, &rules, catalog, &index, &mut q),
-            );
-            let (assessments, acc) = result?;
+            let (asm, fp) = as_opened?;
+            let (assessments, acc) = validate::assessments(&asm, &rules, catalog, &index, &mut q)?;
             let unknown = asm.unknown(&q, ASSESSMENT_COLUMNS);
             if acc.rows_read == 0 {
                 return Err(Error::Data(format!(
@@ -166,20 +181,10 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         || -> Result<_> {
             let t = std::time::Instant::now();
             let mut q = Vec::new();
-            if !dir.join(at_name).exists() {
+            let Some((at, fp)) = at_opened? else {
                 return Ok((None, FileAccount::new(at_name, false), None, q, Vec::new()));
-            }
-            let at = validate::Prepared::new(
-                open(at_name)?,
-                &schema::ATTENDANCE,
-                &cfg.columns.attendance,
-                &rules,
-            )?;
-            let (fp, result) = rayon::join(
-                || at.src.fingerprint(),
-                || validate::attendance(&at, &rules, &index, &mut q),
-            );
-            let (rows, acc) = result?;
+            };
+            let (rows, acc) = validate::attendance(&at, &rules, &index, &mut q)?;
             let a = Attended::of(&rows, index.len());
             drop(rows);
             let unknown = at.unknown(&q, ATTENDANCE_COLUMNS);

@@ -10,7 +10,7 @@
 //! exactly. Results are collected in file order whatever the thread count.
 
 use super::accept::{
-    Behind, Columns, Records, Rejected, RowStarts, Scan, RELEASE_BLOCK, SAMPLE_EVERY,
+    Behind, ChunkStarts, Columns, Records, Rejected, RowStarts, Scan, RELEASE_BLOCK, SAMPLE_EVERY,
 };
 use super::bounds::{bare_cr_to_lf, quoted_fields_passing, survey};
 use super::types::Fingerprint;
@@ -361,6 +361,7 @@ impl Source {
     }
 
     /// The line numbers of the records starting at `offsets` (ascending), in one pass.
+    #[cfg(test)]
     pub fn lines_at(&self, offsets: &[usize]) -> Vec<u64> {
         let bytes = self.bytes();
         let mut line = 1u64;
@@ -433,7 +434,7 @@ impl Source {
         let sizes: Vec<usize> = chunks.iter().map(|c| c.2 as usize + 1).collect();
         let total: usize = sizes.iter().sum();
         let mut cols = C::blank(total);
-        type Filled<S> = (usize, Vec<Rejected>, Vec<u64>, S);
+        type Filled<S> = (usize, Vec<Rejected>, Vec<(u32, u32)>, S);
         let filled: Vec<Filled<S>> = cols
             .split(&sizes)
             .into_par_iter()
@@ -462,10 +463,15 @@ impl Source {
         let mut states = Vec::with_capacity(filled.len());
         let mut starts = RowStarts::default();
         let mut row = 0;
-        for (n, r, samples, state) in filled {
+        for ((n, r, samples, state), (range, first_line, _)) in filled.into_iter().zip(&chunks) {
             rejected.extend(r);
             states.push((state, row..row + n));
-            starts.chunks.push((row, samples));
+            starts.chunks.push(ChunkStarts {
+                row,
+                offset: range.start,
+                line: *first_line,
+                samples,
+            });
             row += n;
         }
         Ok((Scan::new(cols, starts, rejected), states))
@@ -479,11 +485,12 @@ impl Source {
         state: &mut S,
         check: &F,
         slots: &mut C::Slots<'_>,
-    ) -> Result<(usize, Vec<Rejected>, Vec<u64>)>
+    ) -> Result<(usize, Vec<Rejected>, Vec<(u32, u32)>)>
     where
         C: Columns,
         F: Fn(&mut S, &Rec) -> Result<Row<C::Row>>,
     {
+        let (from, first) = (range.start, first_line);
         let mut n = 0;
         let mut rejected = Vec::new();
         let mut samples = Vec::new();
@@ -494,8 +501,8 @@ impl Source {
             first_line,
             PLAIN_PIECE,
             &self.name,
-            |start, end, line, fields| {
-                let line = self.line_at(line, start);
+            |start, end, physical, fields| {
+                let line = self.line_at(physical, start);
                 // Pages behind are given back as the chunk is read (a chunk of a 13 GB file
                 // is 800 MB).
                 behind.at(self, start);
@@ -503,7 +510,8 @@ impl Source {
                     Row::Ok(row) => {
                         C::put(slots, n, row);
                         if n % SAMPLE_EVERY == 0 {
-                            samples.push(start as u64);
+                            // A chunk is at most 1 GiB (`chunks`), so both fit 32 bits.
+                            samples.push(((start - from) as u32, (physical - first) as u32));
                         }
                         n += 1;
                     }
@@ -728,8 +736,12 @@ impl Records for Source {
         Source::raw(self, span)
     }
 
-    fn lines_at(&self, offsets: &[usize]) -> Vec<u64> {
-        Source::lines_at(self, offsets)
+    fn newlines(&self, range: Range<usize>) -> u64 {
+        memchr::memchr_iter(b'\n', &self.bytes()[range]).count() as u64
+    }
+
+    fn line_at(&self, physical: u64, start: usize) -> u64 {
+        Source::line_at(self, physical, start)
     }
 
     fn record_span(&self, start: usize) -> Range<usize> {
