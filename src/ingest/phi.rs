@@ -310,3 +310,56 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod typed_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text built from the pieces of numbers, dates and identifier shapes.
+    fn pieces() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            6 => proptest::char::range('0', '9').prop_map(String::from),
+            1 => Just("-".to_string()),
+            1 => Just("+".to_string()),
+            1 => Just(".".to_string()),
+            1 => Just("e".to_string()),
+            1 => Just("E".to_string()),
+            1 => Just(" ".to_string()),
+            1 => Just("(".to_string()),
+            1 => Just(")".to_string()),
+            1 => Just("@".to_string()),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20000))]
+        /// What lets the row checks defer the guard of typed fields to rows that are not
+        /// accepted (`validate::Prepared::guarded`): a value that reads as a number or a strict
+        /// ISO date has no identifier shape.
+        #[test]
+        fn typed_values_hold_no_identifier_shape(v in pieces()) {
+            if crate::ingest::parse::number(&v).is_some()
+                || crate::dates::parse_iso(v.as_bytes()).is_some()
+            {
+                prop_assert_eq!(value_shape(&v), None, "{}", v);
+            }
+        }
+    }
+
+    #[test]
+    fn shaped_values_are_not_numbers_or_dates() {
+        // The generator reaches the shapes: each is one of its strings, and none is typed.
+        for v in [
+            "123-45-6789",
+            "555-123-4567",
+            "555.123.4567",
+            "+1 555 123 4567",
+        ] {
+            assert!(value_shape(v).is_some(), "{v}");
+            assert_eq!(crate::ingest::parse::number(v), None);
+            assert_eq!(crate::dates::parse_iso(v.as_bytes()), None);
+        }
+    }
+}
