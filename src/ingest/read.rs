@@ -57,6 +57,9 @@ pub enum Row<T> {
     },
 }
 
+/// What one chunk's scan gives: rows filled, records rejected, kept (offset, line) samples.
+type ChunkScan = (usize, Vec<Rejected>, Vec<(u32, u32)>);
+
 /// Each chunk's state after its scan, with the rows (of the whole file's columns) it filled.
 pub type ChunkStates<S> = Vec<(S, Range<usize>)>;
 
@@ -485,7 +488,7 @@ impl Source {
         state: &mut S,
         check: &F,
         slots: &mut C::Slots<'_>,
-    ) -> Result<(usize, Vec<Rejected>, Vec<(u32, u32)>)>
+    ) -> Result<ChunkScan>
     where
         C: Columns,
         F: Fn(&mut S, &Rec) -> Result<Row<C::Row>>,
