@@ -17,7 +17,7 @@ use super::types::{
 use crate::config::Config;
 use crate::dates::Day;
 use crate::error::{Error, Result};
-use crate::instruments::Catalog;
+use crate::instruments::{Catalog, Instrument};
 use crate::schema;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -359,33 +359,69 @@ fn typed_assessment_columns(rules: &CheckRules) -> Vec<usize> {
     }
 }
 
+/// A chunk's state while its assessments are checked: the last episode looked up, and how the
+/// raw instrument values met so far read (the catalog's instrument and its position in the
+/// catalog's ids; a chunk has a handful of distinct values). Without the latter, every
+/// assessment went through the label map, an upper-cased copy and two ordered look-ups.
+#[derive(Default)]
+pub(crate) struct AssessmentState<'c> {
+    last: EpisodeCache,
+    seen: Vec<(String, Option<(&'c Instrument, u16)>)>,
+}
+
+impl<'c> AssessmentState<'c> {
+    /// The instrument `raw` (trimmed) names and its id, if the catalog has it.
+    fn instrument(
+        &mut self,
+        raw: &str,
+        rules: &CheckRules,
+        catalog: &'c Catalog,
+        ids: &[String],
+    ) -> Option<(&'c Instrument, u16)> {
+        if let Some((_, read)) = self.seen.iter().find(|(r, _)| r == raw) {
+            return *read;
+        }
+        let read = catalog.get(rules.instrument.apply(raw)).map(|inst| {
+            let id = ids
+                .binary_search(&inst.id)
+                .expect("catalog ids are listed in order") as u16;
+            (inst, id)
+        });
+        if self.seen.len() == SEEN_SERVICES {
+            self.seen.clear();
+        }
+        self.seen.push((raw.to_string(), read));
+        read
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn check_assessment(
+fn check_assessment<'c>(
     p: &Prepared,
     rules: &CheckRules,
-    catalog: &Catalog,
+    catalog: &'c Catalog,
     ids: &[String],
     episodes: &EpisodeIndex<'_>,
-    cache: &mut EpisodeCache,
+    state: &mut AssessmentState<'c>,
     typed: &[usize],
     rec: &Rec,
 ) -> Result<Row<AssessmentRow>> {
     let id = p.map.index[0];
-    let repeat = cache.repeats(id, rec);
+    let repeat = state.last.repeats(id, rec);
     p.guarded(
         rec,
         |i| typed.contains(&i) || (repeat && Some(i) == id),
-        || assessment_row(p, rules, catalog, ids, episodes, cache, rec),
+        || assessment_row(p, rules, catalog, ids, episodes, state, rec),
     )
 }
 
-fn assessment_row(
+fn assessment_row<'c>(
     p: &Prepared,
     rules: &CheckRules,
-    catalog: &Catalog,
+    catalog: &'c Catalog,
     ids: &[String],
     episodes: &EpisodeIndex<'_>,
-    cache: &mut EpisodeCache,
+    state: &mut AssessmentState<'c>,
     rec: &Rec,
 ) -> Result<Row<AssessmentRow>> {
     for c in 0..4 {
@@ -399,18 +435,15 @@ fn assessment_row(
     let Some(score) = parse::number(p.get(rec, 3)) else {
         return p.bad(Reason::BadNumber, 3);
     };
-    let Some(inst) = catalog.get(rules.instrument.apply(p.get(rec, 1))) else {
+    let Some((inst, instrument)) = state.instrument(p.get(rec, 1), rules, catalog, ids) else {
         return p.bad(Reason::UnknownInstrument, 1);
     };
     if !inst.in_range(score) {
         return p.bad(Reason::ScoreOutOfRange, 3);
     }
-    let Some(episode) = cache.get(p.get(rec, 0), episodes) else {
+    let Some(episode) = state.last.get(p.get(rec, 0), episodes) else {
         return p.bad(Reason::UnknownEpisode, 0);
     };
-    let instrument = ids
-        .binary_search(&inst.id)
-        .expect("catalog ids are listed in order") as u16;
     Ok(Row::Ok(AssessmentRow {
         episode,
         instrument,
@@ -433,7 +466,23 @@ pub(crate) struct LocalLabels {
     ids: FxHashMap<String, u16>,
     labels: Vec<String>,
     last: EpisodeCache,
+    /// How the raw service values met so far read (a chunk has a handful of distinct ones):
+    /// a missing value, a label the config does not know, or a label and its id once a row
+    /// with it is accepted. Without it, every session's value went through the label map's
+    /// hash look-ups and a lower-cased copy (1,000,000 episodes: 0.3 s of CPU).
+    seen: Vec<(String, Service)>,
 }
+
+/// How a raw service value reads.
+enum Service {
+    Missing,
+    Unknown,
+    Label(String, Option<u16>),
+}
+
+/// Distinct raw service (or instrument) values a chunk remembers; past that it starts again (free-text
+/// values would otherwise grow the list without bound).
+const SEEN_SERVICES: usize = 64;
 
 /// Episode ids (borrowed from the accepted episodes) to their index.
 pub(crate) struct EpisodeIndex<'a> {
@@ -505,6 +554,38 @@ impl EpisodeCache {
 }
 
 impl LocalLabels {
+    /// Where `raw` (trimmed) is in `seen`, read with `rules` the first time.
+    fn service(&mut self, raw: &str, rules: &CheckRules) -> usize {
+        if let Some(k) = self.seen.iter().position(|(r, _)| r == raw) {
+            return k;
+        }
+        let read = if rules.fields.is_missing(raw) {
+            Service::Missing
+        } else {
+            match rules.service.known(raw) {
+                Some(l) => Service::Label(l.to_string(), None),
+                None => Service::Unknown,
+            }
+        };
+        if self.seen.len() == SEEN_SERVICES {
+            self.seen.clear();
+        }
+        self.seen.push((raw.to_string(), read));
+        self.seen.len() - 1
+    }
+
+    /// The id of the service at `seen[k]` (0: none given), interned on first use.
+    fn service_id(&mut self, k: usize) -> u16 {
+        let label = match &self.seen[k].1 {
+            Service::Label(_, Some(id)) => return *id,
+            Service::Label(l, None) => l.clone(),
+            Service::Missing | Service::Unknown => return 0,
+        };
+        let id = self.id(&label);
+        self.seen[k].1 = Service::Label(label, Some(id));
+        id
+    }
+
     fn id(&mut self, label: &str) -> u16 {
         // A handful of labels (group, individual, family, ...) is searched faster in order
         // than hashed.
@@ -567,22 +648,17 @@ fn attendance_row(
     let Some(x) = parse::number(p.get(rec, 3)) else {
         return p.bad(Reason::BadNumber, 3);
     };
-    let s = p.get(rec, 2);
-    let label = if rules.fields.is_missing(s) {
-        None
-    } else {
-        match rules.service.known(s) {
-            Some(l) => Some(l),
-            None => return p.bad(Reason::UnknownLabel, 2),
-        }
-    };
+    let label = services.service(p.get(rec, 2), rules);
+    if matches!(services.seen[label].1, Service::Unknown) {
+        return p.bad(Reason::UnknownLabel, 2);
+    }
     let Some(minutes) = parse::minutes(x) else {
         return p.bad(Reason::BadMinutes, 3);
     };
     let Some(episode) = services.last.get(p.get(rec, 0), episodes) else {
         return p.bad(Reason::UnknownEpisode, 0);
     };
-    let service = label.map_or(0, |l| services.id(l));
+    let service = services.service_id(label);
     Ok(Row::Ok(AttendanceRow {
         episode,
         date,
@@ -731,8 +807,8 @@ pub(crate) fn assessments(
     let ids: Vec<String> = catalog.iter().map(|i| i.id.clone()).collect();
     let typed = p.positions(&typed_assessment_columns(rules));
     let (mut scan, _): (Scan<Assessments>, _) =
-        p.src.scan(EpisodeCache::default, |cache, rec| {
-            check_assessment(p, rules, catalog, &ids, index, cache, &typed, rec)
+        p.src.scan(AssessmentState::default, |state, rec| {
+            check_assessment(p, rules, catalog, &ids, index, state, &typed, rec)
         })?;
     let a = &scan.cols;
     let verdicts = accept::child_duplicates(
