@@ -15,6 +15,26 @@ pub fn trim(s: &str) -> &str {
     }
 }
 
+/// `a == b`, without a call to `memcmp` for the short values the row checks compare on every
+/// row (episode ids, service and instrument values: up to 16 bytes, compared as two
+/// overlapping words). At 1,000,000 episodes those calls were 4% of the run's CPU.
+#[inline]
+pub fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4"));
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// How to read values, from the config.
 #[derive(Debug, Clone, Default)]
 pub struct FieldRules {
@@ -207,6 +227,27 @@ mod tests {
         assert_eq!(r2.date("03/15/2025"), dates::parse_iso(b"2025-03-15"));
         assert_eq!(r2.date("02/30/2025"), None);
         assert_eq!(r.date("2024-02-29"), dates::parse_iso(b"2024-02-29"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        #[test]
+        fn same_text_is_equality(
+            a in "[ab\u{e9}]{0,20}",
+            flip in 0usize..24,
+            with in "[abc]",
+        ) {
+            // Equal texts, and texts that differ in one place (or in length).
+            let mut b: Vec<char> = a.chars().collect();
+            if flip < b.len() {
+                b[flip] = with.chars().next().expect("one char");
+            } else if flip % 2 == 0 {
+                b.push('a');
+            }
+            let b: String = b.into_iter().collect();
+            proptest::prop_assert_eq!(same_text(&a, &b), a == b);
+            proptest::prop_assert!(same_text(&a, &a));
+        }
     }
 
     #[test]

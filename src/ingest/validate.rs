@@ -378,7 +378,7 @@ impl<'c> AssessmentState<'c> {
         catalog: &'c Catalog,
         ids: &[String],
     ) -> Option<(&'c Instrument, u16)> {
-        if let Some((_, read)) = self.seen.iter().find(|(r, _)| r == raw) {
+        if let Some((_, read)) = self.seen.iter().find(|(r, _)| parse::same_text(r, raw)) {
             return *read;
         }
         let read = catalog.get(rules.instrument.apply(raw)).map(|inst| {
@@ -533,13 +533,13 @@ impl EpisodeCache {
     /// look-up, which found an episode: that row was accepted, so the id passed the PHI guard.
     fn repeats(&self, pos: Option<usize>, rec: &Rec) -> bool {
         pos.is_some_and(|pos| {
-            self.index.is_some() && !self.id.is_empty() && rec.get(pos) == self.id
+            self.index.is_some() && !self.id.is_empty() && parse::same_text(rec.get(pos), &self.id)
         })
     }
 
     /// The index of episode `id` (trimmed), if known.
     fn get(&mut self, id: &str, episodes: &EpisodeIndex<'_>) -> Option<u32> {
-        if self.id != id || self.id.is_empty() {
+        if !parse::same_text(&self.id, id) || self.id.is_empty() {
             let next = self.index.map_or(0, |i| i + 1);
             self.index = if episodes.is(next, id) {
                 Some(next)
@@ -556,7 +556,7 @@ impl EpisodeCache {
 impl LocalLabels {
     /// Where `raw` (trimmed) is in `seen`, read with `rules` the first time.
     fn service(&mut self, raw: &str, rules: &CheckRules) -> usize {
-        if let Some(k) = self.seen.iter().position(|(r, _)| r == raw) {
+        if let Some(k) = self.seen.iter().position(|(r, _)| parse::same_text(r, raw)) {
             return k;
         }
         let read = if rules.fields.is_missing(raw) {
