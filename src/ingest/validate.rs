@@ -408,9 +408,14 @@ fn check_assessment<'c>(
 ) -> Result<Row<AssessmentRow>> {
     let id = p.map.index[0];
     let repeat = state.last.repeats(id, rec);
+    // An instrument value met before in this chunk passed the guard then.
+    let instrument = p.map.index[1];
+    let known = instrument.is_some_and(|pos| seen(&state.seen, rec.get(pos)));
     p.guarded(
         rec,
-        |i| typed.contains(&i) || (repeat && Some(i) == id),
+        |i| {
+            typed.contains(&i) || (repeat && Some(i) == id) || (known && Some(i) == instrument)
+        },
         || assessment_row(p, rules, catalog, ids, episodes, state, rec),
     )
 }
@@ -478,6 +483,13 @@ enum Service {
     Missing,
     Unknown,
     Label(String, Option<u16>),
+}
+
+/// Whether `raw` is among the raw values of `seen`. Every one of them passed the PHI guard
+/// (they are remembered only by the row checks, which run after the guard, and a value is
+/// exempt from the guard only when it is remembered already).
+fn seen<T>(seen: &[(String, T)], raw: &str) -> bool {
+    seen.iter().any(|(r, _)| parse::same_text(r, raw))
 }
 
 /// Distinct raw service (or instrument) values a chunk remembers; past that it starts again (free-text
@@ -623,9 +635,12 @@ fn check_attendance(
 ) -> Result<Row<AttendanceRow>> {
     let id = p.map.index[0];
     let repeat = services.last.repeats(id, rec);
+    // A service value met before in this chunk passed the guard then.
+    let service = p.map.index[2];
+    let known = service.is_some_and(|pos| seen(&services.seen, rec.get(pos)));
     p.guarded(
         rec,
-        |i| typed.contains(&i) || (repeat && Some(i) == id),
+        |i| typed.contains(&i) || (repeat && Some(i) == id) || (known && Some(i) == service),
         || attendance_row(p, rules, services, episodes, rec),
     )
 }
