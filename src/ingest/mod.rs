@@ -118,13 +118,12 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
         }
     };
 
-    // The child files are opened (the whole-file checks, the header) and fingerprinted while
-    // the episodes are read: the episodes' serial steps (judging duplicates, interning) leave
-    // a core idle otherwise. Errors are reported in file order all the same.
-    let open_child = |name: &str, schema, rename| -> Result<(validate::Prepared, Fingerprint)> {
-        let prepared = validate::Prepared::new(open(name)?, schema, rename, &rules)?;
-        let fp = prepared.src.fingerprint();
-        Ok((prepared, fp))
+    // The child files are opened (the whole-file checks, the header) while the episodes are
+    // read, and fingerprinted while they are scanned: the episodes' serial steps (judging
+    // duplicates, interning) and each file's own serial steps leave a core idle otherwise.
+    // Errors are reported in file order all the same.
+    let open_child = |name: &str, schema, rename| -> Result<validate::Prepared> {
+        validate::Prepared::new(open(name)?, schema, rename, &rules)
     };
     let t = std::time::Instant::now();
     let (read_episodes, (as_opened, at_opened)) = rayon::join(
@@ -161,40 +160,69 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     let index = validate::EpisodeIndex::new(&episodes.id);
 
     crate::diag::debug(&format!("{ep_name}: {:.2?}", t.elapsed()));
+    // An opened file, or the error opening it gave (kept apart, so that the fingerprints can
+    // borrow the file while its validation owns the error).
+    let (asm, as_err) = match as_opened {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(e)),
+    };
+    let (at, at_err) = match at_opened {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(e)),
+    };
     // Assessments and attendance depend only on the episodes: validated concurrently, so the
     // serial steps of one (judging duplicates) overlap the parallel scan of the other.
-    let (assessed, attended) = rayon::join(
-        || -> Result<_> {
-            let t = std::time::Instant::now();
-            let mut q = Vec::new();
-            let (asm, fp) = as_opened?;
-            let (assessments, acc) = validate::assessments(&asm, &rules, catalog, &index, &mut q)?;
-            let unknown = asm.unknown(&q, ASSESSMENT_COLUMNS);
-            if acc.rows_read == 0 {
-                return Err(Error::Data(format!(
-                    "{as_name}: the file has a header but no assessments"
-                )));
-            }
-            crate::diag::debug(&format!("{as_name}: {:.2?}", t.elapsed()));
-            Ok((assessments, acc, fp, q, unknown))
+    let ((assessed, attended), (as_fp, at_fp)) = rayon::join(
+        || {
+            rayon::join(
+                || -> Result<_> {
+                    let t = std::time::Instant::now();
+                    let mut q = Vec::new();
+                    let asm = match (as_err, &asm) {
+                        (Some(e), _) => return Err(e),
+                        (None, p) => p.as_ref().expect("opened"),
+                    };
+                    let (assessments, acc) =
+                        validate::assessments(asm, &rules, catalog, &index, &mut q)?;
+                    let unknown = asm.unknown(&q, ASSESSMENT_COLUMNS);
+                    if acc.rows_read == 0 {
+                        return Err(Error::Data(format!(
+                            "{as_name}: the file has a header but no assessments"
+                        )));
+                    }
+                    crate::diag::debug(&format!("{as_name}: {:.2?}", t.elapsed()));
+                    Ok((assessments, acc, q, unknown))
+                },
+                || -> Result<_> {
+                    let t = std::time::Instant::now();
+                    let mut q = Vec::new();
+                    if let Some(e) = at_err {
+                        return Err(e);
+                    }
+                    let Some(at) = &at else {
+                        return Ok((None, FileAccount::new(at_name, false), q, Vec::new()));
+                    };
+                    let (rows, acc) = validate::attendance(at, &rules, &index, &mut q)?;
+                    let a = Attended::of(&rows, index.len());
+                    drop(rows);
+                    let unknown = at.unknown(&q, ATTENDANCE_COLUMNS);
+                    crate::diag::debug(&format!("{at_name}: {:.2?}", t.elapsed()));
+                    Ok((Some(a), acc, q, unknown))
+                },
+            )
         },
-        || -> Result<_> {
-            let t = std::time::Instant::now();
-            let mut q = Vec::new();
-            let Some((at, fp)) = at_opened? else {
-                return Ok((None, FileAccount::new(at_name, false), None, q, Vec::new()));
-            };
-            let (rows, acc) = validate::attendance(&at, &rules, &index, &mut q)?;
-            let a = Attended::of(&rows, index.len());
-            drop(rows);
-            let unknown = at.unknown(&q, ATTENDANCE_COLUMNS);
-            crate::diag::debug(&format!("{at_name}: {:.2?}", t.elapsed()));
-            Ok((Some(a), acc, Some(fp), q, unknown))
+        || {
+            rayon::join(
+                || asm.as_ref().map(|p| p.src.fingerprint()),
+                || at.as_ref().map(|p| p.src.fingerprint()),
+            )
         },
     );
     // The assessments' error first, as a sequential run would report it.
-    let (assessments, as_acc, as_fp, as_q, as_unknown) = assessed?;
-    let (attendance, at_acc, at_fp, at_q, at_unknown) = attended?;
+    let (assessments, as_acc, as_q, as_unknown) = assessed?;
+    let (attendance, at_acc, at_q, at_unknown) = attended?;
+    let as_fp = as_fp.expect("assessments were read");
+    drop((asm, at));
     unknown.extend(as_unknown);
     unknown.extend(at_unknown);
     quarantine.extend(as_q);

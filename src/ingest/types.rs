@@ -31,7 +31,8 @@ pub struct Episodes {
 pub struct Interned<T> {
     codes: Vec<u32>,
     values: Vec<T>,
-    lookup: std::collections::HashMap<T, u32>,
+    /// Values to codes (Fx-hashed: label values are short; never iterated into an output).
+    lookup: rustc_hash::FxHashMap<T, u32>,
 }
 
 impl<T: Clone + Eq + std::hash::Hash> Interned<T> {
@@ -65,10 +66,11 @@ impl<T: Clone + Eq + std::hash::Hash> Interned<T> {
 
 impl<T: Clone + Eq + std::hash::Hash> FromIterator<T> for Interned<T> {
     fn from_iter<I: IntoIterator<Item = T>>(values: I) -> Self {
+        let values = values.into_iter();
         let mut out = Interned {
-            codes: Vec::new(),
+            codes: Vec::with_capacity(values.size_hint().0),
             values: Vec::new(),
-            lookup: std::collections::HashMap::new(),
+            lookup: rustc_hash::FxHashMap::default(),
         };
         for v in values {
             out.push(v);

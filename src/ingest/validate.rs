@@ -413,9 +413,7 @@ fn check_assessment<'c>(
     let known = instrument.is_some_and(|pos| seen(&state.seen, rec.get(pos)));
     p.guarded(
         rec,
-        |i| {
-            typed.contains(&i) || (repeat && Some(i) == id) || (known && Some(i) == instrument)
-        },
+        |i| typed.contains(&i) || (repeat && Some(i) == id) || (known && Some(i) == instrument),
         || assessment_row(p, rules, catalog, ids, episodes, state, rec),
     )
 }
@@ -747,18 +745,42 @@ impl EpisodeColumns {
     /// The accepted episodes with their label columns interned (each column's strings are
     /// let go as it is interned).
     fn into_episodes(self) -> Episodes {
-        fn interned<T: Clone + Eq + std::hash::Hash>(v: Vec<T>) -> Interned<T> {
+        fn interned<T: Clone + Eq + std::hash::Hash + Send>(v: Vec<T>) -> Interned<T> {
             v.into_iter().collect()
         }
+        // The eight label columns are interned in parallel (each is a pass of hash look-ups
+        // over every episode).
+        let ((track, modality, site, delivery), (discharge_reason, age_group, sex, race_ethnicity)) =
+            rayon::join(
+                || {
+                    let ((a, b), (c, d)) = rayon::join(
+                        || rayon::join(|| interned(self.track), || interned(self.modality)),
+                        || rayon::join(|| interned(self.site), || interned(self.delivery)),
+                    );
+                    (a, b, c, d)
+                },
+                || {
+                    let ((a, b), (c, d)) = rayon::join(
+                        || {
+                            rayon::join(
+                                || interned(self.discharge_reason),
+                                || interned(self.age_group),
+                            )
+                        },
+                        || rayon::join(|| interned(self.sex), || interned(self.race_ethnicity)),
+                    );
+                    (a, b, c, d)
+                },
+            );
         Episodes {
-            track: interned(self.track),
-            modality: interned(self.modality),
-            site: interned(self.site),
-            delivery: interned(self.delivery),
-            discharge_reason: interned(self.discharge_reason),
-            age_group: interned(self.age_group),
-            sex: interned(self.sex),
-            race_ethnicity: interned(self.race_ethnicity),
+            track,
+            modality,
+            site,
+            delivery,
+            discharge_reason,
+            age_group,
+            sex,
+            race_ethnicity,
             id: self.id,
             client: self.client,
             admit: self.admit,
@@ -808,8 +830,14 @@ pub(crate) fn episodes(
     let e = &scan.cols;
     let verdicts = accept::duplicates(e.row_count(), |i| e.id[i].as_str(), |i, j| e.same(i, j));
     crate::diag::debug(&format!("episodes duplicates {:.2?}", t.elapsed()));
+    let t = std::time::Instant::now();
     let (cols, account) = scan.settle(&p.src, &p.map.header, verdicts, p.map.index[E_ID], q);
-    Ok((cols.into_episodes(), account))
+    let episodes = cols.into_episodes();
+    crate::diag::debug(&format!(
+        "episodes settle and interning {:.2?}",
+        t.elapsed()
+    ));
+    Ok((episodes, account))
 }
 
 pub(crate) fn assessments(
