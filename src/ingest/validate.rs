@@ -406,16 +406,10 @@ fn check_assessment<'c>(
     typed: &[usize],
     rec: &Rec,
 ) -> Result<Row<AssessmentRow>> {
-    let id = p.map.index[0];
-    let repeat = state.last.repeats(id, rec);
-    // An instrument value met before in this chunk passed the guard then.
-    let instrument = p.map.index[1];
-    let known = instrument.is_some_and(|pos| seen(&state.seen, rec.get(pos)));
-    p.guarded(
-        rec,
-        |i| typed.contains(&i) || (repeat && Some(i) == id) || (known && Some(i) == instrument),
-        || assessment_row(p, rules, catalog, ids, episodes, state, rec),
-    )
+    let later = deferred(p, typed, &state.last, 1, &state.seen, rec);
+    p.guarded(rec, later, || {
+        assessment_row(p, rules, catalog, ids, episodes, state, rec)
+    })
 }
 
 fn assessment_row<'c>(
@@ -481,6 +475,24 @@ enum Service {
     Missing,
     Unknown,
     Label(String, Option<u16>),
+}
+
+/// The fields of a child file's record whose PHI guard [`Prepared::guarded`] may defer (file
+/// positions): its `typed` ones, its episode id when it is the last one found, and its label
+/// (canonical column `label`: service or instrument) when the chunk met the value before.
+fn deferred<'a, T>(
+    p: &Prepared,
+    typed: &'a [usize],
+    last: &EpisodeCache,
+    label: usize,
+    values: &[(String, T)],
+    rec: &Rec,
+) -> impl Fn(usize) -> bool + 'a {
+    let id = p.map.index[0];
+    let repeat = last.repeats(id, rec);
+    let label = p.map.index[label];
+    let known = label.is_some_and(|pos| seen(values, rec.get(pos)));
+    move |i| typed.contains(&i) || (repeat && Some(i) == id) || (known && Some(i) == label)
 }
 
 /// Whether `raw` is among the raw values of `seen`. Every one of them passed the PHI guard
@@ -631,16 +643,10 @@ fn check_attendance(
     typed: &[usize],
     rec: &Rec,
 ) -> Result<Row<AttendanceRow>> {
-    let id = p.map.index[0];
-    let repeat = services.last.repeats(id, rec);
-    // A service value met before in this chunk passed the guard then.
-    let service = p.map.index[2];
-    let known = service.is_some_and(|pos| seen(&services.seen, rec.get(pos)));
-    p.guarded(
-        rec,
-        |i| typed.contains(&i) || (repeat && Some(i) == id) || (known && Some(i) == service),
-        || attendance_row(p, rules, services, episodes, rec),
-    )
+    let later = deferred(p, typed, &services.last, 2, &services.seen, rec);
+    p.guarded(rec, later, || {
+        attendance_row(p, rules, services, episodes, rec)
+    })
 }
 
 fn attendance_row(
