@@ -130,38 +130,64 @@ pub fn pair(
         .collect()
 }
 
-/// Indices of the assessments of anchored episodes, sorted by (instrument, episode, date).
-/// The key is packed into one integer beside the index when it fits (it always does for real
-/// exports: under 256 instruments, dates within 45,000 years), so the sort compares plain
-/// integers instead of reaching into three columns per comparison.
+/// Indices of the assessments of anchored episodes, sorted by (instrument, episode, date),
+/// file order on ties: a counting sort by instrument (file order within), then each
+/// instrument's run by a stable sort on (episode, date), which is close to linear on the
+/// nearly sorted runs of an export that lists each episode's assessments in date order
+/// (skipped when a run is sorted already). 1,000,000 episodes: 0.08 to 0.14 s instead of
+/// 0.17 s for one sort of 6.9 million packed keys (`sorted_by_key`, the tests' reference),
+/// and 4 bytes a row instead of 16.
 fn sorted_assessments(asm: &Assessments, anchors: &[Option<Day>]) -> Vec<u32> {
-    let kept =
-        (0..asm.len() as u32).filter(|&k| anchors[asm.episode[k as usize] as usize].is_some());
-    let (lo, hi) = (
-        asm.date.iter().copied().min().unwrap_or(0),
-        asm.date.iter().copied().max().unwrap_or(0),
-    );
-    let packable = asm.instruments.len() <= 256 && i64::from(hi) - i64::from(lo) < 1 << 24;
-    if packable {
-        let mut keyed: Vec<(u64, u32)> = kept
-            .map(|k| {
-                let i = k as usize;
-                let key = (u64::from(asm.instrument[i]) << 56)
-                    | (u64::from(asm.episode[i]) << 24)
-                    | (asm.date[i] - lo) as u64;
-                (key, k)
-            })
-            .collect();
-        keyed.par_sort_unstable();
-        keyed.into_iter().map(|(_, k)| k).collect()
-    } else {
-        let mut order: Vec<u32> = kept.collect();
-        order.par_sort_unstable_by_key(|&k| {
-            let k = k as usize;
-            (asm.instrument[k], asm.episode[k], asm.date[k], k)
-        });
-        order
+    let kept = |k: usize| anchors[asm.episode[k] as usize].is_some();
+    let n_inst = asm.instruments.len();
+    let mut start = vec![0usize; n_inst + 1];
+    for k in 0..asm.len() {
+        if kept(k) {
+            start[asm.instrument[k] as usize + 1] += 1;
+        }
     }
+    for i in 0..n_inst {
+        start[i + 1] += start[i];
+    }
+    let mut order = vec![0u32; start[n_inst]];
+    let mut next = start.clone();
+    for k in 0..asm.len() {
+        if kept(k) {
+            let i = asm.instrument[k] as usize;
+            order[next[i]] = k as u32;
+            next[i] += 1;
+        }
+    }
+    let key = |k: u32| (asm.episode[k as usize], asm.date[k as usize]);
+    let mut runs = Vec::with_capacity(n_inst);
+    let mut rest = order.as_mut_slice();
+    for w in start.windows(2) {
+        let (run, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+        runs.push(run);
+        rest = tail;
+    }
+    runs.into_par_iter().for_each(|run| {
+        // Equal keys are in file order (ascending index) already, so a run sorted by
+        // (episode, date) is sorted by (episode, date, index).
+        if !run.is_sorted_by_key(|&k| key(k)) {
+            run.par_sort_by_key(|&k| key(k));
+        }
+    });
+    order
+}
+
+/// The same order by one sort of all the kept indices: the reference `sorted_assessments`
+/// is tested against.
+#[cfg(test)]
+fn sorted_by_key(asm: &Assessments, anchors: &[Option<Day>]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..asm.len() as u32)
+        .filter(|&k| anchors[asm.episode[k as usize] as usize].is_some())
+        .collect();
+    order.sort_unstable_by_key(|&k| {
+        let k = k as usize;
+        (asm.instrument[k], asm.episode[k], asm.date[k], k)
+    });
+    order
 }
 
 /// Pairs one episode × instrument whose assessments `ks` are in date order.
@@ -225,9 +251,9 @@ mod tests {
     }
 
     #[test]
-    fn the_packed_sort_and_the_column_sort_agree() {
+    fn assessments_sort_by_instrument_episode_and_date() {
         // Three episodes, two instruments, dates out of order, one episode without anchor.
-        let mut a = Assessments {
+        let a = Assessments {
             episode: vec![2, 0, 1, 0, 2, 1, 0, 2],
             instrument: vec![1, 0, 1, 1, 0, 0, 0, 1],
             date: vec![30, 10, -5, 7, 2, 9, 3, 4],
@@ -235,13 +261,36 @@ mod tests {
             instruments: vec!["A".into(), "B".into()],
         };
         let anchors = [Some(100), None, Some(50)];
-        let packed = sorted_assessments(&a, &anchors);
-        // More than 256 instruments in the catalog: the column sort.
-        a.instruments = (0..300).map(|i| format!("I{i}")).collect();
-        let columns = sorted_assessments(&a, &anchors);
-        assert_eq!(packed, columns);
+        let order = sorted_assessments(&a, &anchors);
+        assert_eq!(order, sorted_by_key(&a, &anchors));
         // (instrument, episode, date): A/0 on days 3 and 10, A/2 day 2, B/0 day 7, B/2 days 4, 30.
-        assert_eq!(packed, [6, 1, 4, 3, 7, 0]);
+        assert_eq!(order, [6, 1, 4, 3, 7, 0]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        #[test]
+        fn the_bucketed_sort_equals_one_sort(
+            rows in proptest::collection::vec((0u32..6, 0u16..3, 0i32..5), 0..120),
+            grouped in proptest::bool::ANY,
+            anchored in proptest::collection::vec(proptest::bool::ANY, 6),
+        ) {
+            // As exports come (grouped by episode, dates in order, ties kept), or shuffled.
+            let mut rows = rows;
+            if grouped {
+                rows.sort_by_key(|r| (r.0, r.2));
+            }
+            let a = Assessments {
+                episode: rows.iter().map(|r| r.0).collect(),
+                instrument: rows.iter().map(|r| r.1).collect(),
+                date: rows.iter().map(|r| r.2).collect(),
+                score: vec![0.0; rows.len()],
+                instruments: vec!["A".into(), "B".into(), "C".into()],
+            };
+            let anchors: Vec<Option<Day>> =
+                anchored.iter().map(|&x| x.then_some(9)).collect();
+            proptest::prop_assert_eq!(sorted_assessments(&a, &anchors), sorted_by_key(&a, &anchors));
+        }
     }
 
     /// One episode admitted 2025-01-01, discharged 2025-03-01 (unless `discharge` is None),
