@@ -50,6 +50,20 @@ impl<T: Clone + Eq + std::hash::Hash> Interned<T> {
         self.codes.push(code);
     }
 
+    /// A column of `codes` into `values` (each value once).
+    pub(crate) fn from_parts(codes: Vec<u32>, values: Vec<T>) -> Interned<T> {
+        let lookup = values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (v.clone(), k as u32))
+            .collect();
+        Interned {
+            codes,
+            values,
+            lookup,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.codes.len()
     }

@@ -247,12 +247,36 @@ impl Prepared {
 pub(crate) struct EpisodeRow {
     id: String,
     client: String,
-    track: String,
-    modality: String,
     admit: Day,
     discharge: Option<Day>,
-    /// site, delivery, discharge_reason, age_group, sex, race_ethnicity.
-    opt: [Option<String>; 6],
+    /// The label columns ([`LABEL_COLUMNS`]) as the chunk's codes (0: missing).
+    labels: [u32; 8],
+}
+
+/// The episode label columns (canonical positions), in the order of [`EpisodeRow::labels`].
+const LABEL_COLUMNS: [usize; 8] = [
+    E_TRACK, E_MODALITY, E_SITE, E_DELIVERY, E_REASON, E_AGE, E_SEX, E_RACE,
+];
+
+/// A chunk's label values, per label column: code k + 1 is `values[c][k]`, 0 is missing.
+/// Labels are coded as they are scanned, so no row holds a string of its own (1,000,000
+/// episodes: 8 million strings allocated, hashed when interned, and freed before this).
+#[derive(Default)]
+pub(crate) struct EpisodeLabels {
+    ids: [FxHashMap<String, u32>; 8],
+    values: [Vec<String>; 8],
+}
+
+impl EpisodeLabels {
+    fn code(&mut self, c: usize, label: &str) -> u32 {
+        if let Some(&k) = self.ids[c].get(label) {
+            return k;
+        }
+        self.values[c].push(label.to_string());
+        let k = self.values[c].len() as u32;
+        self.ids[c].insert(label.to_string(), k);
+        k
+    }
 }
 
 // Canonical column positions in schema::EPISODE_COLUMNS.
@@ -269,7 +293,12 @@ const E_AGE: usize = 9;
 const E_SEX: usize = 10;
 const E_RACE: usize = 11;
 
-fn check_episode(p: &Prepared, rules: &CheckRules, rec: &Rec) -> Result<Row<EpisodeRow>> {
+fn check_episode(
+    p: &Prepared,
+    rules: &CheckRules,
+    coded: &mut EpisodeLabels,
+    rec: &Rec,
+) -> Result<Row<EpisodeRow>> {
     if !p.precheck(rec)? {
         return Ok(Row::Bad {
             reason: Reason::MalformedRow,
@@ -294,10 +323,8 @@ fn check_episode(p: &Prepared, rules: &CheckRules, rec: &Rec) -> Result<Row<Epis
         }
     };
     // Labels, in the order of the canonical columns: `None` is a missing optional value.
-    let mut labels: [Option<String>; 12] = Default::default();
-    for c in [
-        E_TRACK, E_MODALITY, E_SITE, E_DELIVERY, E_REASON, E_AGE, E_SEX, E_RACE,
-    ] {
+    let mut labels: [Option<&str>; 12] = Default::default();
+    for c in LABEL_COLUMNS {
         let v = p.get(rec, c);
         if rules.fields.is_missing(v) {
             continue;
@@ -309,35 +336,28 @@ fn check_episode(p: &Prepared, rules: &CheckRules, rec: &Rec) -> Result<Row<Epis
             },
             None => v,
         };
-        labels[c] = Some(label.to_string());
+        labels[c] = Some(label);
     }
     if discharge.is_some_and(|d| d < admit) {
         return p.bad(Reason::DischargeBeforeAdmit, E_DISCHARGE);
     }
     for &c in &rules.margin_columns {
-        if labels[c]
-            .as_deref()
-            .is_some_and(|l| l.eq_ignore_ascii_case(crate::table::MARGIN))
-        {
+        if labels[c].is_some_and(|l| l.eq_ignore_ascii_case(crate::table::MARGIN)) {
             return Err(p.margin_label_error(rec, c));
         }
     }
-    let mut take = |c: usize| std::mem::take(&mut labels[c]);
+    let mut codes = [0u32; 8];
+    for (k, &c) in LABEL_COLUMNS.iter().enumerate() {
+        if let Some(l) = labels[c] {
+            codes[k] = coded.code(k, l);
+        }
+    }
     Ok(Row::Ok(EpisodeRow {
         id: p.get(rec, E_ID).to_string(),
         client: p.get(rec, E_CLIENT).to_string(),
-        track: take(E_TRACK).unwrap_or_default(),
-        modality: take(E_MODALITY).unwrap_or_default(),
         admit,
         discharge,
-        opt: [
-            take(E_SITE),
-            take(E_DELIVERY),
-            take(E_REASON),
-            take(E_AGE),
-            take(E_SEX),
-            take(E_RACE),
-        ],
+        labels: codes,
     }))
 }
 
@@ -692,31 +712,34 @@ fn attendance_row(
 pub(crate) struct EpisodeColumns {
     id: Vec<String>,
     client: Vec<String>,
-    track: Vec<String>,
-    modality: Vec<String>,
     admit: Vec<Day>,
     discharge: Vec<Option<Day>>,
-    site: Vec<Option<String>>,
-    delivery: Vec<Option<String>>,
-    discharge_reason: Vec<Option<String>>,
-    age_group: Vec<Option<String>>,
-    sex: Vec<Option<String>>,
-    race_ethnicity: Vec<Option<String>>,
+    /// The label columns as codes: the chunk's while scanning, then the file's
+    /// ([`EpisodeColumns::recode`]): k + 1 is `values[c][k]`, 0 is missing.
+    track: Vec<u32>,
+    modality: Vec<u32>,
+    site: Vec<u32>,
+    delivery: Vec<u32>,
+    discharge_reason: Vec<u32>,
+    age_group: Vec<u32>,
+    sex: Vec<u32>,
+    race_ethnicity: Vec<u32>,
+    /// The file's label values, per label column.
+    values: [Vec<String>; 8],
 }
 
 columns!(EpisodeColumns, EpisodeSlots, EpisodeRow, [
-    id: String, client: String, track: String, modality: String, admit: Day,
-    discharge: Option<Day>, site: Option<String>, delivery: Option<String>,
-    discharge_reason: Option<String>, age_group: Option<String>, sex: Option<String>,
-    race_ethnicity: Option<String>
+    id: String, client: String, admit: Day, discharge: Option<Day>, track: u32,
+    modality: u32, site: u32, delivery: u32, discharge_reason: u32, age_group: u32, sex: u32,
+    race_ethnicity: u32
 ], |s, k, r| {
     s.id[k] = r.id;
     s.client[k] = r.client;
-    s.track[k] = r.track;
-    s.modality[k] = r.modality;
     s.admit[k] = r.admit;
     s.discharge[k] = r.discharge;
-    let [site, delivery, reason, age, sex, race] = r.opt;
+    let [track, modality, site, delivery, reason, age, sex, race] = r.labels;
+    s.track[k] = track;
+    s.modality[k] = modality;
     s.site[k] = site;
     s.delivery[k] = delivery;
     s.discharge_reason[k] = reason;
@@ -748,20 +771,97 @@ impl EpisodeColumns {
         self.id.len()
     }
 
-    /// The accepted episodes with their label columns interned (each column's strings are
-    /// let go as it is interned).
-    fn into_episodes(self) -> Episodes {
-        fn interned<T: Clone + Eq + std::hash::Hash + Send>(v: Vec<T>) -> Interned<T> {
-            v.into_iter().collect()
+    /// The label columns, mutably, in the order of [`LABEL_COLUMNS`].
+    fn label_columns(&mut self) -> [&mut Vec<u32>; 8] {
+        [
+            &mut self.track,
+            &mut self.modality,
+            &mut self.site,
+            &mut self.delivery,
+            &mut self.discharge_reason,
+            &mut self.age_group,
+            &mut self.sex,
+            &mut self.race_ethnicity,
+        ]
+    }
+
+    /// Turns the chunks' label codes into the file's: each column's values are those of the
+    /// chunks in order, each once (`chunks`: each chunk's labels and rows).
+    fn recode(&mut self, chunks: &ChunkStates<EpisodeLabels>) {
+        let sizes: Vec<usize> = chunks.iter().map(|(_, rows)| rows.len()).collect();
+        let mut values: [Vec<String>; 8] = Default::default();
+        let columns = self.label_columns();
+        columns
+            .into_par_iter()
+            .zip(values.par_iter_mut())
+            .enumerate()
+            .for_each(|(c, (column, values))| {
+                let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
+                let remaps: Vec<Vec<u32>> = chunks
+                    .iter()
+                    .map(|(labels, _)| {
+                        std::iter::once(0)
+                            .chain(labels.values[c].iter().map(|v| {
+                                *ids.entry(v.as_str()).or_insert_with(|| {
+                                    values.push(v.clone());
+                                    values.len() as u32
+                                })
+                            }))
+                            .collect()
+                    })
+                    .collect();
+                for (run, remap) in accept::split_runs(column, &sizes).into_iter().zip(&remaps) {
+                    for k in run {
+                        *k = remap[*k as usize];
+                    }
+                }
+            });
+        self.values = values;
+    }
+
+    /// The accepted episodes with their label columns interned: each column's values in the
+    /// order of their first row, as [`Interned`] collects them.
+    fn into_episodes(mut self) -> Episodes {
+        fn interned<T: Clone + Eq + std::hash::Hash>(
+            codes: &[u32],
+            values: &[String],
+            value: impl Fn(Option<&String>) -> T,
+        ) -> Interned<T> {
+            // Renumbered by first appearance among the kept rows.
+            let mut new = vec![u32::MAX; values.len() + 1];
+            let mut kept = Vec::new();
+            let codes = codes
+                .iter()
+                .map(|&c| {
+                    let slot = &mut new[c as usize];
+                    if *slot == u32::MAX {
+                        *slot = kept.len() as u32;
+                        kept.push(value(c.checked_sub(1).map(|k| &values[k as usize])));
+                    }
+                    *slot
+                })
+                .collect();
+            Interned::from_parts(codes, kept)
         }
-        // The eight label columns are interned in parallel (each is a pass of hash look-ups
-        // over every episode).
+        let values = std::mem::take(&mut self.values);
+        let required = |v: Option<&String>| v.cloned().unwrap_or_default();
+        let optional = |v: Option<&String>| v.cloned();
         let ((track, modality, site, delivery), (discharge_reason, age_group, sex, race_ethnicity)) =
             rayon::join(
                 || {
                     let ((a, b), (c, d)) = rayon::join(
-                        || rayon::join(|| interned(self.track), || interned(self.modality)),
-                        || rayon::join(|| interned(self.site), || interned(self.delivery)),
+                        || {
+                            rayon::join(
+                                || interned(&self.track, &values[0], required),
+                                || interned(&self.modality, &values[1], required),
+                            )
+                        },
+                        || {
+                            rayon::join(
+                                || interned(&self.site, &values[2], optional),
+                                || interned(&self.delivery, &values[3], optional),
+                            )
+                        },
                     );
                     (a, b, c, d)
                 },
@@ -769,11 +869,16 @@ impl EpisodeColumns {
                     let ((a, b), (c, d)) = rayon::join(
                         || {
                             rayon::join(
-                                || interned(self.discharge_reason),
-                                || interned(self.age_group),
+                                || interned(&self.discharge_reason, &values[4], optional),
+                                || interned(&self.age_group, &values[5], optional),
                             )
                         },
-                        || rayon::join(|| interned(self.sex), || interned(self.race_ethnicity)),
+                        || {
+                            rayon::join(
+                                || interned(&self.sex, &values[6], optional),
+                                || interned(&self.race_ethnicity, &values[7], optional),
+                            )
+                        },
                     );
                     (a, b, c, d)
                 },
@@ -829,8 +934,12 @@ pub(crate) fn episodes(
     q: &mut Vec<QuarantineRow>,
 ) -> Result<(Episodes, FileAccount)> {
     let t = std::time::Instant::now();
-    let (scan, _): (Scan<EpisodeColumns>, _) =
-        p.src.scan(|| (), |_, rec| check_episode(p, rules, rec))?;
+    let (mut scan, chunks): (Scan<EpisodeColumns>, _) =
+        p.src.scan(EpisodeLabels::default, |coded, rec| {
+            check_episode(p, rules, coded, rec)
+        })?;
+    scan.cols.recode(&chunks);
+    drop(chunks);
     crate::diag::debug(&format!("episodes scan {:.2?}", t.elapsed()));
     let t = std::time::Instant::now();
     let e = &scan.cols;
