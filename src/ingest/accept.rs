@@ -197,12 +197,6 @@ impl Behind {
             self.from = at;
         }
     }
-
-    /// The reader stopped at `at`: releases the rest behind it.
-    #[cfg(test)]
-    pub fn done(self, src: &(impl Records + ?Sized), at: usize) {
-        src.release(self.from..at.max(self.from));
-    }
 }
 
 /// Every how many accepted rows of a chunk the scan keeps a record's offset ([`RowStarts`]).

@@ -363,30 +363,6 @@ impl Source {
         release_map(self.map.as_ref(), range);
     }
 
-    /// The line numbers of the records starting at `offsets` (ascending), in one pass.
-    #[cfg(test)]
-    pub fn lines_at(&self, offsets: &[usize]) -> Vec<u64> {
-        let bytes = self.bytes();
-        let mut line = 1u64;
-        let mut at = 0usize;
-        let mut behind = Behind::new(0);
-        let lines = offsets
-            .iter()
-            .map(|&o| {
-                // A block at a time, released once counted (offsets can be far apart).
-                while at < o {
-                    let end = (at + RELEASE_BLOCK).min(o);
-                    line += memchr::memchr_iter(b'\n', &bytes[at..end]).count() as u64;
-                    at = end;
-                    behind.at(self, at);
-                }
-                self.line_at(line, o)
-            })
-            .collect();
-        behind.done(self, at);
-        lines
-    }
-
     /// The span of the record starting at `start`, to the end of its line ending.
     pub fn record_span(&self, start: usize) -> Range<usize> {
         let bytes = self.bytes();
@@ -856,7 +832,11 @@ mod source_tests {
         let src = Source::open(&path, "f.csv").unwrap();
         assert_eq!(src.bytes(), text.as_bytes());
         let starts = [4, 12, 16];
-        assert_eq!(src.lines_at(&starts), [2, 4, 5]);
+        let lines: Vec<u64> = starts
+            .iter()
+            .map(|&s| Records::line_at(&src, 1 + Records::newlines(&src, 0..s), s))
+            .collect();
+        assert_eq!(lines, [2, 4, 5]);
         let raws: Vec<&str> = starts
             .iter()
             .map(|&s| src.raw(&src.record_span(s)))

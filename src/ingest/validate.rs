@@ -386,7 +386,7 @@ fn typed_assessment_columns(rules: &CheckRules) -> Vec<usize> {
 #[derive(Default)]
 pub(crate) struct AssessmentState<'c> {
     last: EpisodeCache,
-    seen: Vec<(String, Option<(&'c Instrument, u16)>)>,
+    seen: Seen<Option<(&'c Instrument, u16)>>,
 }
 
 impl<'c> AssessmentState<'c> {
@@ -398,20 +398,15 @@ impl<'c> AssessmentState<'c> {
         catalog: &'c Catalog,
         ids: &[String],
     ) -> Option<(&'c Instrument, u16)> {
-        if let Some((_, read)) = self.seen.iter().find(|(r, _)| parse::same_text(r, raw)) {
-            return *read;
-        }
-        let read = catalog.get(rules.instrument.apply(raw)).map(|inst| {
-            let id = ids
-                .binary_search(&inst.id)
-                .expect("catalog ids are listed in order") as u16;
-            (inst, id)
+        let k = self.seen.slot(raw, || {
+            catalog.get(rules.instrument.apply(raw)).map(|inst| {
+                let id = ids
+                    .binary_search(&inst.id)
+                    .expect("catalog ids are listed in order") as u16;
+                (inst, id)
+            })
         });
-        if self.seen.len() == SEEN_SERVICES {
-            self.seen.clear();
-        }
-        self.seen.push((raw.to_string(), read));
-        read
+        self.seen.values[k].1
     }
 }
 
@@ -428,45 +423,33 @@ fn check_assessment<'c>(
 ) -> Result<Row<AssessmentRow>> {
     let later = deferred(p, typed, &state.last, 1, &state.seen, rec);
     p.guarded(rec, later, || {
-        assessment_row(p, rules, catalog, ids, episodes, state, rec)
-    })
-}
-
-fn assessment_row<'c>(
-    p: &Prepared,
-    rules: &CheckRules,
-    catalog: &'c Catalog,
-    ids: &[String],
-    episodes: &EpisodeIndex<'_>,
-    state: &mut AssessmentState<'c>,
-    rec: &Rec,
-) -> Result<Row<AssessmentRow>> {
-    for c in 0..4 {
-        if rules.fields.is_missing(p.get(rec, c)) {
-            return p.bad(Reason::MissingValue, c);
+        for c in 0..4 {
+            if rules.fields.is_missing(p.get(rec, c)) {
+                return p.bad(Reason::MissingValue, c);
+            }
         }
-    }
-    let Some(date) = rules.fields.date(p.get(rec, 2)) else {
-        return p.bad(Reason::BadDate, 2);
-    };
-    let Some(score) = parse::number(p.get(rec, 3)) else {
-        return p.bad(Reason::BadNumber, 3);
-    };
-    let Some((inst, instrument)) = state.instrument(p.get(rec, 1), rules, catalog, ids) else {
-        return p.bad(Reason::UnknownInstrument, 1);
-    };
-    if !inst.in_range(score) {
-        return p.bad(Reason::ScoreOutOfRange, 3);
-    }
-    let Some(episode) = state.last.get(p.get(rec, 0), episodes) else {
-        return p.bad(Reason::UnknownEpisode, 0);
-    };
-    Ok(Row::Ok(AssessmentRow {
-        episode,
-        instrument,
-        date,
-        score,
-    }))
+        let Some(date) = rules.fields.date(p.get(rec, 2)) else {
+            return p.bad(Reason::BadDate, 2);
+        };
+        let Some(score) = parse::number(p.get(rec, 3)) else {
+            return p.bad(Reason::BadNumber, 3);
+        };
+        let Some((inst, instrument)) = state.instrument(p.get(rec, 1), rules, catalog, ids) else {
+            return p.bad(Reason::UnknownInstrument, 1);
+        };
+        if !inst.in_range(score) {
+            return p.bad(Reason::ScoreOutOfRange, 3);
+        }
+        let Some(episode) = state.last.get(p.get(rec, 0), episodes) else {
+            return p.bad(Reason::UnknownEpisode, 0);
+        };
+        Ok(Row::Ok(AssessmentRow {
+            episode,
+            instrument,
+            date,
+            score,
+        }))
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -487,7 +470,7 @@ pub(crate) struct LocalLabels {
     /// a missing value, a label the config does not know, or a label and its id once a row
     /// with it is accepted. Without it, every session's value went through the label map's
     /// hash look-ups and a lower-cased copy (1,000,000 episodes: 0.3 s of CPU).
-    seen: Vec<(String, Service)>,
+    seen: Seen<Service>,
 }
 
 /// How a raw service value reads.
@@ -505,26 +488,56 @@ fn deferred<'a, T>(
     typed: &'a [usize],
     last: &EpisodeCache,
     label: usize,
-    values: &[(String, T)],
+    values: &Seen<T>,
     rec: &Rec,
 ) -> impl Fn(usize) -> bool + 'a {
     let id = p.map.index[0];
     let repeat = last.repeats(id, rec);
     let label = p.map.index[label];
-    let known = label.is_some_and(|pos| seen(values, rec.get(pos)));
+    let known = label.is_some_and(|pos| values.has(rec.get(pos)));
     move |i| typed.contains(&i) || (repeat && Some(i) == id) || (known && Some(i) == label)
 }
 
-/// Whether `raw` is among the raw values of `seen`. Every one of them passed the PHI guard
-/// (they are remembered only by the row checks, which run after the guard, and a value is
-/// exempt from the guard only when it is remembered already).
-fn seen<T>(seen: &[(String, T)], raw: &str) -> bool {
-    seen.iter().any(|(r, _)| parse::same_text(r, raw))
+/// How the raw values of a label column (service, instrument) met so far in a chunk read: a
+/// chunk has a handful of distinct ones, each read once. Every one of them passed the PHI
+/// guard (they are remembered only by the row checks, which run after the guard, and a value
+/// is exempt from the guard only when it is remembered already).
+pub(crate) struct Seen<T> {
+    values: Vec<(String, T)>,
 }
 
-/// Distinct raw service (or instrument) values a chunk remembers; past that it starts again (free-text
+impl<T> Default for Seen<T> {
+    fn default() -> Self {
+        Seen { values: Vec::new() }
+    }
+}
+
+/// Distinct raw values a chunk remembers per column; past that it starts again (free-text
 /// values would otherwise grow the list without bound).
-const SEEN_SERVICES: usize = 64;
+const SEEN_MAX: usize = 64;
+
+impl<T> Seen<T> {
+    /// Whether `raw` was met.
+    fn has(&self, raw: &str) -> bool {
+        self.values.iter().any(|(r, _)| parse::same_text(r, raw))
+    }
+
+    /// Where `raw` is in `values`, read with `read` the first time.
+    fn slot(&mut self, raw: &str, read: impl FnOnce() -> T) -> usize {
+        if let Some(k) = self
+            .values
+            .iter()
+            .position(|(r, _)| parse::same_text(r, raw))
+        {
+            return k;
+        }
+        if self.values.len() == SEEN_MAX {
+            self.values.clear();
+        }
+        self.values.push((raw.to_string(), read()));
+        self.values.len() - 1
+    }
+}
 
 /// Episode ids (borrowed from the accepted episodes) to their index.
 pub(crate) struct EpisodeIndex<'a> {
@@ -598,33 +611,27 @@ impl EpisodeCache {
 impl LocalLabels {
     /// Where `raw` (trimmed) is in `seen`, read with `rules` the first time.
     fn service(&mut self, raw: &str, rules: &CheckRules) -> usize {
-        if let Some(k) = self.seen.iter().position(|(r, _)| parse::same_text(r, raw)) {
-            return k;
-        }
-        let read = if rules.fields.is_missing(raw) {
-            Service::Missing
-        } else {
-            match rules.service.known(raw) {
-                Some(l) => Service::Label(l.to_string(), None),
-                None => Service::Unknown,
+        self.seen.slot(raw, || {
+            if rules.fields.is_missing(raw) {
+                Service::Missing
+            } else {
+                match rules.service.known(raw) {
+                    Some(l) => Service::Label(l.to_string(), None),
+                    None => Service::Unknown,
+                }
             }
-        };
-        if self.seen.len() == SEEN_SERVICES {
-            self.seen.clear();
-        }
-        self.seen.push((raw.to_string(), read));
-        self.seen.len() - 1
+        })
     }
 
     /// The id of the service at `seen[k]` (0: none given), interned on first use.
     fn service_id(&mut self, k: usize) -> u16 {
-        let label = match &self.seen[k].1 {
+        let label = match &self.seen.values[k].1 {
             Service::Label(_, Some(id)) => return *id,
             Service::Label(l, None) => l.clone(),
             Service::Missing | Service::Unknown => return 0,
         };
         let id = self.id(&label);
-        self.seen[k].1 = Service::Label(label, Some(id));
+        self.seen.values[k].1 = Service::Label(label, Some(id));
         id
     }
 
@@ -665,49 +672,39 @@ fn check_attendance(
 ) -> Result<Row<AttendanceRow>> {
     let later = deferred(p, typed, &services.last, 2, &services.seen, rec);
     p.guarded(rec, later, || {
-        attendance_row(p, rules, services, episodes, rec)
+        for c in [0, 1, 3] {
+            if rules.fields.is_missing(p.get(rec, c)) {
+                return p.bad(Reason::MissingValue, c);
+            }
+        }
+        let Some(date) = rules.fields.date(p.get(rec, 1)) else {
+            return p.bad(Reason::BadDate, 1);
+        };
+        let Some(x) = parse::number(p.get(rec, 3)) else {
+            return p.bad(Reason::BadNumber, 3);
+        };
+        let label = services.service(p.get(rec, 2), rules);
+        if matches!(services.seen.values[label].1, Service::Unknown) {
+            return p.bad(Reason::UnknownLabel, 2);
+        }
+        let Some(minutes) = parse::minutes(x) else {
+            return p.bad(Reason::BadMinutes, 3);
+        };
+        let Some(episode) = services.last.get(p.get(rec, 0), episodes) else {
+            return p.bad(Reason::UnknownEpisode, 0);
+        };
+        let service = services.service_id(label);
+        Ok(Row::Ok(AttendanceRow {
+            episode,
+            date,
+            service,
+            minutes,
+        }))
     })
 }
 
-fn attendance_row(
-    p: &Prepared,
-    rules: &CheckRules,
-    services: &mut LocalLabels,
-    episodes: &EpisodeIndex<'_>,
-    rec: &Rec,
-) -> Result<Row<AttendanceRow>> {
-    for c in [0, 1, 3] {
-        if rules.fields.is_missing(p.get(rec, c)) {
-            return p.bad(Reason::MissingValue, c);
-        }
-    }
-    let Some(date) = rules.fields.date(p.get(rec, 1)) else {
-        return p.bad(Reason::BadDate, 1);
-    };
-    let Some(x) = parse::number(p.get(rec, 3)) else {
-        return p.bad(Reason::BadNumber, 3);
-    };
-    let label = services.service(p.get(rec, 2), rules);
-    if matches!(services.seen[label].1, Service::Unknown) {
-        return p.bad(Reason::UnknownLabel, 2);
-    }
-    let Some(minutes) = parse::minutes(x) else {
-        return p.bad(Reason::BadMinutes, 3);
-    };
-    let Some(episode) = services.last.get(p.get(rec, 0), episodes) else {
-        return p.bad(Reason::UnknownEpisode, 0);
-    };
-    let service = services.service_id(label);
-    Ok(Row::Ok(AttendanceRow {
-        episode,
-        date,
-        service,
-        minutes,
-    }))
-}
-
-/// Episodes as scanned: each row's own strings, filled by the chunks in parallel; interned
-/// into [`Episodes`] once judged ([`EpisodeColumns::into_episodes`]).
+/// Episodes as scanned: ids and client ids as strings, labels as codes, filled by the chunks
+/// in parallel; interned into [`Episodes`] once judged ([`EpisodeColumns::into_episodes`]).
 #[derive(Default)]
 pub(crate) struct EpisodeColumns {
     id: Vec<String>,
