@@ -283,9 +283,14 @@ fn speed_one_million_groups() {
             .num_threads(threads)
             .build()
             .unwrap();
-        let start = std::time::Instant::now();
-        let f = pool.install(|| fit(&s, 3, random));
-        let el = start.elapsed();
+        // The fastest of five (the machine is shared).
+        let (mut el, mut f) = (std::time::Duration::MAX, None);
+        for _ in 0..5 {
+            let start = std::time::Instant::now();
+            f = Some(pool.install(|| fit(&s, 3, random)));
+            el = el.min(start.elapsed());
+        }
+        let f = f.unwrap();
         assert_eq!(f.status, Status::Ok);
         eprintln!(
             "{} groups, {n} obs, {random:?}, {threads} thread(s): {el:?}; theta {:?}",
