@@ -60,12 +60,12 @@
 //! 3–4 passes over all groups instead of ~8.
 //!
 //! Speed (`tests::speed_one_million_groups`, 1,000,000 groups, 7.4 M observations, statistics
-//! already built, fastest of five): ~0.09 s for (1 + t | g) and ~0.06 s for (1 | g) on one
-//! core of the shared development machine with AVX-512 (~0.15 s / ~0.09 s without); ~0.055 s /
-//! ~0.04 s on two. A pass sums fixed chunks of 8,192 groups (on rayon's pool from 32,768 groups
-//! in an arm) and adds the chunk sums in order, so results are bit-identical whatever the
-//! thread count; on a CPU with AVX-512F the pass runs as vector operations that compute the
-//! very same products and sums in the same order (`reml::avx512`), so results are
+//! already built, fastest of five): ~0.055 s for (1 + t | g) and ~0.04 s for (1 | g) on one
+//! core of the shared development machine with AVX-512 (~0.15 s / ~0.09 s without); ~0.04 s /
+//! ~0.03 s on two. A pass sums fixed chunks of 8,192 groups (on rayon's pool from 32,768
+//! groups in an arm) and adds the chunk sums in order, so results are bit-identical whatever
+//! the thread count; on a CPU with AVX-512F the pass runs as vector operations that compute
+//! the very same products and sums in the same order (`reml::avx512`), so results are
 //! bit-identical whatever the CPU too.
 //!
 //! # Satterthwaite (lmerTest 3.1-3, `as_lmerModLT` and `contest1D`)

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 /// One group, as the pass reads it: n, t̄, Stt and its own least-squares line (intercept at
 /// t = 0, slope) minus its arm's reference line.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub(super) struct Compact {
     pub n: f64,
     pub tb: f64,
@@ -267,26 +268,35 @@ unsafe fn by_order_avx512<const NB: usize>(groups: &[Compact], th: [f64; 3], ord
     }
 }
 
-/// [`accumulate`] with each group's sums as 8-lane vector operations, one 512-bit register
-/// per family of sums, all held in registers through the pass (the plain form keeps its 96
-/// sums in memory: a load and a store per sum per group). The sums are products of a factor
-/// and a vector: `f · (W00, W01, W11, h0, h1, Q, 1, 0)` for f = 1, u_k (k < NB), ω, u_k·u_l
-/// (k ≤ l < NB), so lane 6 of the u_k·u_l sums is Σ u_k·u_l itself (×1 is exact), and
-/// `f · m` for f = 1, u_k (m = ω·(1, γ0, γ1, γ0², γ0γ1, γ1²)). Every sum receives the same
-/// product (products commute), in the same group order, as in [`accumulate`]; nothing is
-/// re-associated and Rust never fuses a multiply and an add, so the results are bit for bit
-/// the same (`tests::avx512_pass_is_bit_identical`).
+/// [`accumulate`] as 8-lane vector operations, in blocks of 8 groups. First the terms of the
+/// block's 8 groups, one group per lane, by the same operations as [`terms`]; then, group by
+/// group in order, the sums, one 512-bit register per family of sums, all held in registers
+/// through the pass (the plain form keeps its 96 sums in memory: a load and a store per sum
+/// per group). The sums are products of a factor and a vector: `f · (W00, W01, W11, h0, h1,
+/// Q, 1, 0)` for f = 1, u_k (k < NB), ω, u_k·u_l (k ≤ l < NB), so lane 6 of the u_k·u_l sums
+/// is Σ u_k·u_l itself (×1 is exact), and `f · m` for f = 1, u_k (m = ω·(1, γ0, γ1, γ0², γ0γ1,
+/// γ1²)); an 8×8 transpose turns the block's lanes into these rows. Every sum receives the
+/// same product (products commute), in the same group order, as in [`accumulate`]; nothing
+/// is re-associated, division and products are IEEE-exact in every lane, and Rust never
+/// fuses a multiply and an add, so the results are bit for bit the same
+/// (`tests::avx512_pass_is_bit_identical`).
 ///
-/// Measured (`lmm::tests::speed_one_million_groups`, a whole fit of 1,000,000 groups, fastest
-/// of five, one thread, the 2-core development machine): (1 + t | g) 150 -> 84-93 ms, (1 | g)
-/// 85 -> 55-64 ms; the full run at 1,000,000 episodes 7.1-7.5 -> 6.25-6.5 s (REML passes were
-/// 15% of its CPU). Written with intrinsics: the same arrays compiled for AVX-512 by the
-/// compiler alone were slower than the plain form (sums spilled, lanes shuffled).
+/// Measured (`reml::speed::pass_per_group`, ns per group and pass, one thread, the 2-core
+/// development machine; plain -> this): (1 + t | g) with Hessian 28.6 -> 8.7, value only
+/// 6.0 -> 3.4; (1 | g) with Hessian 16.4 -> 6.3. A whole fit of 1,000,000 groups
+/// (`lmm::tests::speed_one_million_groups`) 150 -> 54 ms; the full run at 1,000,000
+/// episodes 7.1-7.5 -> 6.25-6.6 s (REML passes were 15% of its CPU). Tried and slower: the
+/// plain form's arrays compiled for AVX-512 by the compiler alone (sums spilled, lanes
+/// shuffled: 33% slower than plain); one group at a time with 4 groups' terms computed
+/// ahead (16.7 ns); the block's fields loaded by gather instructions (10.3 ns value only:
+/// gathers are slow on this CPU) instead of copied into lanes.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{pair, terms, Acc, Compact, LogSum, Terms, Theta};
+    use super::{pair, Acc, Compact, LogSum, Theta};
     use std::arch::x86_64::{
-        __m512d, _mm512_add_pd, _mm512_mul_pd, _mm512_set1_pd, _mm512_set_pd, _mm512_setzero_pd,
+        __m512d, _mm512_add_pd, _mm512_div_pd, _mm512_loadu_pd, _mm512_mul_pd, _mm512_set1_pd,
+        _mm512_setzero_pd, _mm512_shuffle_f64x2, _mm512_sub_pd, _mm512_unpackhi_pd,
+        _mm512_unpacklo_pd,
     };
 
     /// The lanes of a register.
@@ -300,10 +310,137 @@ mod avx512 {
         [l[0], l[1], l[2], l[3], l[4], l[5]]
     }
 
-    /// Groups whose terms are computed before any is added (independent work for the CPU to
-    /// overlap; the sums still take them in group order). Measured as for the module: 1 -> 110
-    /// / 60 ms, 4 -> 93 / 55 ms, 8 -> 94 / 69 ms.
-    const AHEAD: usize = 4;
+    /// Eight groups' terms, computed lane by lane (lane j: group j) with the same operations
+    /// as [`terms`], then turned into one (a, 1, 0) and one (m, 0, 0) row per group.
+    struct Block {
+        a: [__m512d; 8],
+        m: [__m512d; 8],
+        d: [f64; 8],
+        /// u_0, u_1, u_2, ω, then u_k·u_l (k ≤ l), each per lane.
+        f: [[f64; 8]; 10],
+    }
+
+    /// Rows to columns of an 8×8 block: out[j][i] = r[i][j].
+    #[inline(always)]
+    fn transpose(r: [__m512d; 8]) -> [__m512d; 8] {
+        // SAFETY (all intrinsics here): only called from `accumulate`, which requires
+        // AVX-512F.
+        unsafe {
+            let lo = |x, y| _mm512_unpacklo_pd(x, y);
+            let hi = |x, y| _mm512_unpackhi_pd(x, y);
+            // t: pairs (r_i[c], r_{i+1}[c]) for even / odd c.
+            let t = [
+                lo(r[0], r[1]),
+                hi(r[0], r[1]),
+                lo(r[2], r[3]),
+                hi(r[2], r[3]),
+                lo(r[4], r[5]),
+                hi(r[4], r[5]),
+                lo(r[6], r[7]),
+                hi(r[6], r[7]),
+            ];
+            // u: 128-bit lanes regrouped so that each holds columns c and c + 4.
+            let u = [
+                _mm512_shuffle_f64x2::<0x88>(t[0], t[2]),
+                _mm512_shuffle_f64x2::<0xDD>(t[0], t[2]),
+                _mm512_shuffle_f64x2::<0x88>(t[1], t[3]),
+                _mm512_shuffle_f64x2::<0xDD>(t[1], t[3]),
+                _mm512_shuffle_f64x2::<0x88>(t[4], t[6]),
+                _mm512_shuffle_f64x2::<0xDD>(t[4], t[6]),
+                _mm512_shuffle_f64x2::<0x88>(t[5], t[7]),
+                _mm512_shuffle_f64x2::<0xDD>(t[5], t[7]),
+            ];
+            [
+                _mm512_shuffle_f64x2::<0x88>(u[0], u[4]),
+                _mm512_shuffle_f64x2::<0x88>(u[2], u[6]),
+                _mm512_shuffle_f64x2::<0x88>(u[1], u[5]),
+                _mm512_shuffle_f64x2::<0x88>(u[3], u[7]),
+                _mm512_shuffle_f64x2::<0xDD>(u[0], u[4]),
+                _mm512_shuffle_f64x2::<0xDD>(u[2], u[6]),
+                _mm512_shuffle_f64x2::<0xDD>(u[1], u[5]),
+                _mm512_shuffle_f64x2::<0xDD>(u[3], u[7]),
+            ]
+        }
+    }
+
+    #[inline(always)]
+    fn block<const ORDER: usize>(g: &[Compact; 8], th: &Theta) -> Block {
+        // SAFETY (all intrinsics here): only called from `accumulate`, which requires
+        // AVX-512F; the gathers read the 8 × 5 f64s of `g` (Compact is repr(C), 5 f64s).
+        unsafe {
+            let field = |f: fn(&Compact) -> f64| {
+                let v: [f64; 8] = std::array::from_fn(|j| f(&g[j]));
+                _mm512_loadu_pd(v.as_ptr())
+            };
+            let (n, tb, stt, g0, g1) = (
+                field(|c| c.n),
+                field(|c| c.tb),
+                field(|c| c.stt),
+                field(|c| c.g0),
+                field(|c| c.g1),
+            );
+            let add = |x, y| _mm512_add_pd(x, y);
+            let sub = |x, y| _mm512_sub_pd(x, y);
+            let mul = |x, y| _mm512_mul_pd(x, y);
+            let k = |x: f64| _mm512_set1_pd(x);
+            let [t1, t2, t3] = th.t;
+            let [b0, b1, b2] = th.b;
+            let c = mul(n, stt);
+            let ntb = mul(n, tb);
+            let q = add(k(t1), mul(k(t2), tb));
+            let r = mul(k(t3), tb);
+            let d = add(
+                add(
+                    add(k(1.0), mul(n, add(mul(q, q), mul(r, r)))),
+                    mul(stt, k(b2)),
+                ),
+                mul(c, k(th.det_b)),
+            );
+            let inv = _mm512_div_pd(k(1.0), d);
+            let w00 = mul(add(n, mul(c, k(b2))), inv);
+            let w01 = mul(sub(ntb, mul(c, k(b1))), inv);
+            let w11 = mul(add(add(stt, mul(ntb, tb)), mul(c, k(b0))), inv);
+            let h0 = add(mul(w00, g0), mul(w01, g1));
+            let h1 = add(mul(w01, g0), mul(w11, g1));
+            let qq = add(mul(g0, h0), mul(g1, h1));
+            let zero = _mm512_setzero_pd();
+            let a = transpose([w00, w01, w11, h0, h1, qq, k(1.0), zero]);
+            let mut out = Block {
+                a,
+                m: a,
+                d: lanes(d),
+                f: [[0.0; 8]; 10],
+            };
+            if ORDER >= 1 {
+                let om = mul(c, inv);
+                let om0 = mul(om, g0);
+                let om1 = mul(om, g1);
+                out.m = transpose([
+                    om,
+                    om0,
+                    om1,
+                    mul(om0, g0),
+                    mul(om0, g1),
+                    mul(om1, g1),
+                    zero,
+                    zero,
+                ]);
+                let u = [w00, mul(k(2.0), w01), w11];
+                out.f[0] = lanes(u[0]);
+                out.f[1] = lanes(u[1]);
+                out.f[2] = lanes(u[2]);
+                out.f[3] = lanes(om);
+                let mut p = 4;
+                for i in 0..3 {
+                    for j in i..3 {
+                        out.f[p] = lanes(mul(u[i], u[j]));
+                        p += 1;
+                    }
+                }
+            }
+            out
+        }
+    }
 
     #[target_feature(enable = "avx512f")]
     pub(super) fn accumulate<const NB: usize, const ORDER: usize>(
@@ -316,30 +453,30 @@ mod avx512 {
         let mut sa = [zero; 11];
         let mut sm = [zero; 4];
         let mut ld = LogSum::new();
-        let mut add = |t: &Terms| {
-            let [w00, w01, w11, h0, h1, qq] = t.a;
-            let a = _mm512_set_pd(0.0, 1.0, qq, h1, h0, w11, w01, w00);
+        // Group j of a block, in group order.
+        let mut add = |b: &Block, j: usize| {
+            let a = b.a[j];
             sa[0] = _mm512_add_pd(sa[0], a);
-            ld.add(t.d);
+            ld.add(b.d[j]);
             if ORDER >= 1 {
-                let [m0, m1, m2, m3, m4, m5] = t.m;
-                let m = _mm512_set_pd(0.0, 0.0, m5, m4, m3, m2, m1, m0);
-                let u = t.u;
+                let m = b.m[j];
                 sm[0] = _mm512_add_pd(sm[0], m);
                 for k in 0..NB {
-                    sa[1 + k] = _mm512_add_pd(sa[1 + k], _mm512_mul_pd(_mm512_set1_pd(u[k]), a));
+                    let u = _mm512_set1_pd(b.f[k][j]);
+                    sa[1 + k] = _mm512_add_pd(sa[1 + k], _mm512_mul_pd(u, a));
                 }
                 if ORDER >= 2 {
-                    let om = _mm512_set1_pd(t.om);
+                    let om = _mm512_set1_pd(b.f[3][j]);
                     sa[1 + NB] = _mm512_add_pd(sa[1 + NB], _mm512_mul_pd(om, a));
                     for k in 0..NB {
-                        sm[1 + k] =
-                            _mm512_add_pd(sm[1 + k], _mm512_mul_pd(_mm512_set1_pd(u[k]), m));
+                        let u = _mm512_set1_pd(b.f[k][j]);
+                        sm[1 + k] = _mm512_add_pd(sm[1 + k], _mm512_mul_pd(u, m));
                     }
+                    // u_k·u_l of the model's k ≤ l < NB among those of all three.
                     let mut p = 2 + NB;
                     for k in 0..NB {
                         for l in k..NB {
-                            let uu = _mm512_set1_pd(u[k] * u[l]);
+                            let uu = _mm512_set1_pd(b.f[4 + super::pair(k, l)][j]);
                             sa[p] = _mm512_add_pd(sa[p], _mm512_mul_pd(uu, a));
                             p += 1;
                         }
@@ -347,15 +484,28 @@ mod avx512 {
                 }
             }
         };
-        let mut blocks = groups.chunks_exact(AHEAD);
-        for block in &mut blocks {
-            let t: [Terms; AHEAD] = std::array::from_fn(|i| terms::<ORDER>(&block[i], &th));
-            for t in &t {
-                add(t);
+        let mut blocks = groups.chunks_exact(8);
+        for g in &mut blocks {
+            let b = block::<ORDER>(g.try_into().expect("8 groups"), &th);
+            for j in 0..8 {
+                add(&b, j);
             }
         }
-        for g in blocks.remainder() {
-            add(&terms::<ORDER>(g, &th));
+        let rest = blocks.remainder();
+        if !rest.is_empty() {
+            // Padded with a group whose terms are finite and never added.
+            let pad = Compact {
+                n: 1.0,
+                tb: 0.0,
+                stt: 0.0,
+                g0: 0.0,
+                g1: 0.0,
+            };
+            let g: [Compact; 8] = std::array::from_fn(|j| rest.get(j).copied().unwrap_or(pad));
+            let b = block::<ORDER>(&g, &th);
+            for j in 0..rest.len() {
+                add(&b, j);
+            }
         }
         let mut acc = Acc {
             a: six(sa[0]),
@@ -711,6 +861,49 @@ mod tests {
                     prop_assert_eq!(bits(&plain), bits(&wide), "order {} nb {}", order, nb);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+
+    /// ns per group of one pass, plain and as dispatched (`cargo test --release --lib
+    /// reml::speed -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn pass_per_group() {
+        let groups: Vec<Compact> = (0..1_000_000u32)
+            .map(|i| {
+                let x = f64::from(i % 977) / 977.0;
+                Compact {
+                    n: f64::from(2 + i % 9),
+                    tb: 1.0 + 5.0 * x,
+                    stt: 3.0 + 40.0 * x * x,
+                    g0: 2.0 * x - 1.0,
+                    g1: 0.3 - x,
+                }
+            })
+            .collect();
+        let th = [1.2, -0.1, 0.4];
+        let time = |f: &dyn Fn() -> Acc| {
+            let mut best = f64::MAX;
+            for _ in 0..7 {
+                let t = std::time::Instant::now();
+                std::hint::black_box(f());
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            best * 1e9 / groups.len() as f64
+        };
+        for order in 0..3 {
+            eprintln!(
+                "order {order}: (1 + t | g) plain {:.1} ns, dispatched {:.1} ns; (1 | g) plain {:.1} ns, dispatched {:.1} ns",
+                time(&|| by_order::<3>(&groups, th, order)),
+                time(&|| accumulate_dyn::<3>(&groups, th, order)),
+                time(&|| by_order::<1>(&groups, [th[0], 0.0, 0.0], order)),
+                time(&|| accumulate_dyn::<1>(&groups, [th[0], 0.0, 0.0], order)),
+            );
         }
     }
 }
