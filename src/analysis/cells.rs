@@ -217,23 +217,86 @@ impl Keys {
     }
 }
 
-fn group_episodes<K: Hash + Eq>(
+/// Dense ids of the keys of the kept episodes and of their margins (one hash look-up per
+/// episode, not one per episode and margin): the projections of a key depend on nothing but
+/// the key, so they are computed once per distinct key.
+struct Dense<K> {
+    /// The id of each episode's full key (mask 0); `u32::MAX` when not kept.
+    full: Vec<u32>,
+    /// `proj[f · masks + m]`: the projected key's id of full key `f` under mask `m`.
+    proj: Vec<u32>,
+    /// Each id's key.
+    keys: Vec<K>,
+    masks: usize,
+}
+
+impl<K: Hash + Eq + Copy> Dense<K> {
+    fn new(
+        n: usize,
+        masks: u32,
+        keep: impl Fn(usize) -> bool,
+        project: impl Fn(usize, u32) -> K,
+    ) -> Dense<K> {
+        let mut full = vec![u32::MAX; n];
+        let mut ids: HashMap<K, u32> = HashMap::default();
+        let mut first: Vec<usize> = Vec::new();
+        for (i, slot) in full.iter_mut().enumerate() {
+            if keep(i) {
+                *slot = *ids.entry(project(i, 0)).or_insert_with(|| {
+                    first.push(i);
+                    first.len() as u32 - 1
+                });
+            }
+        }
+        let mut keys: Vec<K> = Vec::new();
+        let mut proj_ids: HashMap<K, u32> = HashMap::default();
+        let mut proj = Vec::with_capacity(first.len() * masks as usize);
+        for &i in &first {
+            for mask in 0..masks {
+                let key = project(i, mask);
+                proj.push(*proj_ids.entry(key).or_insert_with(|| {
+                    keys.push(key);
+                    keys.len() as u32 - 1
+                }));
+            }
+        }
+        Dense {
+            full,
+            proj,
+            keys,
+            masks: masks as usize,
+        }
+    }
+
+    /// The ids of episode `i`'s key and its margins (none when not kept).
+    fn of(&self, i: usize) -> &[u32] {
+        match self.full[i] {
+            u32::MAX => &[],
+            f => &self.proj[f as usize * self.masks..(f as usize + 1) * self.masks],
+        }
+    }
+}
+
+fn group_episodes<K: Hash + Eq + Copy>(
     n: usize,
     masks: u32,
     keep: &impl Fn(usize) -> bool,
     project: impl Fn(usize, u32) -> K,
     unpack: impl Fn(&K) -> (Vec<String>, bool),
 ) -> Vec<(Vec<String>, bool, Vec<u32>)> {
-    let mut groups: HashMap<K, Vec<u32>> = HashMap::default();
-    for i in (0..n).filter(|&i| keep(i)) {
-        for mask in 0..masks {
-            groups.entry(project(i, mask)).or_default().push(i as u32);
+    let dense = Dense::new(n, masks, keep, project);
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); dense.keys.len()];
+    for i in 0..n {
+        for &c in dense.of(i) {
+            groups[c as usize].push(i as u32);
         }
     }
-    groups
-        .into_iter()
+    dense
+        .keys
+        .iter()
+        .zip(groups)
         .map(|(key, v)| {
-            let (labels, margin) = unpack(&key);
+            let (labels, margin) = unpack(key);
             (labels, margin, v)
         })
         .collect()
@@ -307,38 +370,37 @@ fn build_cells<K: Hash + Eq + Copy>(
     project: impl Fn(usize, u32) -> K,
     unpack: impl Fn(&K) -> (Vec<String>, bool),
 ) -> Vec<CellGroup> {
-    let mut n_episodes: HashMap<K, u64> = HashMap::default();
-    for i in (0..n).filter(|&i| selected[i]) {
-        for mask in 0..masks {
-            *n_episodes.entry(project(i, mask)).or_insert(0) += 1;
+    let dense = Dense::new(n, masks, |i| selected[i], project);
+    let mut n_episodes = vec![0u64; dense.keys.len()];
+    for i in 0..n {
+        for &c in dense.of(i) {
+            n_episodes[c as usize] += 1;
         }
     }
-    let mut groups: HashMap<(u16, K), Vec<u32>> = HashMap::default();
+    // Pairs per (instrument, key id).
+    let n_keys = dense.keys.len();
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); instrument_ids.len() * n_keys];
     for &p in subset {
         let pair = &pairs[p as usize];
-        let i = pair.episode as usize;
-        if !selected[i] {
-            continue;
-        }
-        for mask in 0..masks {
-            groups
-                .entry((pair.instrument, project(i, mask)))
-                .or_default()
-                .push(p);
+        for &c in dense.of(pair.episode as usize) {
+            groups[usize::from(pair.instrument) * n_keys + c as usize].push(p);
         }
     }
     let mut out: BTreeMap<(String, Vec<String>), CellGroup> = BTreeMap::new();
-    for ((instrument, key), mut pairs) in groups {
-        let (labels, margin) = unpack(&key);
-        let n = n_episodes.get(&key).copied().unwrap_or(0);
+    for (g, mut pairs) in groups.into_iter().enumerate() {
+        if pairs.is_empty() {
+            continue;
+        }
+        let (instrument, c) = (g / n_keys, g % n_keys);
+        let (labels, margin) = unpack(&dense.keys[c]);
         pairs.sort_unstable();
         out.insert(
-            (instrument_ids[instrument as usize].clone(), labels.clone()),
+            (instrument_ids[instrument].clone(), labels.clone()),
             CellGroup {
-                instrument,
+                instrument: instrument as u16,
                 labels,
                 margin,
-                n_episodes: n,
+                n_episodes: n_episodes[c],
                 pairs,
             },
         );
