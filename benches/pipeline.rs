@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the hot stages on a seeded synthetic export, reported as rows (or
 //! values) per second: ingest and validation, pairing, the statistics of one cell, the
-//! outcomes table, and drawing the charts (SVG and PNG, in parallel as `run` does).
+//! outcomes table, the mixed model of longitudinal.csv, and drawing the charts (SVG and PNG,
+//! in parallel as `run` does).
 //! Run: `cargo bench --bench pipeline`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -8,6 +9,7 @@ use iop_outcomes::analysis::{cells, outcomes};
 use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
 use iop_outcomes::ingest;
+use iop_outcomes::stats::lmm::{self, GroupStats, RandomPart};
 use iop_outcomes::stats::{ttest, wilcoxon};
 use iop_outcomes::synth::{self, SynthOptions};
 use std::hint::black_box;
@@ -159,10 +161,46 @@ fn bench_cell_statistics(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_mixed_model(c: &mut Criterion) {
+    // 200,000 seeded episodes of 2 to 10 weekly assessments in 3 arms (the REML passes over
+    // per-episode statistics are the work; a pilot start applies from 200,000 groups).
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let groups: Vec<GroupStats> = (0..200_000)
+        .filter_map(|g| {
+            let n = 2 + (next() % 9) as usize;
+            let (level, slope) = ((next() % 15) as f64, -((next() % 100) as f64) / 100.0);
+            let t: Vec<f64> = (0..n)
+                .map(|k| k as f64 + (next() % 3) as f64 / 7.0)
+                .collect();
+            let y: Vec<f64> = t
+                .iter()
+                .map(|t| (level + slope * t + (next() % 7) as f64 - 3.0).round())
+                .collect();
+            GroupStats::new(g % 3, &t, &y)
+        })
+        .collect();
+    let mut g = c.benchmark_group("mixed_model");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(groups.len() as u64));
+    for random in [RandomPart::InterceptSlope, RandomPart::Intercept] {
+        g.bench_with_input(BenchmarkId::new("fit", random.label()), &groups, |b, gr| {
+            b.iter(|| black_box(lmm::fit(gr, 3, random)))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_ingest,
     bench_pairing_and_outcomes,
-    bench_cell_statistics
+    bench_cell_statistics,
+    bench_mixed_model
 );
 criterion_main!(benches);
