@@ -100,7 +100,7 @@
 //! true. Then, after the attack, every variable the unsuppressed model pins down must lie in
 //! the attacker's interval.
 
-use crate::util::{bin, WorkDir};
+use crate::util::{self, WorkDir};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -1528,14 +1528,7 @@ const BELOW: i64 = 11;
 
 /// Runs `run` with `extra` flags into `out` and returns the published folder `out/<label>`.
 fn run(input: &Path, out: &Path, label: &str, extra: &[&str]) -> PathBuf {
-    bin()
-        .args(["run", "--quiet", "--input"])
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .assert()
-        .success();
+    util::run(input, out, extra).success();
     out.join(label)
 }
 

@@ -1,7 +1,7 @@
 //! benchmark.csv end to end (SPEC §14): equal to R on a small export, planted site effects
 //! found (and only they), any groupable column as the unit, suppression.
 
-use crate::util::{bin, Table, WorkDir};
+use crate::util::{self, bin, Table, WorkDir};
 use iop_outcomes::assert_close;
 use iop_outcomes::cohort;
 use iop_outcomes::config::Config;
@@ -27,15 +27,7 @@ fn synth(w: &WorkDir, name: &str, episodes: u64, seed: u64, effects: &[&str]) ->
 }
 
 fn run(input: &Path, out: &Path, extra: &[&str]) -> Table {
-    bin()
-        .arg("run")
-        .arg("--input")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .assert()
-        .success();
+    util::run(input, out, extra).success();
     Table::read(&out.join("all/benchmark.csv"))
 }
 

@@ -2,21 +2,14 @@
 //! against lme4/lmerTest, the planted slopes recovered on a larger one, and the table's
 //! header, keys and suppression on the bundled sample.
 
-use crate::util::{assert_covered, bin, Row, Table, WorkDir};
+use crate::util::{self, assert_covered, Row, Table, WorkDir};
 use iop_outcomes::assert_close;
 use iop_outcomes::stats::prec::{Tol, LMM_DF, LMM_FIXED, LMM_P, LMM_VARIANCE};
 use iop_outcomes::synth::model;
 use std::path::Path;
 
 fn run(input: &Path, out: &Path, extra: &[&str]) {
-    bin()
-        .args(["run", "--quiet", "--input"])
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .assert()
-        .success();
+    util::run(input, out, extra).success();
 }
 
 /// REML criterion: ours may not be higher than R's by more than this (SPEC L4; lower is a

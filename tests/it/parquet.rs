@@ -4,7 +4,7 @@
 //! the thread counts, read by pandas or R's arrow; `--episode-data` refused under
 //! suppression, off the page, and adding up to outcomes.csv.
 
-use crate::util::{bin, snapshot, Table, WorkDir};
+use crate::util::{bin, run, snapshot, Table, WorkDir};
 use iop_outcomes::report::assemble::{table_files, PART_ROWS};
 use iop_outcomes::report::csv_writer::{self, neutralise};
 use iop_outcomes::report::parquet::{from_parquet, to_parquet, values, Part, Values};
@@ -305,13 +305,7 @@ fn runs_agree(dirty: f64, seed: u64) -> usize {
         );
     }
     for (input, out) in [(&csv_in, "out_csv"), (&pq_in, "out_pq")] {
-        bin()
-            .args(["run", "--quiet", "--input"])
-            .arg(input)
-            .arg("--out")
-            .arg(w.join(out))
-            .assert()
-            .success();
+        run(input, &w.join(out), &[]).success();
     }
     let a = snapshot(&w.join("out_csv/all"));
     let b = snapshot(&w.join("out_pq/all"));
@@ -572,13 +566,7 @@ fn every_parquet_file_of_a_run_holds_its_csvs_values_and_blanks() {
     let input = w.synth("s", 2000, 5, 0.01);
     // With small-cell protection: the Parquet files carry exactly the CSV's blanks, so the
     // disclosure audit of the CSV bytes covers them too.
-    bin()
-        .args(["run", "--quiet", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(w.join("p"))
-        .assert()
-        .success();
+    run(&input, &w.join("p"), &[]).success();
     let protected = parquet_equals_csv(&w.join("p/all"));
     assert_eq!(protected.len(), 12, "{:?}", protected.keys());
     assert!(protected["outcomes"].1 > 0, "no blank in outcomes");

@@ -1,7 +1,7 @@
 //! The director-facing outputs: report.html (self-contained, well-formed, escaped) and
 //! summary.md.
 
-use crate::util::{bin, Table, WorkDir};
+use crate::util::{bin, run, Table, WorkDir};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
@@ -56,13 +56,7 @@ fn parse(html: &str) -> Page {
 
 /// Runs the job on `input` into `out`, quietly, and returns report.html.
 fn report(input: &std::path::Path, out: &std::path::Path) -> String {
-    bin()
-        .args(["run", "--quiet", "--input"])
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .assert()
-        .success();
+    run(input, out, &[]).success();
     std::fs::read_to_string(out.join("all/report.html")).unwrap()
 }
 

@@ -3,29 +3,12 @@
 //! `--data-through`.
 
 use crate::retention_values::{RefRow, DATA_THROUGH, GROUP, ROWS, TESTS};
-use crate::util::{bin, Row, Table, WorkDir};
+use crate::util::{corpus, run, Row, Table, WorkDir};
 use iop_outcomes::assert_close;
 use iop_outcomes::stats::prec::{Tol, SURVIVAL_ESTIMATE, SURVIVAL_SE};
 use iop_outcomes::synth::model::reason_share;
 use predicates::prelude::*;
 use std::path::Path;
-
-fn run(input: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
-    bin()
-        .arg("run")
-        .arg("--input")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .assert()
-}
-
-fn corpus(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/corpus")
-        .join(name)
-}
 
 /// A cell against R's value (`None`: R's NA, an empty cell); returns the relative error.
 fn close(r: &Row, column: &str, want: Option<f64>, tol: Tol, at: &str) -> f64 {

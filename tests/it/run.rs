@@ -1,7 +1,7 @@
 //! The `run` job end to end: outputs, planted effects recovered, suppression, periods,
 //! follow-up points, determinism and exit codes.
 
-use crate::util::{assert_covered, bin, snapshot, Table, WorkDir};
+use crate::util::{assert_covered, bin, run, snapshot, Table, WorkDir};
 use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
 use iop_outcomes::ingest;
@@ -9,17 +9,6 @@ use iop_outcomes::synth::model::expected_followup;
 use predicates::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
-
-fn run(input: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
-    bin()
-        .arg("run")
-        .arg("--input")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .assert()
-}
 
 /// Rows of outcomes.csv keyed by (instrument, track, modality).
 type Rows = HashMap<(String, String, String), Vec<String>>;

@@ -1,6 +1,6 @@
 //! The abstinence, ANCOVA, attrition, engagement and trend tables end to end.
 
-use crate::util::{assert_covered, bin, Table, WorkDir};
+use crate::util::{assert_covered, corpus, run, Table, WorkDir};
 use iop_outcomes::analysis::ancova;
 use iop_outcomes::cohort::{self, PairingRules};
 use iop_outcomes::config::Config;
@@ -8,25 +8,6 @@ use iop_outcomes::ingest;
 use iop_outcomes::stats::prec::CLOSED;
 use iop_outcomes::synth::model::expected_followup;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-fn run(input: &Path, out: &Path, extra: &[&str]) {
-    bin()
-        .arg("run")
-        .arg("--input")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .assert()
-        .success();
-}
-
-fn corpus(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/corpus")
-        .join(name)
-}
 
 #[test]
 fn planted_modality_differences_appear_in_the_ancova() {

@@ -12,6 +12,25 @@ pub fn bin() -> Command {
     c
 }
 
+/// `run --input <input> --out <out> <extra…>`, run and not yet checked.
+pub fn run(input: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    bin()
+        .arg("run")
+        .arg("--input")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .assert()
+}
+
+/// A case of tests/corpus.
+pub fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(name)
+}
+
 /// A temporary folder removed when dropped.
 pub struct WorkDir {
     dir: tempfile::TempDir,
