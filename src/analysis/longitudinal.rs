@@ -33,7 +33,6 @@ use crate::stats::lmm::{self, GroupStats, LmmFit, RandomPart, Status};
 use crate::table::spec::{count, flag, number, text};
 use crate::table::{Access, Cell, Column, Format, Kind, TableSpec};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -217,8 +216,8 @@ pub struct Data {
 impl Data {
     /// Reduces the cohort's assessments in `window` to per-episode statistics, in one pass.
     pub fn build(eps: &Episodes, asm: &Assessments, cohort: &Cohort, window: Window) -> Data {
-        let (tracks, track_of) = intern(eps.track.iter());
-        let (modalities, modality_of) = intern(eps.modality.iter());
+        let (tracks, track_of) = eps.track.ranked();
+        let (modalities, modality_of) = eps.modality.ranked();
         let n_weeks = window.n_weeks();
         // Cohort episodes in (track, index) order, and each one's position in that order.
         let mut order: Vec<u32> = (0..eps.len() as u32)
@@ -450,30 +449,6 @@ fn row(keys: [&str; 3], fit: &LmmFit, arm: usize, without: u64, horizon: f64) ->
         intercept: a.intercept.map(|c| c.estimate),
         suppressed: false,
     }
-}
-
-/// Labels in byte order, and each value's index among them.
-fn intern<'a>(values: impl Iterator<Item = &'a String>) -> (Vec<&'a str>, Vec<u32>) {
-    let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut names: Vec<&str> = Vec::new();
-    let first: Vec<u32> = values
-        .map(|v| {
-            *ids.entry(v.as_str()).or_insert_with(|| {
-                names.push(v.as_str());
-                names.len() as u32 - 1
-            })
-        })
-        .collect();
-    let mut sorted: Vec<u32> = (0..names.len() as u32).collect();
-    sorted.sort_by_key(|&i| names[i as usize]);
-    let mut rank = vec![0u32; names.len()];
-    for (r, &i) in sorted.iter().enumerate() {
-        rank[i as usize] = r as u32;
-    }
-    (
-        sorted.iter().map(|&i| names[i as usize]).collect(),
-        first.iter().map(|&i| rank[i as usize]).collect(),
-    )
 }
 
 /// Which episodes have a paired follow-up, per instrument (one bit per episode).

@@ -72,6 +72,28 @@ impl<T: Clone + Eq + std::hash::Hash> Interned<T> {
         self.codes.is_empty()
     }
 
+    /// The values that some row holds, in order, and each row's index among them: a pass over
+    /// the codes (no value hashed or compared per row).
+    pub fn ranked(&self) -> (Vec<&T>, Vec<u32>)
+    where
+        T: Ord,
+    {
+        let mut used = vec![false; self.values.len()];
+        for &c in &self.codes {
+            used[c as usize] = true;
+        }
+        let mut order: Vec<usize> = (0..self.values.len()).filter(|&v| used[v]).collect();
+        order.sort_by(|&a, &b| self.values[a].cmp(&self.values[b]));
+        let mut rank = vec![u32::MAX; self.values.len()];
+        for (r, &v) in order.iter().enumerate() {
+            rank[v] = r as u32;
+        }
+        (
+            order.iter().map(|&v| &self.values[v]).collect(),
+            self.codes.iter().map(|&c| rank[c as usize]).collect(),
+        )
+    }
+
     /// The values in row order.
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.codes.iter().map(|&c| &self.values[c as usize])
@@ -337,5 +359,27 @@ mod interned_tests {
             (None, Some("x"), None)
         );
         assert_eq!(format!("{o:?}"), r#"[None, Some("x"), None]"#);
+    }
+
+    #[test]
+    fn ranked_gives_the_rows_values_in_order_and_each_rows_index() {
+        let rows = ["sud", "mh", "co", "sud", "Mh", "mh", "é", "co"];
+        let a: Interned<String> = rows.iter().map(|s| s.to_string()).collect();
+        let (labels, rank) = a.ranked();
+        let mut expected: Vec<&str> = rows.to_vec();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(
+            labels.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
+            expected
+        );
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(labels[rank[i] as usize], row, "row {i}");
+        }
+        // A value no row holds (codes remade from parts) is not among the labels.
+        let b = Interned::from_parts(vec![1, 1, 2], vec!["z".to_string(), "b".into(), "a".into()]);
+        let (labels, rank) = b.ranked();
+        assert_eq!(labels, ["a", "b"]);
+        assert_eq!(rank, [1, 1, 0]);
     }
 }
