@@ -8,7 +8,6 @@ use rayon::prelude::*;
 /// One group, as the pass reads it: n, t̄, Stt and its own least-squares line (intercept at
 /// t = 0, slope) minus its arm's reference line.
 #[derive(Debug, Clone, Copy)]
-#[repr(C)]
 pub(super) struct Compact {
     pub n: f64,
     pub tb: f64,
@@ -366,7 +365,7 @@ mod avx512 {
     #[inline(always)]
     fn block<const ORDER: usize>(g: &[Compact; 8], th: &Theta) -> Block {
         // SAFETY (all intrinsics here): only called from `accumulate`, which requires
-        // AVX-512F; the gathers read the 8 × 5 f64s of `g` (Compact is repr(C), 5 f64s).
+        // AVX-512F; each load reads an 8-f64 array on the stack.
         unsafe {
             let field = |f: fn(&Compact) -> f64| {
                 let v: [f64; 8] = std::array::from_fn(|j| f(&g[j]));
@@ -426,10 +425,9 @@ mod avx512 {
                     zero,
                 ]);
                 let u = [w00, mul(k(2.0), w01), w11];
-                out.f[0] = lanes(u[0]);
-                out.f[1] = lanes(u[1]);
-                out.f[2] = lanes(u[2]);
-                out.f[3] = lanes(om);
+                for (f, v) in out.f.iter_mut().zip([u[0], u[1], u[2], om]) {
+                    *f = lanes(v);
+                }
                 let mut p = 4;
                 for i in 0..3 {
                     for j in i..3 {
@@ -476,7 +474,7 @@ mod avx512 {
                     let mut p = 2 + NB;
                     for k in 0..NB {
                         for l in k..NB {
-                            let uu = _mm512_set1_pd(b.f[4 + super::pair(k, l)][j]);
+                            let uu = _mm512_set1_pd(b.f[4 + pair(k, l)][j]);
                             sa[p] = _mm512_add_pd(sa[p], _mm512_mul_pd(uu, a));
                             p += 1;
                         }
