@@ -621,6 +621,12 @@ fn walk_records(
 /// The records of `range`, which holds no quote byte: each line is a record (a blank line
 /// none), cut at commas; a carriage return before a newline ends the record, as in the csv
 /// crate. Returns the line after the range.
+///
+/// The commas and newlines are found 64 bytes at a time as a bit mask ([`separators`]) and
+/// taken from it in order. Measured on the 989 MB attendance.csv of 1,000,000 episodes (129
+/// million fields, one thread, `plain_records_speed`): 0.77 s with `memchr2_iter` (a search
+/// started again after every field: fields are 3 to 10 bytes long), 0.40 s with the masks. Tested against the csv crate (`walk_tests`) and
+/// against `memchr2_iter` (`separator_masks_find_what_memchr_finds`).
 fn plain_records<'b>(
     bytes: &'b [u8],
     range: Range<usize>,
@@ -631,28 +637,35 @@ fn plain_records<'b>(
     let mut rec_start = range.start;
     let mut field_start = range.start;
     let text = &bytes[range.clone()];
-    for i in memchr::memchr2_iter(b',', b'\n', text) {
-        let at = range.start + i;
-        if text[i] == b',' {
-            fields.push(field_text(&bytes[field_start..at]));
+    let mut base = 0;
+    while base < text.len() {
+        let mut mask = block_separators(text, base);
+        while mask != 0 {
+            let i = base + mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let at = range.start + i;
+            if text[i] == b',' {
+                fields.push(field_text(&bytes[field_start..at]));
+                field_start = at + 1;
+                continue;
+            }
+            // A bare carriage return was read as a newline when the file was opened, so a
+            // CR here is always the first half of a CRLF.
+            let term = if at > rec_start && bytes[at - 1] == b'\r' {
+                at - 1
+            } else {
+                at
+            };
+            if term > rec_start {
+                fields.push(field_text(&bytes[field_start..term]));
+                on_record(rec_start, term + 1, line, fields)?;
+                fields.clear();
+            }
+            line += 1;
+            rec_start = at + 1;
             field_start = at + 1;
-            continue;
         }
-        // A bare carriage return was read as a newline when the file was opened, so a CR
-        // here is always the first half of a CRLF.
-        let term = if at > rec_start && bytes[at - 1] == b'\r' {
-            at - 1
-        } else {
-            at
-        };
-        if term > rec_start {
-            fields.push(field_text(&bytes[field_start..term]));
-            on_record(rec_start, term + 1, line, fields)?;
-            fields.clear();
-        }
-        line += 1;
-        rec_start = at + 1;
-        field_start = at + 1;
+        base += 64;
     }
     if rec_start < range.end {
         fields.push(field_text(&bytes[field_start..range.end]));
@@ -661,6 +674,57 @@ fn plain_records<'b>(
     }
     Ok(line)
 }
+
+/// The separator mask ([`separators`]) of the 64 bytes of `text` from `base`, the bytes past
+/// its end read as zeros (no separator).
+#[inline]
+fn block_separators(text: &[u8], base: usize) -> u64 {
+    match text.get(base..base + 64) {
+        Some(block) => separators(block.try_into().expect("64 bytes")),
+        None => {
+            let mut tail = [0u8; 64];
+            tail[..text.len() - base].copy_from_slice(&text[base..]);
+            separators(&tail)
+        }
+    }
+}
+
+/// Bit `i` set when byte `i` of `block` is a comma or a newline: four 16-byte compares
+/// (SSE2, which every x86-64 CPU has).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn separators(block: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86-64 baseline (every target this compiles for has it),
+    // and each load reads 16 bytes of `block`, with no alignment requirement.
+    unsafe {
+        let comma = _mm_set1_epi8(b',' as i8);
+        let newline = _mm_set1_epi8(b'\n' as i8);
+        let mut mask = 0u64;
+        for (k, part) in block.chunks_exact(16).enumerate() {
+            let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
+            let hit = _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline));
+            mask |= u64::from(_mm_movemask_epi8(hit) as u16) << (16 * k);
+        }
+        mask
+    }
+}
+
+/// Bit `i` set when byte `i` of `block` is a comma or a newline (byte by byte).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline]
+fn separators_bytewise(block: &[u8; 64]) -> u64 {
+    let mut mask = 0u64;
+    for (i, &b) in block.iter().enumerate() {
+        mask |= u64::from(b == b',' || b == b'\n') << i;
+    }
+    mask
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use separators_bytewise as separators;
 
 /// Reads the records of `range` with the csv crate, from its start (a record boundary on
 /// `line`) until the first record that starts at or past `stop`; returns where that record
@@ -927,6 +991,138 @@ mod walk_tests {
             let want = csv_records(t.as_bytes(), first_line);
             prop_assert_eq!(walked(t.as_bytes(), first_line, piece), want);
         }
+    }
+
+    /// The records of quote-free `bytes` as the scan cut them before the separator masks:
+    /// a `memchr2_iter` search for the next comma or newline after every field.
+    fn memchr_records(bytes: &[u8], first_line: u64) -> Vec<Seen> {
+        let mut out = Vec::new();
+        let (mut rec_start, mut field_start, mut line) = (0, 0, first_line);
+        let mut fields: Vec<String> = Vec::new();
+        for at in memchr::memchr2_iter(b',', b'\n', bytes) {
+            if bytes[at] == b',' {
+                fields.push(field_text(&bytes[field_start..at]).to_string());
+                field_start = at + 1;
+                continue;
+            }
+            let term = if at > rec_start && bytes[at - 1] == b'\r' {
+                at - 1
+            } else {
+                at
+            };
+            if term > rec_start {
+                fields.push(field_text(&bytes[field_start..term]).to_string());
+                out.push((rec_start, term + 1, line, std::mem::take(&mut fields)));
+            }
+            fields.clear();
+            line += 1;
+            rec_start = at + 1;
+            field_start = at + 1;
+        }
+        if rec_start < bytes.len() {
+            fields.push(field_text(&bytes[field_start..]).to_string());
+            out.push((rec_start, bytes.len(), line, fields));
+        }
+        out
+    }
+
+    /// Quote-free CSV text, long enough to span many 64-byte blocks.
+    fn plain_text() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            4 => Just("a"),
+            2 => Just("E0000012"),
+            2 => Just(" "),
+            4 => Just(","),
+            3 => Just("\n"),
+            2 => Just("\r\n"),
+            1 => Just("é"),
+        ];
+        proptest::collection::vec(token, 0..400).prop_map(|t| t.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn separator_masks_find_what_memchr_finds(
+            t in plain_text(),
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b','), Just(b'\n'), Just(b'\r'), any::<u8>()], 64),
+        ) {
+            let block: &[u8; 64] = bytes.as_slice().try_into().unwrap();
+            prop_assert_eq!(separators(block), separators_bytewise(block));
+            let t = t.as_bytes();
+            prop_assert_eq!(walked(t, 3, 1 << 20), memchr_records(t, 3));
+            prop_assert_eq!(walked(t, 3, 1 << 20), csv_records(t, 3));
+            prop_assert_eq!(walked(t, 3, 100), csv_records(t, 3));
+        }
+    }
+
+    /// The cutting of quote-free lines with separator masks against the `memchr2_iter`
+    /// search it replaced, on a real file:
+    /// `IOP_SPEED_CSV=/tmp/x/attendance.csv cargo test --release -- --ignored --nocapture
+    /// plain_records_speed` (lines holding a quote are left out).
+    #[test]
+    #[ignore = "speed measurement on a file named by IOP_SPEED_CSV"]
+    fn plain_records_speed() {
+        let path = std::env::var("IOP_SPEED_CSV").expect("IOP_SPEED_CSV");
+        let raw = std::fs::read(path).unwrap();
+        let plain: Vec<u8> = raw
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|l| !l.contains(&b'"'))
+            .flatten()
+            .copied()
+            .collect();
+        drop(raw);
+        let best = |f: &dyn Fn() -> usize| {
+            (0..5)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    let n = std::hint::black_box(f());
+                    (t.elapsed(), n)
+                })
+                .min()
+                .unwrap()
+        };
+        let masks = best(&|| {
+            let mut n = 0;
+            let mut fields = Vec::new();
+            plain_records(&plain, 0..plain.len(), 1, &mut fields, &mut |_, _, _, f| {
+                n += f.len();
+                Ok(())
+            })
+            .unwrap();
+            n
+        });
+        let search = best(&|| {
+            let mut n = 0;
+            let (mut rec_start, mut field_start) = (0, 0);
+            let mut fields: Vec<&str> = Vec::new();
+            for at in memchr::memchr2_iter(b',', b'\n', &plain) {
+                let end = if plain[at] == b',' {
+                    at
+                } else {
+                    at - usize::from(plain[at - 1] == b'\r')
+                };
+                fields.push(field_text(&plain[field_start..end]));
+                field_start = at + 1;
+                if plain[at] == b'\n' {
+                    if end > rec_start {
+                        n += std::hint::black_box(&fields).len();
+                    }
+                    fields.clear();
+                    rec_start = at + 1;
+                }
+            }
+            n
+        });
+        assert_eq!(masks.1, search.1);
+        println!(
+            "{} MB, {} fields: masks {:.2?}, memchr2_iter {:.2?}",
+            plain.len() / 1_000_000,
+            masks.1,
+            masks.0,
+            search.0
+        );
     }
 
     #[test]
