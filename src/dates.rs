@@ -227,7 +227,7 @@ mod tests {
         #[test]
         fn parse_iso_equals_the_formula(
             s in proptest::collection::vec(proptest::prop_oneof![
-                8 => (b'0'..=b'9'), 1 => proptest::prelude::Just(b'-'),
+                8 => b'0'..=b'9', 1 => proptest::prelude::Just(b'-'),
                 1 => proptest::prelude::any::<u8>()], 8..=11),
             y in 0u32..=9999, m in 0u32..=13, d in 0u32..=32,
         ) {
