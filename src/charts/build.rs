@@ -28,6 +28,7 @@ use crate::cohort::Pair;
 use crate::error::Result;
 use crate::ingest::Export;
 use crate::instruments::{Catalog, Instrument, ScoreKind};
+use rayon::prelude::*;
 use std::collections::BTreeSet;
 
 /// What the charts are drawn from.
@@ -74,7 +75,6 @@ pub fn draw(
     tables: &Tables,
     settings: &Settings,
 ) -> Result<Vec<Figure<Rendered>>> {
-    use rayon::prelude::*;
     // The chart marks a last quarter the data only partly cover (trend.csv keeps its label).
     let mut quarters = tables.quarters.clone();
     if let (Some(last), Some(q)) = (cohort.last, quarters.last_mut()) {
@@ -121,55 +121,59 @@ pub fn all(x: &Inputs) -> Vec<Figure<AnyChart>> {
         .into_iter()
         .filter_map(|id| x.catalog.get(id))
         .collect();
-    let mut out: Vec<Figure<AnyChart>> = Vec::new();
-    out.extend(
-        instruments
-            .iter()
-            .map(|i| forest(x, i).map(AnyChart::Forest)),
-    );
-    out.extend(
-        instruments
-            .iter()
-            .filter_map(|i| jacobson_truax(x, i))
-            .map(|f| f.map(AnyChart::Scatter)),
-    );
-    out.extend(
-        instruments
-            .iter()
-            .filter(|i| i.rci_threshold().is_some())
-            .map(|i| categories(x, i).map(AnyChart::Categories)),
-    );
-    out.extend(
-        instruments
-            .iter()
-            .filter(|i| i.kind == ScoreKind::DaysOfUse)
-            .map(|i| abstinence(x, i).map(AnyChart::Abstinence)),
-    );
-    out.extend(
-        instruments
-            .iter()
-            .filter_map(|i| trend(x, i))
-            .map(|f| f.map(AnyChart::Trend)),
-    );
-    if let Some(rows) = x.hours {
-        out.push(hours(x, rows).map(AnyChart::Hours));
-    }
-    out.extend(super::retention::charts(x.retention).into_iter().map(|c| {
-        // Under protection, a track whose every group is withheld (or blank) is a notice.
-        let withheld = x.suppress_below.is_some() && c.is_blank();
-        figure(c, withheld, "every group is withheld").map(AnyChart::Retention)
-    }));
-    out.extend(funnels(x).into_iter().map(|f| f.map(AnyChart::Funnel)));
-    out.extend(
-        x.longitudinal
-            .iter()
-            .map(|r| r.instrument.as_str())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .filter_map(|id| trajectory(x, id))
-            .map(|f| f.map(AnyChart::Trajectory)),
-    );
-    out
+    type Part<'a> = Box<dyn Fn() -> Vec<Figure<AnyChart>> + Send + Sync + 'a>;
+    let each = |f: fn(&Inputs, &Instrument) -> Option<Figure<AnyChart>>| -> Part {
+        let instruments = &instruments;
+        Box::new(move || instruments.iter().filter_map(|i| f(x, i)).collect())
+    };
+    // The kinds of chart are built in parallel (the funnels' control limits and the scatter
+    // plots' bins take most of the time), and kept in this order.
+    let parts: Vec<Part> = vec![
+        each(|x, i| Some(forest(x, i).map(AnyChart::Forest))),
+        each(|x, i| jacobson_truax(x, i).map(|f| f.map(AnyChart::Scatter))),
+        each(|x, i| {
+            i.rci_threshold()
+                .map(|_| categories(x, i).map(AnyChart::Categories))
+        }),
+        each(|x, i| {
+            (i.kind == ScoreKind::DaysOfUse).then(|| abstinence(x, i).map(AnyChart::Abstinence))
+        }),
+        each(|x, i| trend(x, i).map(|f| f.map(AnyChart::Trend))),
+        Box::new(|| {
+            x.hours
+                .map(|rows| hours(x, rows).map(AnyChart::Hours))
+                .into_iter()
+                .collect()
+        }),
+        Box::new(|| {
+            super::retention::charts(x.retention)
+                .into_iter()
+                .map(|c| {
+                    // Under protection, a track whose every group is withheld (or blank) is a
+                    // notice.
+                    let withheld = x.suppress_below.is_some() && c.is_blank();
+                    figure(c, withheld, "every group is withheld").map(AnyChart::Retention)
+                })
+                .collect()
+        }),
+        Box::new(|| {
+            funnels(x)
+                .into_iter()
+                .map(|f| f.map(AnyChart::Funnel))
+                .collect()
+        }),
+        Box::new(|| {
+            x.longitudinal
+                .iter()
+                .map(|r| r.instrument.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .filter_map(|id| trajectory(x, id))
+                .map(|f| f.map(AnyChart::Trajectory))
+                .collect()
+        }),
+    ];
+    parts.par_iter().flat_map_iter(|part| part()).collect()
 }
 
 /// `chart`, or the notice saying `reason` in its place when `withheld` (every point of it
@@ -207,8 +211,12 @@ const FUNNEL_GRID: u64 = 400;
 /// every unit is withheld is a notice; without a target for want of data, no chart.
 fn funnels(x: &Inputs) -> Vec<Figure<Funnel>> {
     use crate::stats::funnel::binomial_limits;
-    x.benchmark
+    let indicators: Vec<&[BenchmarkRow]> = x
+        .benchmark
         .chunk_by(|a, b| a.indicator == b.indicator && a.instrument == b.instrument)
+        .collect();
+    indicators
+        .into_par_iter()
         .filter_map(|rows| {
             let withheld = rows.iter().any(|r| r.suppressed);
             let points: Vec<FunnelPoint> = rows

@@ -51,13 +51,21 @@ pub fn median(xs: &[f64]) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
+    // The middle value by selection (linear time), not by sorting: the same values in the
+    // same order, so the same result (engagement's three medians over 1,000,000 episodes and
+    // every margin: 0.14 s of sorting before).
     let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
     let n = v.len();
+    let (below, &mut mid, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
     Some(if n % 2 == 1 {
-        v[n / 2]
+        mid
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        let lower = below
+            .iter()
+            .copied()
+            .max_by(f64::total_cmp)
+            .expect("n >= 2");
+        (lower + mid) / 2.0
     })
 }
 
@@ -84,6 +92,24 @@ pub fn quantile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The median by selection is the median of the sorted values, bit for bit.
+        #[test]
+        fn median_by_selection_equals_sorting(
+            xs in proptest::collection::vec(prop_oneof![
+                (-20i32..20).prop_map(f64::from), -1e6f64..1e6, Just(-0.0), Just(0.0)], 0..300),
+        ) {
+            let mut v = xs.clone();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            let want = (n > 0).then(|| {
+                if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+            });
+            prop_assert_eq!(median(&xs).map(f64::to_bits), want.map(f64::to_bits));
+        }
+    }
 
     #[test]
     fn descriptives_match_r() {
