@@ -22,6 +22,8 @@ pub enum Level {
 }
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Warn as u8);
+/// When the level was set (the start of the run): debug lines say how long since.
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 /// The spinner while one is shown: log lines are printed through it.
 static BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
 
@@ -36,6 +38,7 @@ pub fn init(explicit: Option<Level>, quiet: bool) {
         Level::Warn
     });
     LEVEL.store(level as u8, Ordering::Relaxed);
+    START.get_or_init(std::time::Instant::now);
 }
 
 fn enabled(l: Level) -> bool {
@@ -75,7 +78,9 @@ pub fn info(msg: &str) {
 
 pub fn debug(msg: &str) {
     if enabled(Level::Debug) {
-        line(&format!("iop-outcomes: debug: {msg}"));
+        // Seconds since the start, so that stages running side by side can be placed.
+        let at = START.get().map_or(0.0, |s| s.elapsed().as_secs_f64());
+        line(&format!("iop-outcomes: debug: {at:6.3} s: {msg}"));
     }
 }
 

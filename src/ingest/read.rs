@@ -148,6 +148,38 @@ fn release_map(map: Option<&memmap2::Mmap>, range: Range<usize>) {
     };
 }
 
+/// The size and SHA-256 of the file at `path` as it is on disk (byte-order mark included;
+/// for Parquet, of the Parquet file): the manifest's fingerprint. Read through a map whose
+/// pages are given back as the hash passes them. `None` when the file cannot be read (its
+/// reading reports why) or once `stop` is set (the run failed: the hash is not wanted).
+pub fn fingerprint(path: &Path, stop: &std::sync::atomic::AtomicBool) -> Option<Fingerprint> {
+    use sha2::Digest;
+    let file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    // SAFETY: as in `Source::open`.
+    let map = if len == 0 {
+        None
+    } else {
+        Some(unsafe { memmap2::Mmap::map(&file) }.ok()?)
+    };
+    let whole = map.as_deref().unwrap_or(&[]);
+    let mut hasher = sha2::Sha256::new();
+    for (k, block) in whole.chunks(RELEASE_BLOCK).enumerate() {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        hasher.update(block);
+        release_map(
+            map.as_ref(),
+            k * RELEASE_BLOCK..k * RELEASE_BLOCK + block.len(),
+        );
+    }
+    Some(Fingerprint {
+        size: whole.len() as u64,
+        sha256: hasher.finalize().into(),
+    })
+}
+
 /// Line number (1-based) of byte `offset`.
 fn line_of(bytes: &[u8], offset: usize) -> u64 {
     memchr::memchr_iter(b'\n', &bytes[..offset.min(bytes.len())]).count() as u64 + 1
@@ -328,22 +360,6 @@ impl Source {
         match &self.normalised {
             Some(b) => b,
             None => &self.map.as_deref().unwrap_or(&[])[self.bom..],
-        }
-    }
-
-    /// Size and SHA-256 of the whole file as it is on disk (for the manifest). Hashed a
-    /// block at a time, each block's pages released once hashed.
-    pub fn fingerprint(&self) -> Fingerprint {
-        use sha2::Digest;
-        let whole = self.map.as_deref().unwrap_or(&[]);
-        let mut hasher = sha2::Sha256::new();
-        for (k, block) in whole.chunks(RELEASE_BLOCK).enumerate() {
-            hasher.update(block);
-            self.release_mapped(k * RELEASE_BLOCK..k * RELEASE_BLOCK + block.len());
-        }
-        Fingerprint {
-            size: whole.len() as u64,
-            sha256: hasher.finalize().into(),
         }
     }
 
@@ -907,7 +923,16 @@ mod source_tests {
             .collect();
         assert_eq!(raws, ["1,\"x\ny\"", "2,z", "3,\"q\""]);
         // The fingerprint covers the file as it is on disk, byte-order mark included.
-        assert_eq!(src.fingerprint().size, text.len() as u64 + 3);
+        let go = std::sync::atomic::AtomicBool::new(false);
+        let fp = fingerprint(&path, &go).unwrap();
+        assert_eq!(fp.size, text.len() as u64 + 3);
+        let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+        with_bom.extend_from_slice(text.as_bytes());
+        use sha2::Digest;
+        assert_eq!(fp.sha256, <[u8; 32]>::from(sha2::Sha256::digest(&with_bom)));
+        // Once the run has failed, the hash stops.
+        go.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(fingerprint(&path, &go).is_none());
     }
 }
 
