@@ -149,21 +149,43 @@ pub fn pack_runs<T>(v: &mut Vec<T>, runs: &[(usize, usize)]) {
     v.truncate(to);
 }
 
-/// Removes the elements at `drop` (ascending, distinct) in one pass, keeping the order.
+/// Removes the elements at `drop` (ascending, distinct, in bounds), keeping the order: the
+/// removed values are dropped, then each run of kept ones is moved down with one `memmove`.
+/// Measured at 1,000,000 episodes: the four attendance columns (32 million rows, 14,000
+/// duplicates removed) took 0.19 s of CPU with `Vec::retain` (a test and a move per
+/// element) before. Tested against `retain` (`removal_equals_retain`).
+///
+/// # Panics
+/// When `drop` is not ascending or holds an index past the end.
 pub fn remove_sorted<T>(v: &mut Vec<T>, drop: &[usize]) {
-    if drop.is_empty() {
+    let Some(&first) = drop.first() else {
         return;
-    }
-    let mut next = drop.iter().peekable();
-    let mut i = 0;
-    v.retain(|_| {
-        let gone = next.peek() == Some(&&i);
-        if gone {
-            next.next();
+    };
+    let len = v.len();
+    assert!(
+        drop.windows(2).all(|w| w[0] < w[1]) && drop[drop.len() - 1] < len,
+        "rows to remove must be ascending and in bounds"
+    );
+    // SAFETY: every index in `drop` is in bounds and distinct (checked above), so each
+    // removed value is dropped exactly once. The length is cut to `first` before any drop,
+    // so a panicking drop leaks the rest instead of exposing dropped values. Every kept run
+    // (d + 1 .. next drop) is moved (an overlapping copy: `ptr::copy`) to `write`, which
+    // is at most its start, and after it only `write` initialised values are counted.
+    unsafe {
+        v.set_len(first);
+        let p = v.as_mut_ptr();
+        for &d in drop {
+            std::ptr::drop_in_place(p.add(d));
         }
-        i += 1;
-        !gone
-    });
+        let mut write = first;
+        for (k, &d) in drop.iter().enumerate() {
+            let end = drop.get(k + 1).copied().unwrap_or(len);
+            let n = end - d - 1;
+            std::ptr::copy(p.add(d + 1), p.add(write), n);
+            write += n;
+        }
+        v.set_len(write);
+    }
 }
 
 /// A whole file's scan: accepted rows in columns, in file order, with the byte offset of each
@@ -266,51 +288,64 @@ impl<C: Columns> Scan<C> {
     /// check, or by a verdict with `key_col` as its column) to `quarantine`, and counts the
     /// file's records.
     pub fn settle(
-        mut self,
-        src: &impl Records,
+        self,
+        src: &(impl Records + Sync),
         header: &[String],
         mut verdicts: Verdicts,
         key_col: Option<usize>,
         quarantine: &mut Vec<QuarantineRow>,
     ) -> (C, FileAccount) {
+        let Scan {
+            mut cols,
+            starts,
+            rejected,
+        } = self;
         let mut account = FileAccount::new(src.file_name(), true);
-        account.rows_read = (self.cols.len() + self.rejected.len()) as u64;
-        let column = |c: Option<usize>| c.map(|c| header[c].clone()).unwrap_or_default();
-        // Records are read in file order (twice: rejected, then verdicts): the memory behind
-        // them is let go as they go, so scattered reads never hold the whole file.
-        let mut behind = Behind::new(0);
-        let mut add = |line: u64, span: std::ops::Range<usize>, reason: Reason, col: String| {
-            behind.at(src, span.start);
-            *account
-                .quarantined
-                .entry(reason.as_str().to_string())
-                .or_insert(0) += 1;
-            quarantine.push(QuarantineRow {
-                file: src.file_name().to_string(),
-                line,
-                column: col,
-                reason,
-                raw: src.raw(&span).to_string(),
-            });
-        };
-        let rejected_starts: Vec<usize> = self.rejected.iter().map(|r| r.span.start).collect();
-        for r in std::mem::take(&mut self.rejected) {
-            add(r.line, r.span, r.reason, column(r.column));
-        }
+        account.rows_read = (cols.len() + rejected.len()) as u64;
         verdicts.sort_unstable_by_key(|v| v.0);
-        // Found in file order, reading on from kept offsets: the pages read are let go as
-        // for the records themselves.
-        let mut found = Behind::new(0);
-        for &(i, reason) in &verdicts {
-            let (start, line) = self.starts.of(i, src, &rejected_starts);
-            found.at(src, start);
-            add(line, src.record_span(start), reason, column(key_col));
-        }
-        src.release(0..usize::MAX);
         let drop: Vec<usize> = verdicts.iter().map(|v| v.0).collect();
-        self.cols.remove(&drop);
-        account.accepted = self.cols.len() as u64;
-        (self.cols, account)
+        // The rows go while the quarantine is written (at 1,000,000 episodes the attendance
+        // columns take 32 million rows to close the gaps in, the last step of the reading).
+        rayon::join(
+            || cols.remove(&drop),
+            || {
+                let column = |c: Option<usize>| c.map(|c| header[c].clone()).unwrap_or_default();
+                // Records are read in file order (twice: rejected, then verdicts): the memory
+                // behind them is let go as they go, so scattered reads never hold the whole
+                // file.
+                let mut behind = Behind::new(0);
+                let mut add =
+                    |line: u64, span: std::ops::Range<usize>, reason: Reason, col: String| {
+                        behind.at(src, span.start);
+                        *account
+                            .quarantined
+                            .entry(reason.as_str().to_string())
+                            .or_insert(0) += 1;
+                        quarantine.push(QuarantineRow {
+                            file: src.file_name().to_string(),
+                            line,
+                            column: col,
+                            reason,
+                            raw: src.raw(&span).to_string(),
+                        });
+                    };
+                let rejected_starts: Vec<usize> = rejected.iter().map(|r| r.span.start).collect();
+                for r in rejected {
+                    add(r.line, r.span, r.reason, column(r.column));
+                }
+                // Found in file order, reading on from kept offsets: the pages read are let go
+                // as for the records themselves.
+                let mut found = Behind::new(0);
+                for &(i, reason) in &verdicts {
+                    let (start, line) = starts.of(i, src, &rejected_starts);
+                    found.at(src, start);
+                    add(line, src.record_span(start), reason, column(key_col));
+                }
+                src.release(0..usize::MAX);
+            },
+        );
+        account.accepted = cols.len() as u64;
+        (cols, account)
     }
 }
 
@@ -368,22 +403,34 @@ pub fn child_duplicates<K: Ord + Send>(
 }
 
 /// Where each episode's run of rows starts (then `n`), when every episode's rows are
-/// consecutive; `None` when some episode's rows are apart.
-fn episode_runs(n: usize, n_episodes: usize, episode: &impl Fn(usize) -> u32) -> Option<Vec<u32>> {
+/// consecutive; `None` when some episode's rows are apart. The run starts are found in
+/// parallel, then checked in order (one step per episode, not per row: 32 million
+/// attendance rows at 1,000,000 episodes).
+fn episode_runs(
+    n: usize,
+    n_episodes: usize,
+    episode: &(impl Fn(usize) -> u32 + Sync),
+) -> Option<Vec<u32>> {
+    const PIECE: usize = 1 << 16;
+    let fits = |i: usize| u32::try_from(i).expect("fewer than 2^32 rows");
+    let starts: Vec<Vec<u32>> = (0..n.div_ceil(PIECE))
+        .into_par_iter()
+        .map(|c| {
+            (c * PIECE..((c + 1) * PIECE).min(n))
+                .filter(|&i| i == 0 || episode(i) != episode(i - 1))
+                .map(fits)
+                .collect()
+        })
+        .collect();
     let mut seen = vec![false; n_episodes];
-    let mut runs = Vec::new();
-    let mut previous = None;
-    for i in 0..n {
-        let e = episode(i);
-        if previous != Some(e) {
-            if std::mem::replace(&mut seen[e as usize], true) {
-                return None;
-            }
-            runs.push(u32::try_from(i).expect("fewer than 2^32 rows"));
-            previous = Some(e);
+    let mut runs = Vec::with_capacity(starts.iter().map(Vec::len).sum::<usize>() + 1);
+    for s in starts.into_iter().flatten() {
+        if std::mem::replace(&mut seen[episode(s as usize) as usize], true) {
+            return None;
         }
+        runs.push(s);
     }
-    runs.push(u32::try_from(n).expect("fewer than 2^32 rows"));
+    runs.push(fits(n));
     Some(runs)
 }
 
@@ -454,6 +501,57 @@ mod tests {
         // Keep 1, 2 | 5, 6, 7, 8 (a run longer than the distance it moves) | 9.
         pack_runs(&mut v, &[(1, 2), (5, 4), (9, 1)]);
         assert_eq!(v, ["1", "2", "5", "6", "7", "8", "9"]);
+    }
+
+    proptest::proptest! {
+        /// Removing rows gives what `retain` gives, for values that own memory too.
+        #[test]
+        fn removal_equals_retain(
+            n in 0usize..300,
+            picks in proptest::collection::vec(proptest::prelude::any::<bool>(), 300),
+        ) {
+            let drop: Vec<usize> = (0..n).filter(|&i| picks[i]).collect();
+            let mut strings: Vec<String> = (0..n).map(|i| format!("row {i}")).collect();
+            let mut numbers: Vec<u32> = (0..n as u32).collect();
+            let mut want = strings.clone();
+            let mut i = 0;
+            want.retain(|_| {
+                i += 1;
+                !picks[i - 1]
+            });
+            remove_sorted(&mut strings, &drop);
+            remove_sorted(&mut numbers, &drop);
+            proptest::prop_assert_eq!(&strings, &want);
+            let as_text: Vec<String> = numbers.iter().map(|i| format!("row {i}")).collect();
+            proptest::prop_assert_eq!(as_text, want);
+        }
+    }
+
+    /// Runs found piece by piece in parallel are the runs of the whole, across the pieces'
+    /// borders (runs of 7 rows do not line up with pieces of 65,536), and an episode met
+    /// again in a later piece is found.
+    #[test]
+    fn episode_runs_cross_the_pieces() {
+        let n = 200_000;
+        let episode = |i: usize| (i / 7) as u32;
+        let runs = episode_runs(n, n / 7 + 1, &episode).unwrap();
+        let want: Vec<u32> = (0..n as u32).step_by(7).chain([n as u32]).collect();
+        assert_eq!(runs, want);
+        // The rows of episode 0 again at the start of the third piece.
+        let again = |i: usize| {
+            if (131_072..131_080).contains(&i) {
+                0
+            } else {
+                episode(i)
+            }
+        };
+        assert!(episode_runs(n, n / 7 + 1, &again).is_none());
+    }
+
+    #[test]
+    #[should_panic(expected = "ascending and in bounds")]
+    fn removing_past_the_end_panics() {
+        remove_sorted(&mut vec![1, 2, 3], &[1, 3]);
     }
 
     #[test]
