@@ -74,8 +74,8 @@ pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Day> {
     match MONTH_STARTS.get(year.wrapping_sub(TABLE_FROM) as usize) {
         Some(starts) => {
             // December has 31 days; any other month ends where the next one starts.
-            let length = starts.get(m + 1).map_or(31, |next| next - starts[m]);
-            (day as i32 <= length).then(|| starts[m] + day as i32 - 1)
+            let length = starts.get(m + 1).map_or(31, |next| next - starts[m]) as u32;
+            (day <= length).then(|| starts[m] + day as i32 - 1)
         }
         None => (day <= days_in_month(year, month)).then(|| days_from_civil(year, month, day)),
     }
@@ -172,6 +172,14 @@ mod tests {
             let (y, m, d) = civil_from_days(z);
             assert_eq!(days_from_civil(y, m, d), z);
         }
+    }
+
+    #[test]
+    fn days_past_any_month_are_refused() {
+        assert_eq!(from_ymd(2000, 1, 3_000_000_000), None);
+        assert_eq!(from_ymd(1800, 1, 3_000_000_000), None);
+        assert_eq!(from_ymd(2199, 12, 31), Some(days_from_civil(2199, 12, 31)));
+        assert_eq!(from_ymd(2199, 12, 32), None);
     }
 
     #[test]

@@ -118,7 +118,18 @@ pub fn load(dir: &Path, cfg: &Config, catalog: &Catalog) -> Result<Export> {
     let hash = || paths.each_ref().map(|p| read::fingerprint(p, &stop));
     std::thread::scope(|scope| {
         let hashing = (rayon::current_num_threads() > 1).then(|| scope.spawn(hash));
+        // Should the reading panic (a bug), the scope waits for the hashing thread: stop it.
+        struct StopOnPanic<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for StopOnPanic<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+        let guard = StopOnPanic(&stop);
         let read = read_files(dir, cfg, catalog, &files, &rules);
+        drop(guard);
         if read.is_err() {
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
         }

@@ -27,8 +27,14 @@ fn tie_groups(d: &[f64]) -> Vec<(f64, u64, u64)> {
     /// The largest absolute change counted by value (a count array of this many pairs).
     const COUNTED: f64 = 65_536.0;
     let whole = d.iter().all(|x| x.abs() <= COUNTED && x.fract() == 0.0);
-    if whole {
-        let top = d.iter().fold(0.0f64, |m, x| m.max(x.abs())) as usize;
+    let top = if whole {
+        d.iter().fold(0.0f64, |m, x| m.max(x.abs())) as usize
+    } else {
+        usize::MAX
+    };
+    // Counted only when the count array is not much longer than the values (a small cell
+    // with a large change is sorted instead).
+    if whole && top <= 4 * d.len() + 64 {
         let mut counts = vec![[0u64; 2]; top + 1];
         for &x in d {
             counts[x.abs() as usize][usize::from(x > 0.0)] += 1;
