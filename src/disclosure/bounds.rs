@@ -352,6 +352,19 @@ impl<'s> Attack<'s> {
         a
     }
 
+    /// An attack that does not read the group's recession cone ([`Attack::unbounded_above`]
+    /// answers "not known to be unbounded", as when its LP fails): for one blank asked once,
+    /// its own maximum (unbounded or not) costs one LP, and the cone's LP, twice the
+    /// variables of the group, would come on top of it. Same answers, one LP fewer.
+    /// Measured on a 300-episode export (`synth --episodes 300 --seed 7`, where nearly every
+    /// count is withheld: 227 blanks checked one at a time, each over its whole group):
+    /// those checks took 59 s with the cone, 25 s without.
+    pub(crate) fn without_cone(mut self) -> Self {
+        self.moves = Some(vec![false; self.sys.vars.len()]);
+        self.cone_exact = false;
+        self
+    }
+
     /// Per variable (count index from `vars`), the smallest and largest value reached.
     pub(crate) fn seen(&self, vars: &[usize]) -> Vec<(usize, u64, u64)> {
         if !self.has_point {
@@ -915,8 +928,12 @@ impl Widening {
             }
             Some((s, handles))
         };
-        let (max, handles) = solve(OptimizationDirection::Maximize)?;
-        let (min, _) = solve(OptimizationDirection::Minimize)?;
+        // The two are independent: solved side by side (the caller waits on them alone).
+        let (max, min) = rayon::join(
+            || solve(OptimizationDirection::Maximize),
+            || solve(OptimizationDirection::Minimize),
+        );
+        let ((max, handles), (min, _)) = (max?, min?);
         Some(Widening {
             vars: sys.vars.clone(),
             handles,
@@ -925,6 +942,18 @@ impl Widening {
             max,
             min,
         })
+    }
+
+    /// The same bounds with the counts `released` (variables here) blanked for good: their
+    /// fixes released in both solutions, as [`Widening::width`] does on a copy. `None` when
+    /// the solver stops short (the caller then builds the bounds anew).
+    pub(crate) fn release(mut self, released: &[usize]) -> Option<Self> {
+        for &c in released {
+            let k = self.vars.binary_search(&c).ok()?;
+            self.max = unfixed(self.max, self.handles[k])?;
+            self.min = unfixed(self.min, self.handles[k])?;
+        }
+        Some(self)
     }
 
     /// Whether every count of `released` is a variable here.
@@ -940,11 +969,7 @@ impl Widening {
             let mut s = s.clone();
             for c in released {
                 let k = self.vars.binary_search(c).ok()?;
-                let (o, _) = s.unfix_var(self.handles[k]).ok()?;
-                s = match o {
-                    SolveOutcome::Solution(s) => s,
-                    SolveOutcome::Interrupted(_) => return None,
-                };
+                s = unfixed(s, self.handles[k])?;
             }
             Some(s.var_value(self.handles[self.target]))
         };
@@ -959,6 +984,15 @@ impl Widening {
             (release(&self.min)? - INT_TOL).ceil().max(0.0) as u64
         };
         Some(Some(hi.saturating_sub(lo)))
+    }
+}
+
+/// `s` with the fix of `v` released (unchanged when `v` is not fixed); `None` when the solver
+/// stops short or fails.
+fn unfixed(s: Solution, v: Variable) -> Option<Solution> {
+    match s.unfix_var(v).ok()? {
+        (SolveOutcome::Solution(s), _) => Some(s),
+        (SolveOutcome::Interrupted(_), _) => None,
     }
 }
 

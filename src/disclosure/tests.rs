@@ -250,6 +250,13 @@ fn protect_checked(counts: &[Count], relations: &[Relation]) -> Protection {
         p,
         "deterministic"
     );
+    let none: Vec<bool> = vec![false; counts.len()];
+    let (fresh, carried) = protect::search(counts, relations, BELOW, &none, &[], false).unwrap();
+    assert_eq!(carried, 0);
+    assert_eq!(
+        fresh, p,
+        "the same blanks with every target's bounds built anew"
+    );
     p.intervals = b.intervals;
     p
 }
@@ -875,6 +882,39 @@ fn speed_larger_three_way_table() {
     timed("10x8x6 table", &g.counts, &g.relations);
 }
 
+/// A small cohort, where most counts are small: some blanks need several additions, no
+/// single one of which makes them safe, and protect() carries a target's bounds from one
+/// addition to the next (`protect::Carry`). The blanks must be those found with the bounds
+/// built anew every time, and the carrying must have happened.
+#[test]
+fn carried_bounds_give_the_same_blanks() {
+    let mut carried_in_all = 0;
+    for seed in 1..=16u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let vals: Vec<u64> = (0..4 * 4 * 3)
+            .map(|_| match rng.next() % 3 {
+                0 => 11 + rng.next() % 20,
+                _ => rng.next() % 11,
+            })
+            .collect();
+        let g = Grid::new(&[4, 4, 3], &vals);
+        let none = vec![false; g.counts.len()];
+        let (carrying, carried) =
+            protect::search(&g.counts, &g.relations, BELOW, &none, &[], true).unwrap();
+        let (fresh, never) =
+            protect::search(&g.counts, &g.relations, BELOW, &none, &[], false).unwrap();
+        assert_eq!(never, 0);
+        assert_eq!(carrying, fresh, "seed {seed}");
+        assert!(audit(&carrying.published(&g.counts), &g.relations, BELOW).passed());
+        eprintln!(
+            "seed {seed}: carried {carried}, secondary {}",
+            carrying.secondary
+        );
+        carried_in_all += carried;
+    }
+    assert!(carried_in_all > 0, "no target's bounds were carried");
+}
+
 // ---------------------------------------------------------------------------------------
 // Brute-force attacker: bounds propagation and search over integers, no LP.
 
@@ -1147,6 +1187,43 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
+    /// A blank checked on its own skips the group's recession cone
+    /// ([`bounds::Attack::without_cone`]): the verdict and the interval are those of an
+    /// attack that reads it, for every blank and the widths around the band.
+    #[test]
+    fn checks_without_the_cone_agree((dims, vals) in small_table()) {
+        use bounds::{index_rows, Attack, Row, System};
+        let g = Grid::new(&dims, &vals);
+        let published = primary_only(&g.counts);
+        let rows: Vec<Row> = g
+            .relations
+            .iter()
+            .map(|r| Row::substitute(r, &published).unwrap())
+            .collect();
+        let of_count = index_rows(&rows, g.counts.len());
+        let blank: Vec<bool> = published.iter().map(Option::is_none).collect();
+        for sys in System::all(&rows, &of_count, &blank) {
+            let truth = || -> (Vec<u64>, Vec<u64>) {
+                let t: Vec<u64> = sys.vars.iter().map(|&v| g.counts[v].value).collect();
+                (t.clone(), t)
+            };
+            for j in 0..sys.vars.len() {
+                for need in [1, 3, required_width(BELOW)] {
+                    let (lo, hi) = truth();
+                    let with = Attack::with_seen(&sys, lo, hi).width_at_least(j, need);
+                    let (lo, hi) = truth();
+                    let without = Attack::with_seen(&sys, lo, hi).without_cone().width_at_least(j, need);
+                    prop_assert_eq!(with, without, "{} need {}", g.counts[sys.vars[j]].key, need);
+                }
+                let (lo, hi) = truth();
+                let with = Attack::with_seen(&sys, lo, hi).interval(j);
+                let (lo, hi) = truth();
+                let without = Attack::with_seen(&sys, lo, hi).without_cone().interval(j);
+                prop_assert_eq!(with, without, "{}", g.counts[sys.vars[j]].key);
+            }
+        }
+    }
+
     /// The warm-started widths protect() ranks candidates by ([`bounds::Widening`]) equal an
     /// LP solved from scratch for every candidate: blank the primary counts, take each
     /// blank as the target and every published member of its relations as a candidate.
@@ -1185,18 +1262,34 @@ proptest! {
             let sys = System::around(target, &rows, &of_count, &mut vec![false; all.len()]);
             let fixed: Vec<(usize, u64)> = cands.iter().map(|&c| (c, g.counts[c].value)).collect();
             let w = Widening::new(&sys, target, &fixed).expect("solved");
-            for &c in &cands {
+            let zero = g.counts[target].value == 0;
+            let scratch = |extra: &[usize]| {
                 let mut b = blank.clone();
-                b[c] = true;
+                extra.iter().for_each(|&c| b[c] = true);
                 let rows = rows_with(&b);
                 let sys = System::around(target, &rows, &of_count, &mut vec![false; b.len()]);
                 let j = sys.vars.binary_search(&target).unwrap();
                 let mut a = Attack::new(&sys);
                 let truth: Vec<u64> = sys.vars.iter().map(|&v| g.counts[v].value).collect();
                 a.add_point(&truth);
-                let scratch = a.lp_width(j).unwrap();
-                let zero = g.counts[target].value == 0;
-                prop_assert_eq!(w.width(&[c], zero), Some(scratch), "{} via {}", g.counts[target].key, g.counts[c].key);
+                a.lp_width(j).unwrap()
+            };
+            for &c in &cands {
+                prop_assert_eq!(w.width(&[c], zero), Some(scratch(&[c])), "{} via {}", g.counts[target].key, g.counts[c].key);
+            }
+            // The bounds carried to the target's next addition: one candidate blanked for
+            // good (`Widening::release`), then each other candidate tried on top of it.
+            let Some(&first) = cands.first() else { continue };
+            let w = w.release(&[first]).expect("released");
+            for &c in &cands[1..] {
+                prop_assert_eq!(
+                    w.width(&[c], zero),
+                    Some(scratch(&[first, c])),
+                    "{} via {} after {}",
+                    g.counts[target].key,
+                    g.counts[c].key,
+                    g.counts[first].key
+                );
             }
         }
     }
