@@ -150,7 +150,7 @@ pub(crate) fn search(
     let mut seen = Seen::new(counts);
     let mut pending: BTreeSet<(&[u8], usize)> = BTreeSet::new();
     let mut given_up = vec![false; counts.len()];
-    let mut carried = Carry {
+    let mut carry = Carry {
         enabled: carry,
         last: None,
         times: 0,
@@ -187,7 +187,7 @@ pub(crate) fn search(
             pending.remove(&(key, target));
             continue;
         }
-        match engine.best_addition(target, &blank, &seen, &mut carried)? {
+        match engine.best_addition(target, &blank, &seen, &mut carry)? {
             Some(added) => {
                 for c in added {
                     blank[c] = true;
@@ -243,7 +243,7 @@ pub(crate) fn search(
             intervals,
             unprotected,
         },
-        carried.times,
+        carry.times,
     ))
 }
 
@@ -282,6 +282,10 @@ impl Seen {
     }
 }
 
+/// Candidates the carried bounds may leave to an LP of their own (each costs about what
+/// building the bounds anew costs over a few candidates); with more, they are built anew.
+const CARRY_UNCOVERED: usize = 2;
+
 /// The warm-started bounds ([`Widening`]) of the last target worked on, carried to its next
 /// addition: when no single addition makes a blank safe, the widest is added and the same
 /// blank comes back at once, with nearly the same candidates over nearly the same group.
@@ -297,10 +301,6 @@ impl Seen {
 /// additions, 84 of them with no single safe addition, each rebuilding the bounds over
 /// about 145 candidates in 40 to 45 ms): protection 12.5 s -> 10.2 s, 53 of the 84 carried
 /// (the others follow another target, or fall back on the whole group's candidates).
-/// Candidates the carried bounds may leave to an LP of their own (each costs about what
-/// building the bounds anew costs over a few candidates); with more, they are built anew.
-const CARRY_UNCOVERED: usize = 2;
-
 struct Carry {
     enabled: bool,
     last: Option<Carried>,
@@ -308,6 +308,7 @@ struct Carry {
     times: usize,
 }
 
+/// Bounds built (or carried) for `target` under the pattern `blank`.
 struct Carried {
     target: usize,
     blank: Vec<bool>,

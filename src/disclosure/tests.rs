@@ -906,10 +906,6 @@ fn carried_bounds_give_the_same_blanks() {
         assert_eq!(never, 0);
         assert_eq!(carrying, fresh, "seed {seed}");
         assert!(audit(&carrying.published(&g.counts), &g.relations, BELOW).passed());
-        eprintln!(
-            "seed {seed}: carried {carried}, secondary {}",
-            carrying.secondary
-        );
         carried_in_all += carried;
     }
     assert!(carried_in_all > 0, "no target's bounds were carried");
